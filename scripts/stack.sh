@@ -1,0 +1,591 @@
+#!/usr/bin/env bash
+# Local stack for development and tests on a Debian machine without a Docker
+# engine (where one exists, `docker compose up` is the way instead).
+#
+#   bash scripts/stack.sh up           install what is missing, start PostgreSQL,
+#                                      RabbitMQ (AMQP 1.0), the registry, build,
+#                                      migrate and (re)start the four services
+#   bash scripts/stack.sh down         stop the four services
+#   bash scripts/stack.sh down --all   ... and the registry too
+#   bash scripts/stack.sh status       what runs
+#
+# Everything this script owns lives under .stack/ in the repository: env file,
+# logs, pid files, registry config and storage. PostgreSQL and RabbitMQ are the
+# system's (Debian packages); `down` leaves them running.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+STACK="$ROOT/.stack"
+LOGS="$STACK/logs"
+PIDS="$STACK/pids"
+ENV_FILE="$STACK/env"
+SERVICES=(gateway scheduler builder notifier)
+REGISTRY_PORT=5000
+# Second listener on the same storage: the opm goldens in the fixtures name
+# their bundle images localhost:5055/fixtures/..., so a catalog test can render
+# the very same reference opm did.
+GOLDEN_REGISTRY_PORT=5055
+REGISTRIES_CONF=/etc/containers/registries.conf.d/50-iib-local.conf
+PACKAGES=(postgresql rabbitmq-server buildah skopeo podman docker-registry uidmap fuse-overlayfs curl ca-certificates)
+
+if [[ -t 1 ]]; then
+  B=$'\e[1m' R=$'\e[31m' Y=$'\e[33m' G=$'\e[32m' N=$'\e[0m'
+else
+  B='' R='' Y='' G='' N=''
+fi
+step() { printf '%s==>%s %s\n' "$B" "$N" "$*"; }
+ok() { printf '    %sok%s %s\n' "$G" "$N" "$*"; }
+warn() { printf '    %swarning:%s %s\n' "$Y" "$N" "$*" >&2; }
+die() {
+  printf '%serror:%s %s\n' "$R" "$N" "$*" >&2
+  exit 1
+}
+
+# --- helpers ---------------------------------------------------------------
+
+as_root() {
+  if [[ $EUID -eq 0 ]]; then
+    "$@"
+  elif command -v sudo >/dev/null 2>&1; then
+    sudo "$@"
+  else
+    die "'$*' needs root; run this script as root or install sudo"
+  fi
+}
+
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# wait_for <seconds> <description> <command...>
+wait_for() {
+  local timeout=$1 what=$2
+  shift 2
+  local deadline=$((SECONDS + timeout))
+  until "$@" >/dev/null 2>&1; do
+    ((SECONDS < deadline)) || return 1
+    sleep 0.5
+  done
+  ok "$what"
+}
+
+http_ok() { curl -fsS -o /dev/null --max-time 3 "$1"; }
+
+# pid_alive <pidfile> <pattern that /proc/<pid>/cmdline must contain>
+# The pattern guards against a reused pid after a reboot or crash.
+pid_alive() {
+  local file=$1 pattern=$2 pid
+  [[ -f $file ]] || return 1
+  pid=$(<"$file")
+  [[ $pid =~ ^[0-9]+$ ]] || return 1
+  [[ -r /proc/$pid/cmdline ]] || return 1
+  tr '\0' ' ' <"/proc/$pid/cmdline" | grep -qF -- "$pattern"
+}
+
+# stop_pid <name> <pidfile> <pattern>
+stop_pid() {
+  local name=$1 file=$2 pattern=$3 pid i
+  if ! pid_alive "$file" "$pattern"; then
+    rm -f "$file"
+    return 0
+  fi
+  pid=$(<"$file")
+  kill -TERM "$pid" 2>/dev/null || true
+  for ((i = 0; i < 60; i++)); do
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.25
+  done
+  if kill -0 "$pid" 2>/dev/null; then
+    warn "$name (pid $pid) did not stop within 15 s; sending SIGKILL"
+    kill -KILL "$pid" 2>/dev/null || true
+  fi
+  rm -f "$file"
+  ok "stopped $name (pid $pid)"
+}
+
+# start_bg <name> <logfile> <pidfile> <command...>: detached from this shell,
+# its own session, pid written by the process itself (so it is the real one).
+start_bg() {
+  local name=$1 log=$2 pidfile=$3
+  shift 3
+  [[ -f $log ]] && mv -f "$log" "$log.1"
+  printf '=== %s started %s: %s\n' "$name" "$(date -Is)" "$*" >"$log"
+  # shellcheck disable=SC2016 # expanded by the inner shell
+  setsid bash -c 'echo $$ >"$1"; shift; exec "$@"' _ "$pidfile" "$@" </dev/null >>"$log" 2>&1 &
+  local i
+  for ((i = 0; i < 20; i++)); do
+    [[ -s $pidfile ]] && return 0
+    sleep 0.05
+  done
+  die "$name did not start (see $log)"
+}
+
+log_tail() {
+  printf -- '--- last lines of %s ---\n' "$1" >&2
+  tail -n "${2:-30}" "$1" >&2 || true
+  printf -- '---\n' >&2
+}
+
+# Reads KEY=value lines (no shell evaluation, so values may hold & ? $ etc.).
+load_env() {
+  local line key value
+  while IFS= read -r line || [[ -n $line ]]; do
+    [[ $line =~ ^[[:space:]]*(#|$) ]] && continue
+    [[ $line =~ ^[[:space:]]*(export[[:space:]]+)?([A-Za-z_][A-Za-z0-9_]*)=(.*)$ ]] || {
+      warn "$ENV_FILE: ignoring line: $line"
+      continue
+    }
+    key=${BASH_REMATCH[2]}
+    value=${BASH_REMATCH[3]}
+    if [[ $value =~ ^\"(.*)\"$ || $value =~ ^\'(.*)\'$ ]]; then value=${BASH_REMATCH[1]}; fi
+    export "$key=$value"
+  done <"$ENV_FILE"
+}
+
+# --- steps -----------------------------------------------------------------
+
+ensure_packages() {
+  step "system packages"
+  local missing=() p
+  for p in "${PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+  done
+  if ((${#missing[@]} == 0)); then
+    ok "all installed"
+    return
+  fi
+  command -v apt-get >/dev/null || die "missing packages (${missing[*]}) and no apt-get: this script expects Debian/Ubuntu"
+  step "installing: ${missing[*]}"
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}" ||
+    die "apt-get install failed for: ${missing[*]}"
+  ok "installed ${missing[*]}"
+}
+
+ensure_node() {
+  command -v node >/dev/null || die "node is not installed (Node >= 20 is needed; Debian's nodejs package is too old: use NodeSource or nvm)"
+  local major
+  major=$(node -p 'process.versions.node.split(".")[0]')
+  ((major >= 20)) || die "Node $(node --version) is too old: Node >= 20 is needed"
+  command -v npm >/dev/null || die "npm is not installed"
+}
+
+pg_psql() { psql -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p 5432 -U postgres -w "$@"; }
+
+ensure_postgres() {
+  step "PostgreSQL on 127.0.0.1:5432"
+  if ! pg_isready -q -h 127.0.0.1 -p 5432; then
+    local ver name
+    read -r ver name _ < <(pg_lsclusters --no-header 2>/dev/null | awk '$3 == 5432' | head -n1) || true
+    if [[ -z ${ver:-} ]]; then
+      ver=$(find /usr/lib/postgresql -mindepth 1 -maxdepth 1 -printf '%f\n' 2>/dev/null | sort -n | tail -n1)
+      [[ -n $ver ]] || die "PostgreSQL is not installed (no /usr/lib/postgresql/<version>)"
+      name=main
+      if ! pg_lsclusters --no-header 2>/dev/null | awk -v v="$ver" '$1 == v && $2 == "main"' | grep -q .; then
+        as_root pg_createcluster --port 5432 "$ver" main >/dev/null
+        ok "created cluster $ver/main"
+      fi
+    fi
+    as_root pg_ctlcluster --skip-systemctl-redirect "$ver" "$name" start ||
+      die "could not start PostgreSQL cluster $ver/$name (see /var/log/postgresql/postgresql-$ver-$name.log)"
+    wait_for 30 "PostgreSQL $ver/$name started" pg_isready -q -h 127.0.0.1 -p 5432 ||
+      die "PostgreSQL $ver/$name does not answer on 127.0.0.1:5432"
+  else
+    ok "running"
+  fi
+
+  # The URL carries no password: loopback connections must be trusted.
+  if ! pg_psql -d postgres -c 'select 1' >/dev/null 2>&1; then
+    local hba
+    hba=$(as_root runuser -u postgres -- psql -X -p 5432 -tAc 'show hba_file') ||
+      die "cannot reach PostgreSQL as the postgres OS user to read pg_hba.conf"
+    if ! grep -q '# iib-stack' "$hba"; then
+      as_root sed -i '1i host all all 127.0.0.1/32 trust # iib-stack: loopback trust for local development\nhost all all ::1/128 trust # iib-stack' "$hba"
+      as_root runuser -u postgres -- psql -X -p 5432 -qc 'select pg_reload_conf()' >/dev/null
+      ok "loopback trust added to $hba"
+    fi
+    pg_psql -d postgres -c 'select 1' >/dev/null ||
+      die "cannot connect as postgres@127.0.0.1:5432 without a password; check $hba"
+  fi
+
+  if [[ $(pg_psql -d postgres -tAc "select 1 from pg_roles where rolname = 'iib'") != 1 ]]; then
+    pg_psql -d postgres -c 'create role iib login'
+    ok "created role iib"
+  fi
+  if [[ $(pg_psql -d postgres -tAc "select 1 from pg_database where datname = 'iib'") != 1 ]]; then
+    pg_psql -d postgres -c 'create database iib owner iib'
+    ok "created database iib"
+  fi
+  ok "database iib ready"
+}
+
+rabbit_fresh() {
+  # Never started: no node data yet, so the node name may still be chosen.
+  [[ -z $(find /var/lib/rabbitmq/mnesia -mindepth 1 -maxdepth 1 2>/dev/null | head -n1) ]]
+}
+
+ensure_rabbitmq() {
+  step "RabbitMQ on 127.0.0.1:5672 (AMQP 1.0) and :15672 (management)"
+  local plugins=(rabbitmq_amqp1_0 rabbitmq_management) running=false missing=() p
+  port_open 5672 && running=true
+
+  if [[ $running == false ]] && rabbit_fresh; then
+    # A container's hostname often does not resolve; a fixed loopback node
+    # name makes the first start work everywhere. Only set on a node that
+    # never ran: renaming a node orphans its data.
+    if ! grep -qs '^[[:space:]]*NODENAME=' /etc/rabbitmq/rabbitmq-env.conf; then
+      as_root mkdir -p /etc/rabbitmq
+      printf '%s\n' '# iib-stack' 'NODENAME=rabbit@localhost' 'NODE_IP_ADDRESS=127.0.0.1' 'ERL_EPMD_ADDRESS=127.0.0.1' |
+        as_root tee -a /etc/rabbitmq/rabbitmq-env.conf >/dev/null
+      ok "node name rabbit@localhost (/etc/rabbitmq/rabbitmq-env.conf)"
+    fi
+    if [[ ! -e /etc/rabbitmq/rabbitmq.conf ]]; then
+      printf '%s\n' '# iib-stack: loopback only' 'listeners.tcp.local = 127.0.0.1:5672' 'management.tcp.ip = 127.0.0.1' |
+        as_root tee /etc/rabbitmq/rabbitmq.conf >/dev/null
+    fi
+  fi
+
+  for p in "${plugins[@]}"; do
+    grep -qs "$p" /etc/rabbitmq/enabled_plugins || missing+=("$p")
+  done
+  if ((${#missing[@]} > 0)); then
+    if [[ $running == true ]]; then
+      as_root rabbitmq-plugins enable "${plugins[@]}" >/dev/null || die "rabbitmq-plugins enable ${plugins[*]} failed"
+    else
+      as_root rabbitmq-plugins enable --offline "${plugins[@]}" >/dev/null || die "rabbitmq-plugins enable --offline ${plugins[*]} failed"
+    fi
+    ok "enabled ${missing[*]}"
+  fi
+
+  if [[ $running == false ]]; then
+    as_root rabbitmq-server -detached >/dev/null 2>&1 || die "rabbitmq-server -detached failed (see /var/log/rabbitmq/)"
+  fi
+  wait_for 90 "AMQP 127.0.0.1:5672" port_open 5672 ||
+    die "RabbitMQ does not listen on 127.0.0.1:5672 (see /var/log/rabbitmq/)"
+  if ! wait_for 60 "management API 127.0.0.1:15672" http_ok http://guest:guest@127.0.0.1:15672/api/overview; then
+    # The enabled_plugins file may list a plugin a running node has not loaded.
+    as_root rabbitmq-plugins enable "${plugins[@]}" >/dev/null 2>&1 || true
+    wait_for 30 "management API 127.0.0.1:15672" http_ok http://guest:guest@127.0.0.1:15672/api/overview ||
+      die "RabbitMQ management API does not answer on http://127.0.0.1:15672 (guest/guest); try: rabbitmq-plugins enable ${plugins[*]}"
+  fi
+  curl -fsS --max-time 5 http://guest:guest@127.0.0.1:15672/api/overview | grep -q '"amqp"' ||
+    warn "the management API lists no amqp listener"
+}
+
+write_registry_config() {
+  local port=$1 file=$2
+  mkdir -p "$STACK/registry/data"
+  cat >"$file" <<EOF
+# Generated by scripts/stack.sh; edits are overwritten.
+version: 0.1
+log:
+  level: info
+  fields:
+    service: registry-$port
+storage:
+  filesystem:
+    rootdirectory: $STACK/registry/data
+  delete:
+    enabled: true
+  maintenance:
+    uploadpurging:
+      enabled: false
+http:
+  addr: 127.0.0.1:$port
+  headers:
+    X-Content-Type-Options: [nosniff]
+EOF
+}
+
+start_registry() {
+  local port=$1 name=registry
+  [[ $port == "$REGISTRY_PORT" ]] || name=registry-$port
+  local conf="$STACK/registry/config-$port.yml" pidfile="$PIDS/$name.pid"
+  if pid_alive "$pidfile" "$conf"; then
+    ok "$name running (pid $(<"$pidfile"))"
+    return
+  fi
+  if port_open "$port"; then
+    if http_ok "http://127.0.0.1:$port/v2/"; then
+      warn "a registry not started by this script already answers on 127.0.0.1:$port; using it"
+      return
+    fi
+    die "port 127.0.0.1:$port is taken by another program (not a registry answering /v2/ without auth): $(ss -ltnp "sport = :$port" 2>/dev/null | tail -n +2)"
+  fi
+  write_registry_config "$port" "$conf"
+  start_bg "$name" "$LOGS/$name.log" "$pidfile" docker-registry serve "$conf"
+  wait_for 20 "$name on 127.0.0.1:$port" http_ok "http://127.0.0.1:$port/v2/" || {
+    log_tail "$LOGS/$name.log"
+    die "the registry did not come up on 127.0.0.1:$port"
+  }
+}
+
+ensure_registry() {
+  step "registry on 127.0.0.1:$REGISTRY_PORT (and :$GOLDEN_REGISTRY_PORT, same storage)"
+  command -v docker-registry >/dev/null || die "docker-registry is not installed (apt-get install docker-registry)"
+  start_registry "$REGISTRY_PORT"
+  start_registry "$GOLDEN_REGISTRY_PORT"
+
+  local want
+  want=$(
+    cat <<EOF
+# Written by scripts/stack.sh: the local development registries speak plain HTTP.
+[[registry]]
+location = "localhost:$REGISTRY_PORT"
+insecure = true
+
+[[registry]]
+location = "127.0.0.1:$REGISTRY_PORT"
+insecure = true
+
+[[registry]]
+location = "localhost:$GOLDEN_REGISTRY_PORT"
+insecure = true
+
+[[registry]]
+location = "127.0.0.1:$GOLDEN_REGISTRY_PORT"
+insecure = true
+EOF
+  )
+  if [[ $(cat "$REGISTRIES_CONF" 2>/dev/null) != "$want" ]]; then
+    as_root mkdir -p "$(dirname "$REGISTRIES_CONF")"
+    printf '%s\n' "$want" | as_root tee "$REGISTRIES_CONF" >/dev/null
+    ok "wrote $REGISTRIES_CONF (localhost:$REGISTRY_PORT, :$GOLDEN_REGISTRY_PORT insecure)"
+  fi
+}
+
+check_tools() {
+  step "buildah and skopeo (vfs, chroot) against the local registry"
+  export STORAGE_DRIVER=vfs BUILDAH_ISOLATION=chroot
+  [[ -f /etc/containers/policy.json ]] || die "/etc/containers/policy.json is missing (reinstall containers-common: apt-get install --reinstall containers-common)"
+  local ctx="$STACK/tmp/check" ref="localhost:$REGISTRY_PORT/iib-stack-check/smoke:latest" out
+  rm -rf "$ctx"
+  mkdir -p "$ctx"
+  printf 'iib stack check %s\n' "$(date -Is)" >"$ctx/hello.txt"
+  printf 'FROM scratch\nCOPY hello.txt /hello.txt\n' >"$ctx/Containerfile"
+  if ! out=$(buildah build --quiet --storage-driver vfs --isolation chroot --layers=false \
+    -t "$ref" -f "$ctx/Containerfile" "$ctx" 2>&1); then
+    printf '%s\n' "$out" >&2
+    die "buildah cannot build a FROM scratch image with --storage-driver vfs --isolation chroot (see above)"
+  fi
+  if ! out=$(buildah push --quiet --storage-driver vfs --tls-verify=false "$ref" "docker://$ref" 2>&1); then
+    printf '%s\n' "$out" >&2
+    die "buildah cannot push to the local registry $ref (see above)"
+  fi
+  buildah rmi --storage-driver vfs "$ref" >/dev/null 2>&1 || true
+  if ! out=$(skopeo inspect --tls-verify=false "docker://$ref" 2>&1); then
+    printf '%s\n' "$out" >&2
+    die "skopeo cannot inspect $ref (see above)"
+  fi
+  rm -rf "$ctx"
+  ok "built, pushed and inspected $ref"
+}
+
+write_env() {
+  step "environment (.stack/env)"
+  mkdir -p "$STACK"
+  local defaults=(
+    "IIB_DATABASE_URL=${IIB_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/iib}"
+    "IIB_AMQP_URLS=${IIB_AMQP_URLS:-amqp://guest:guest@127.0.0.1:5672}"
+    "IIB_BROKER_DIALECT=${IIB_BROKER_DIALECT:-rabbitmq}"
+    "IIB_RABBITMQ_MANAGEMENT_URL=${IIB_RABBITMQ_MANAGEMENT_URL:-http://guest:guest@127.0.0.1:15672}"
+    "IIB_REGISTRY=${IIB_REGISTRY:-localhost:$REGISTRY_PORT}"
+    "IIB_GATEWAY_PORT=${IIB_GATEWAY_PORT:-8080}"
+    "STORAGE_DRIVER=${STORAGE_DRIVER:-vfs}"
+    "BUILDAH_ISOLATION=${BUILDAH_ISOLATION:-chroot}"
+    "LOGIN_DISABLED=${LOGIN_DISABLED:-true}"
+  )
+  if [[ ! -f $ENV_FILE ]]; then
+    {
+      echo '# Environment of the services started by scripts/stack.sh (KEY=value, no quoting needed).'
+      echo '# Edit and re-run "npm run stack"; keys missing here are added with their defaults.'
+      printf '%s\n' "${defaults[@]}"
+    } >"$ENV_FILE"
+    ok "wrote $ENV_FILE"
+  else
+    local kv added=()
+    for kv in "${defaults[@]}"; do
+      grep -q "^${kv%%=*}=" "$ENV_FILE" || {
+        printf '%s\n' "$kv" >>"$ENV_FILE"
+        added+=("${kv%%=*}")
+      }
+    done
+    if ((${#added[@]} == 0)); then ok "unchanged"; else ok "added ${added[*]} to $ENV_FILE"; fi
+  fi
+}
+
+build_app() {
+  step "node dependencies and build"
+  cd "$ROOT"
+  if [[ ! -f node_modules/.package-lock.json || package-lock.json -nt node_modules/.package-lock.json ]]; then
+    npm ci --no-audit --no-fund || die "npm ci failed"
+  else
+    ok "node_modules up to date"
+  fi
+  npm run --silent build || die "npm run build failed (TypeScript errors above)"
+  ok "built into dist/"
+}
+
+migrate() {
+  step "database migrations"
+  local script="$ROOT/dist/services/gateway/migrate.js"
+  if [[ ! -f $script ]]; then
+    warn "dist/services/gateway/migrate.js does not exist yet; skipping migrations"
+    return
+  fi
+  (cd "$ROOT" && load_env && node "$script") || die "migrations failed (node dist/services/gateway/migrate.js)"
+  ok "migrated"
+}
+
+svc_pattern() { echo "dist/services/$1/main.js"; }
+
+stop_services() {
+  local i svc
+  for ((i = ${#SERVICES[@]} - 1; i >= 0; i--)); do
+    svc=${SERVICES[i]}
+    stop_pid "$svc" "$PIDS/$svc.pid" "$(svc_pattern "$svc")"
+  done
+}
+
+start_services() {
+  step "services"
+  local svc started=() preload=()
+  if [[ -f $ROOT/dist/shared/tracing/preload.js ]]; then
+    preload=(--require ./dist/shared/tracing/preload.js)
+  else
+    warn "dist/shared/tracing/preload.js does not exist yet; starting without the tracing preload"
+  fi
+  stop_services
+  (
+    cd "$ROOT"
+    load_env
+    local port=${IIB_GATEWAY_PORT:-8080}
+    if [[ -f dist/services/gateway/main.js ]] && port_open "$port"; then
+      die "port $port (IIB_GATEWAY_PORT) is taken by another program: $(ss -ltnp "sport = :$port" 2>/dev/null | tail -n +2)"
+    fi
+    for svc in "${SERVICES[@]}"; do
+      if [[ ! -f dist/services/$svc/main.js ]]; then
+        warn "dist/services/$svc/main.js does not exist yet; not starting $svc"
+        continue
+      fi
+      start_bg "$svc" "$LOGS/$svc.log" "$PIDS/$svc.pid" node "${preload[@]}" "$(svc_pattern "$svc")"
+    done
+  )
+  sleep 1
+  for svc in "${SERVICES[@]}"; do
+    [[ -f $PIDS/$svc.pid ]] || continue
+    if pid_alive "$PIDS/$svc.pid" "$(svc_pattern "$svc")"; then
+      started+=("$svc")
+    else
+      log_tail "$LOGS/$svc.log"
+      die "$svc exited right after start (log: .stack/logs/$svc.log)"
+    fi
+  done
+  ok "started: ${started[*]:-none}"
+
+  if [[ -f $PIDS/gateway.pid ]]; then
+    local port
+    port=$(load_env && echo "${IIB_GATEWAY_PORT:-8080}")
+    wait_for 60 "gateway healthcheck http://127.0.0.1:$port/api/v1/healthcheck" \
+      http_ok "http://127.0.0.1:$port/api/v1/healthcheck" || {
+      log_tail "$LOGS/gateway.log"
+      die "the gateway does not answer 200 on http://127.0.0.1:$port/api/v1/healthcheck"
+    }
+  fi
+}
+
+summary() {
+  local port
+  port=$(load_env && echo "${IIB_GATEWAY_PORT:-8080}")
+  cat <<EOF
+
+${B}Stack is up.${N}
+  API            http://127.0.0.1:$port/api/v1/   (health: /api/v1/healthcheck)
+  PostgreSQL     postgres://postgres@127.0.0.1:5432/iib
+  RabbitMQ       amqp://guest:guest@127.0.0.1:5672 (AMQP 1.0), management http://127.0.0.1:15672 (guest/guest)
+  Registry       http://127.0.0.1:$REGISTRY_PORT/v2/ (localhost:$REGISTRY_PORT; alias localhost:$GOLDEN_REGISTRY_PORT)
+  Environment    .stack/env
+  Logs           .stack/logs/<service>.log   (tail -f .stack/logs/*.log)
+  Status         bash scripts/stack.sh status
+  Stop           bash scripts/stack.sh down   (add --all to stop the registry too)
+EOF
+}
+
+# --- commands --------------------------------------------------------------
+
+cmd_up() {
+  mkdir -p "$LOGS" "$PIDS"
+  exec 9>"$STACK/lock"
+  flock -w 600 9 || die "another 'stack.sh up' holds .stack/lock"
+  ensure_node
+  ensure_packages
+  ensure_postgres
+  ensure_rabbitmq
+  ensure_registry
+  check_tools
+  write_env
+  build_app
+  migrate
+  start_services
+  summary
+}
+
+cmd_down() {
+  step "stopping services"
+  stop_services
+  if [[ ${1:-} == --all ]]; then
+    stop_pid registry-$GOLDEN_REGISTRY_PORT "$PIDS/registry-$GOLDEN_REGISTRY_PORT.pid" "config-$GOLDEN_REGISTRY_PORT.yml"
+    stop_pid registry "$PIDS/registry.pid" "config-$REGISTRY_PORT.yml"
+  fi
+  if [[ ${1:-} == --all ]]; then
+    ok "services and registry stopped (PostgreSQL and RabbitMQ left running)"
+  else
+    ok "services stopped (registry, PostgreSQL and RabbitMQ left running; 'down --all' stops the registry)"
+  fi
+}
+
+cmd_status() {
+  local rc=0 svc port
+  line() { printf '  %-22s %s\n' "$1" "$2"; }
+  echo "${B}infrastructure${N}"
+  if pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then line PostgreSQL "up 127.0.0.1:5432"; else
+    line PostgreSQL "DOWN"
+    rc=1
+  fi
+  if port_open 5672; then line "RabbitMQ AMQP" "up 127.0.0.1:5672"; else
+    line "RabbitMQ AMQP" "DOWN"
+    rc=1
+  fi
+  if http_ok http://guest:guest@127.0.0.1:15672/api/overview; then line "RabbitMQ management" "up http://127.0.0.1:15672"; else
+    line "RabbitMQ management" "DOWN"
+    rc=1
+  fi
+  for port in "$REGISTRY_PORT" "$GOLDEN_REGISTRY_PORT"; do
+    if http_ok "http://127.0.0.1:$port/v2/"; then line "registry :$port" "up http://127.0.0.1:$port/v2/"; else
+      line "registry :$port" "DOWN"
+      rc=1
+    fi
+  done
+  echo "${B}services${N}"
+  for svc in "${SERVICES[@]}"; do
+    if pid_alive "$PIDS/$svc.pid" "$(svc_pattern "$svc")"; then
+      line "$svc" "running (pid $(<"$PIDS/$svc.pid"), log .stack/logs/$svc.log)"
+    else
+      line "$svc" "stopped"
+      rc=1
+    fi
+  done
+  if [[ -f $ENV_FILE ]]; then
+    port=$(load_env && echo "${IIB_GATEWAY_PORT:-8080}")
+    if http_ok "http://127.0.0.1:$port/api/v1/healthcheck"; then line healthcheck "200 http://127.0.0.1:$port/api/v1/healthcheck"; else line healthcheck "not answering on :$port"; fi
+  fi
+  return "$rc"
+}
+
+case "${1:-}" in
+  up) cmd_up ;;
+  down) cmd_down "${2:-}" ;;
+  status) cmd_status ;;
+  *)
+    echo "usage: bash scripts/stack.sh up | down [--all] | status" >&2
+    exit 2
+    ;;
+esac
