@@ -1,0 +1,31 @@
+import { randomUUID } from 'node:crypto';
+import { context, propagation } from '@opentelemetry/api';
+import type { Knex } from 'knex';
+
+export interface OutboxMessage {
+  /** Logical destination name (see shared/messaging/names). */
+  destination: string;
+  body: unknown;
+  applicationProperties?: Record<string, string | number | boolean | null>;
+}
+
+/**
+ * Writes messages to the outbox inside the caller's transaction, with the
+ * trace context of the code that wrote them, so the relay can publish them
+ * later as part of the same trace.
+ */
+export async function enqueue(trx: Knex.Transaction, messages: OutboxMessage[]): Promise<void> {
+  if (messages.length === 0) return;
+  const carrier: Record<string, string> = {};
+  propagation.inject(context.active(), carrier);
+  await trx('outbox').insert(
+    messages.map((m) => ({
+      destination: m.destination,
+      body: JSON.stringify(m.body),
+      application_properties: JSON.stringify(m.applicationProperties ?? {}),
+      message_id: randomUUID(),
+      traceparent: carrier.traceparent ?? null,
+      tracestate: carrier.tracestate ?? null,
+    })),
+  );
+}

@@ -1,0 +1,203 @@
+import type { Knex } from 'knex';
+import type { BatchStateBody, BuildRequestEvent, RequestType, StateUpdate } from '../../shared/contracts';
+import { isFinal } from '../../shared/contracts';
+import { Names } from '../../shared/messaging/names';
+import { currentTraceId } from './trace-id';
+import { enqueue, OutboxMessage } from './outbox';
+import { requestJson, RequestRecord, StateRecord } from './request-json';
+
+export const INITIAL_REASON = 'The request was initiated';
+
+export interface NewRequest {
+  type: RequestType;
+  user: string | null;
+  params: Record<string, unknown>;
+  sealedSecrets?: string;
+  fromIndex?: string | null;
+}
+
+function buildStateMessage(r: RequestRecord): OutboxMessage {
+  return {
+    destination: Names.buildStateEvents,
+    body: requestJson(r),
+    applicationProperties: { batch: r.batch_id, id: r.id, state: r.state, user: r.user_name },
+  };
+}
+
+function batchState(states: string[]): 'in_progress' | 'failed' | 'complete' {
+  if (states.some((s) => s === 'in_progress')) return 'in_progress';
+  if (states.some((s) => s === 'failed')) return 'failed';
+  return 'complete';
+}
+
+/** The system of record: requests, their history, batches, and the outbox. */
+export class RequestStore {
+  constructor(readonly db: Knex) {}
+
+  /** Creates the requests of one batch, their first state and every message they cause, atomically. */
+  async create(items: NewRequest[], annotations: Record<string, unknown> | null = null): Promise<RequestRecord[]> {
+    return this.db.transaction(async (trx) => {
+      const [batch] = await trx('batches')
+        .insert({ annotations: annotations === null ? null : JSON.stringify(annotations) })
+        .returning('id');
+      const batchId = (batch as { id: number }).id;
+      const now = new Date();
+      const traceId = currentTraceId();
+      const rows = (await trx('requests')
+        .insert(
+          items.map((i) => ({
+            type: i.type,
+            user_name: i.user,
+            batch_id: batchId,
+            state: 'in_progress',
+            state_reason: INITIAL_REASON,
+            updated: now,
+            params: JSON.stringify(i.params),
+            results: '{}',
+            from_index: i.fromIndex ?? null,
+            trace_id: traceId,
+          })),
+        )
+        .returning('*')) as RequestRecord[];
+      await trx('request_states').insert(
+        rows.map((r) => ({ request_id: r.id, state: 'in_progress', state_reason: INITIAL_REASON, updated: now })),
+      );
+      const messages: OutboxMessage[] = [];
+      rows.forEach((r, idx) => {
+        const item = items[idx] as NewRequest;
+        const event: BuildRequestEvent = {
+          id: r.id,
+          request_type: r.type,
+          user: r.user_name,
+          batch: batchId,
+          params: r.params,
+          sealed_secrets: item.sealedSecrets,
+          submitted_at: now.toISOString(),
+        };
+        messages.push({ destination: Names.requests, body: event });
+        messages.push(buildStateMessage(r));
+      });
+      messages.push({ destination: Names.batchStateEvents, body: this.batchBody(batchId, annotations, rows) });
+      await enqueue(trx, messages);
+      return rows;
+    });
+  }
+
+  private batchBody(batch: number, annotations: Record<string, unknown> | null, rows: RequestRecord[]): BatchStateBody {
+    return {
+      batch,
+      annotations,
+      requests: rows.map((r) => ({
+        id: r.id,
+        organization: typeof r.params.organization === 'string' ? r.params.organization : null,
+        request_type: r.type,
+      })),
+      state: batchState(rows.map((r) => r.state)),
+      user: rows[0]?.user_name ?? null,
+    };
+  }
+
+  async get(id: number): Promise<RequestRecord | undefined> {
+    return (await this.db('requests').where({ id }).first()) as RequestRecord | undefined;
+  }
+
+  async history(id: number): Promise<StateRecord[]> {
+    return (await this.db('request_states')
+      .where({ request_id: id })
+      .orderBy('id', 'desc')
+      .select('state', 'state_reason', 'updated')) as StateRecord[];
+  }
+
+  async batchAnnotations(batchId: number, db: Knex = this.db): Promise<Record<string, unknown> | null> {
+    const row = (await db('batches').where({ id: batchId }).first('annotations')) as
+      | { annotations: Record<string, unknown> | null }
+      | undefined;
+    return row?.annotations ?? null;
+  }
+
+  async logs(id: number): Promise<string[]> {
+    const rows = (await this.db('request_logs').where({ request_id: id }).orderBy('id').select('text')) as {
+      text: string;
+    }[];
+    return rows.map((r) => r.text);
+  }
+
+  /**
+   * Applies one builder update exactly once (by its key): final states stay
+   * final, an identical state is not recorded twice, and every real change
+   * is published through the outbox in the same transaction.
+   */
+  async applyUpdate(update: StateUpdate): Promise<{ applied: boolean; changed: boolean }> {
+    return this.db.transaction(async (trx) => {
+      const inserted = await trx('processed_messages').insert({ key: update.key }).onConflict('key').ignore().returning('key');
+      if (inserted.length === 0) return { applied: false, changed: false };
+      const current = (await trx('requests').where({ id: update.request_id }).forUpdate().first()) as
+        | RequestRecord
+        | undefined;
+      if (!current) return { applied: true, changed: false };
+      const patch: Record<string, unknown> = {};
+      let changed = false;
+      const now = new Date();
+      if (update.fields && Object.keys(update.fields).length > 0) {
+        const results = { ...current.results, ...update.fields };
+        if (JSON.stringify(results) !== JSON.stringify(current.results)) {
+          patch.results = JSON.stringify(results);
+          current.results = results;
+          if (typeof update.fields.index_image === 'string') patch.index_image = update.fields.index_image;
+          changed = true;
+        }
+      }
+      const wasFinal = isFinal(current.state);
+      if (update.state && update.state_reason !== undefined) {
+        const same = update.state === current.state && update.state_reason === current.state_reason;
+        const leavesFinal = wasFinal && update.state !== current.state;
+        if (!same && !leavesFinal) {
+          patch.state = update.state;
+          patch.state_reason = update.state_reason;
+          patch.updated = now;
+          current.state = update.state;
+          current.state_reason = update.state_reason;
+          current.updated = now;
+          await trx('request_states').insert({
+            request_id: current.id,
+            state: update.state,
+            state_reason: update.state_reason,
+            updated: now,
+          });
+          changed = true;
+        }
+      }
+      if (update.logs && update.logs.length > 0) {
+        await trx('request_logs').insert(update.logs.map((text) => ({ request_id: current.id, text })));
+      }
+      if (update.artifacts) {
+        for (const [kind, content] of Object.entries(update.artifacts)) {
+          await trx('request_artifacts')
+            .insert({ request_id: current.id, kind, content: JSON.stringify(content) })
+            .onConflict(['request_id', 'kind'])
+            .merge();
+        }
+      }
+      if (!changed) return { applied: true, changed: false };
+      if (!patch.updated) {
+        patch.updated = now;
+        current.updated = now;
+      }
+      await trx('requests').where({ id: current.id }).update(patch);
+      const messages: OutboxMessage[] = [buildStateMessage(current)];
+      if (!wasFinal && isFinal(current.state)) {
+        const siblings = (await trx('requests').where({ batch_id: current.batch_id }).orderBy('id')) as RequestRecord[];
+        const state = batchState(siblings.map((s) => s.state));
+        if (state !== 'in_progress') {
+          const annotations = await this.batchAnnotations(current.batch_id, trx);
+          messages.push({
+            destination: Names.batchStateEvents,
+            body: this.batchBody(current.batch_id, annotations, siblings),
+          });
+        }
+      }
+      await enqueue(trx, messages);
+      return { applied: true, changed: true };
+    });
+  }
+}

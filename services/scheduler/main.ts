@@ -1,0 +1,29 @@
+import { loadSchedulerConfig } from '../../shared/config';
+import { runService } from '../../shared/lifecycle';
+import { createLogger } from '../../shared/logging';
+import { laneQueue, Messaging, Names } from '../../shared/messaging';
+import { shutdownTracing } from '../../shared/tracing';
+import { allLanes, parseUserToQueue } from './lane-router';
+import { createRouteHandler } from './route-handler';
+
+const config = loadSchedulerConfig();
+const log = createLogger('scheduler', config.logLevel);
+const userToQueue = parseUserToQueue(config.userToQueue);
+
+void runService(log, async () => {
+  const messaging = new Messaging(config.amqp, log);
+  // Declare every lane up front so builders can attach before the first request.
+  for (const lane of allLanes(userToQueue, config.defaultLane)) {
+    for (const serial of [true, false]) {
+      messaging.ensureQueue(laneQueue(serial, lane), { exclusive: serial }).catch((err: unknown) =>
+        log.warn({ lane, err: (err as Error).message }, 'lane not declared yet; it will be on first use'),
+      );
+    }
+  }
+  messaging.consumeQueue(
+    Names.requests,
+    createRouteHandler({ messaging, userToQueue, defaultLane: config.defaultLane, log }),
+    { concurrency: 16 },
+  );
+  return [shutdownTracing, () => messaging.close()];
+});

@@ -1,0 +1,70 @@
+/** Message contracts between the services. Every body is JSON. */
+
+export const REQUEST_TYPES = [
+  'add',
+  'rm',
+  'regenerate-bundle',
+  'merge-index-image',
+  'create-empty-index',
+  'recursive-related-bundles',
+  'fbc-operations',
+  'add-deprecations',
+] as const;
+export type RequestType = (typeof REQUEST_TYPES)[number];
+
+export const STATES = ['complete', 'failed', 'in_progress'] as const;
+export type RequestState = (typeof STATES)[number];
+export const FINAL_STATES: readonly RequestState[] = ['complete', 'failed'];
+
+export function isFinal(state: string): boolean {
+  return state === 'complete' || state === 'failed';
+}
+
+/** On `iib.requests` (gateway -> scheduler) and on the lanes (scheduler -> builder). */
+export interface BuildRequestEvent {
+  id: number;
+  request_type: RequestType;
+  user: string | null;
+  batch: number;
+  /** The request's parameters as accepted by the API, without secrets. */
+  params: Record<string, unknown>;
+  /** Tokens and registry auths, sealed with the key shared by gateway and builder. */
+  sealed_secrets?: string;
+  submitted_at: string;
+  /** Set by the scheduler. */
+  lane?: { serial: boolean; name: string };
+}
+
+/** On `iib.state-updates` (builder -> gateway recorder). */
+export interface StateUpdate {
+  /** Unique per update: the recorder applies each key once. */
+  key: string;
+  request_id: number;
+  state?: RequestState;
+  state_reason?: string;
+  /** Result fields (arches, index_image, *_resolved, bundle_mapping, ...). */
+  fields?: Record<string, unknown>;
+  /** Lines for the request's log. */
+  logs?: string[];
+  /** Artifacts served by the API (related_bundles, nested_bundles). */
+  artifacts?: Record<string, unknown>;
+  builder?: string;
+  at: string;
+}
+
+/** Application properties of a build-state message, as IIB sends them. */
+export interface BuildStateProperties {
+  batch: number;
+  id: number;
+  state: RequestState;
+  user: string | null;
+  [key: string]: string | number | boolean | null;
+}
+
+export interface BatchStateBody {
+  batch: number;
+  annotations: Record<string, unknown> | null;
+  requests: { id: number; organization: string | null; request_type: RequestType }[];
+  state: RequestState;
+  user: string | null;
+}

@@ -1,0 +1,149 @@
+import type { Delivery, EventContext, Receiver } from 'rhea';
+import type { Logger } from 'pino';
+import { errorMessage } from '../errors';
+import type { AmqpConnection } from './connection';
+import type { Terminus } from './dialect';
+import { fromAmqp, InboundMessage } from './message';
+
+export type Handler = (message: InboundMessage) => Promise<void>;
+
+export interface ConsumerOptions {
+  /** Messages handled at once; also the link credit, so nothing waits unseen in this process. */
+  concurrency: number;
+  /** After this many deliveries a failing message is rejected (dead-lettered). */
+  maxDeliveries: number;
+  /** Delay before a retryable failure is released, doubled per delivery. */
+  retryBaseDelayMs?: number;
+  retryMaxDelayMs?: number;
+}
+
+/** A handler error that says whether the same message may succeed later. */
+export function isRetryable(err: unknown): boolean {
+  return typeof err === 'object' && err !== null && (err as { retryable?: unknown }).retryable === true;
+}
+
+/**
+ * A receiver with manual settlement and bounded credit. Success accepts; a
+ * retryable failure is released (after a backoff, with delivery_failed so
+ * the broker counts it); any other failure, or a message past its delivery
+ * limit, is rejected, which sends it to the dead-letter address.
+ */
+export class AmqpConsumer {
+  private readonly link: Receiver;
+  private inFlight = 0;
+  private paused = false;
+  private readonly idleWaiters: (() => void)[] = [];
+  /** Local delivery counts, for brokers that do not count redeliveries. */
+  private readonly seen = new Map<string, number>();
+
+  constructor(
+    private readonly conn: AmqpConnection,
+    readonly source: Terminus,
+    private readonly handler: Handler,
+    private readonly options: ConsumerOptions,
+    private readonly log: Logger,
+  ) {
+    this.link = conn.connection.open_receiver({
+      source: { address: source.address, capabilities: source.capabilities },
+      autoaccept: false,
+      credit_window: 0,
+    });
+    this.link.on('receiver_open', () => this.topUp());
+    this.link.on('receiver_error', (ctx) =>
+      this.log.error({ address: source.address, err: ctx.receiver?.error }, 'receiver link error'),
+    );
+    this.link.on('message', (ctx) => this.onMessage(ctx));
+  }
+
+  private topUp(): void {
+    if (this.paused || !this.conn.up) return;
+    const credit = (this.link as unknown as { credit: number }).credit;
+    const want = this.options.concurrency - this.inFlight - credit;
+    if (want > 0) this.link.add_credit(want);
+  }
+
+  private onMessage(ctx: EventContext): void {
+    const delivery = ctx.delivery;
+    const raw = ctx.message;
+    if (!delivery || !raw) return;
+    const epoch = this.conn.epoch;
+    const message = fromAmqp(raw);
+    const key = message.messageId;
+    const localCount = key ? (this.seen.get(key) ?? 0) : 0;
+    const deliveries = Math.max(message.deliveryCount, localCount) + 1;
+    this.inFlight += 1;
+    void this.handle(message, delivery, epoch, deliveries).finally(() => {
+      this.inFlight -= 1;
+      this.topUp();
+      if (this.inFlight === 0) this.idleWaiters.splice(0).forEach((w) => w());
+    });
+  }
+
+  private async handle(message: InboundMessage, delivery: Delivery, epoch: number, deliveries: number): Promise<void> {
+    const settle = (fn: () => void): void => {
+      // A delivery from an earlier connection is gone: the broker redelivers it.
+      if (epoch !== this.conn.epoch || !this.conn.up) return;
+      fn();
+    };
+    try {
+      await this.handler(message);
+      if (message.messageId) this.seen.delete(message.messageId);
+      settle(() => delivery.accept());
+    } catch (err) {
+      const retryable = isRetryable(err);
+      const reason = errorMessage(err);
+      if (retryable && deliveries < this.options.maxDeliveries) {
+        if (message.messageId) this.remember(message.messageId, deliveries);
+        const base = this.options.retryBaseDelayMs ?? 500;
+        const delay = Math.min(this.options.retryMaxDelayMs ?? 15_000, base * 2 ** (deliveries - 1));
+        this.log.warn({ address: this.source.address, deliveries, delay, err: reason }, 'handler failed, will retry');
+        await new Promise((r) => setTimeout(r, delay));
+        settle(() => delivery.modified({ delivery_failed: true, undeliverable_here: false }));
+      } else {
+        if (message.messageId) this.seen.delete(message.messageId);
+        this.log.error(
+          { address: this.source.address, deliveries, err: reason, messageId: message.messageId },
+          'message rejected to the dead-letter address',
+        );
+        settle(() =>
+          delivery.reject({ condition: retryable ? 'iib:delivery-limit' : 'iib:invalid-message', description: reason }),
+        );
+      }
+    }
+  }
+
+  private remember(key: string, count: number): void {
+    this.seen.set(key, count);
+    if (this.seen.size > 10_000) {
+      const oldest = this.seen.keys().next().value;
+      if (oldest !== undefined) this.seen.delete(oldest);
+    }
+  }
+
+  /** Stops taking new messages; in-flight ones go on. */
+  pause(): void {
+    this.paused = true;
+  }
+
+  resume(): void {
+    this.paused = false;
+    this.topUp();
+  }
+
+  get busy(): number {
+    return this.inFlight;
+  }
+
+  /** Stops intake and waits (up to graceMs) for in-flight handlers, then detaches. */
+  async stop(graceMs = 30_000): Promise<void> {
+    this.pause();
+    if (this.inFlight > 0) {
+      await Promise.race([
+        new Promise<void>((r) => this.idleWaiters.push(r)),
+        new Promise<void>((r) => setTimeout(r, graceMs).unref()),
+      ]);
+    }
+    // Closing the link returns anything unsettled (and unused credit) to the broker.
+    this.link.close();
+  }
+}

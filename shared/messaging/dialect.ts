@@ -1,0 +1,93 @@
+import type { DialectName } from '../config';
+
+export interface QueueOptions {
+  /** One active consumer at a time across all connections (serial lanes). */
+  exclusive?: boolean;
+}
+
+export interface Terminus {
+  address: string;
+  capabilities?: string[];
+}
+
+/**
+ * Maps logical names to one broker's AMQP 1.0 addresses. The services never
+ * build an address themselves, so moving between brokers is configuration.
+ */
+export interface Dialect {
+  readonly name: DialectName;
+  /** `messaging.system` for spans. */
+  readonly system: string;
+  /** Whether queues must be declared (with arguments) before they are used. */
+  readonly needsProvisioning: boolean;
+  queueTarget(name: string): Terminus;
+  queueSource(name: string, options?: QueueOptions): Terminus;
+  topicTarget(name: string): Terminus;
+  /** An IIB-style destination (`topic://X`, `queue://X` or `X`) for this broker. */
+  destination(iibStyle: string): Terminus;
+}
+
+function splitIibStyle(dest: string): { kind: 'topic' | 'queue'; name: string } {
+  if (dest.startsWith('topic://')) return { kind: 'topic', name: dest.slice('topic://'.length) };
+  if (dest.startsWith('queue://')) return { kind: 'queue', name: dest.slice('queue://'.length) };
+  return { kind: 'queue', name: dest };
+}
+
+/** ActiveMQ Classic: `queue://`/`topic://` prefixes, exclusive consumers by address option. */
+const activemq: Dialect = {
+  name: 'activemq',
+  system: 'activemq',
+  needsProvisioning: false,
+  queueTarget: (name) => ({ address: `queue://${name}` }),
+  queueSource: (name, options) => ({
+    address: `queue://${name}${options?.exclusive ? '?consumer.exclusive=true' : ''}`,
+  }),
+  topicTarget: (name) => ({ address: `topic://${name}` }),
+  destination: (dest) => {
+    const { kind, name } = splitIibStyle(dest);
+    return { address: `${kind}://${name}` };
+  },
+};
+
+/**
+ * Artemis: plain addresses with routing-type capabilities. Exclusive queues
+ * are set by the broker's address settings (`exclusive=true` for
+ * `iib.build.serial.#`), which the compose configuration carries.
+ */
+const artemis: Dialect = {
+  name: 'artemis',
+  system: 'activemq',
+  needsProvisioning: false,
+  queueTarget: (name) => ({ address: name, capabilities: ['queue'] }),
+  queueSource: (name) => ({ address: name, capabilities: ['queue'] }),
+  topicTarget: (name) => ({ address: name, capabilities: ['topic'] }),
+  destination: (dest) => {
+    const { kind, name } = splitIibStyle(dest);
+    return { address: name, capabilities: [kind] };
+  },
+};
+
+/**
+ * RabbitMQ 3.x AMQP 1.0 plugin: queues are declared through the management
+ * API (so serial lanes get `x-single-active-consumer` and every queue its
+ * dead-letter route), then used through `/amq/queue/X`; topics are routing
+ * keys of `amq.topic`.
+ */
+const rabbitmq: Dialect = {
+  name: 'rabbitmq',
+  system: 'rabbitmq',
+  needsProvisioning: true,
+  queueTarget: (name) => ({ address: `/amq/queue/${name}` }),
+  queueSource: (name) => ({ address: `/amq/queue/${name}` }),
+  topicTarget: (name) => ({ address: `/topic/${name}` }),
+  destination: (dest) => {
+    const { kind, name } = splitIibStyle(dest);
+    return { address: kind === 'topic' ? `/topic/${name}` : `/amq/queue/${name}` };
+  },
+};
+
+const DIALECT_TABLE: Record<DialectName, Dialect> = { activemq, artemis, rabbitmq };
+
+export function getDialect(name: DialectName): Dialect {
+  return DIALECT_TABLE[name];
+}

@@ -1,0 +1,139 @@
+import type { Logger } from 'pino';
+import type { AmqpConfig } from '../config';
+import { AmqpConnection, ConnectionSettings } from './connection';
+import { AmqpConsumer, ConsumerOptions, Handler } from './consumer';
+import { Dialect, getDialect, QueueOptions, Terminus } from './dialect';
+import { QueueProvisioner } from './provisioner';
+import { AmqpSender } from './sender';
+
+export { AmqpConnection, parseAmqpUrl } from './connection';
+export type { ConnectionSettings } from './connection';
+export { AmqpConsumer, isRetryable } from './consumer';
+export type { ConsumerOptions, Handler } from './consumer';
+export { getDialect } from './dialect';
+export type { Dialect, QueueOptions, Terminus } from './dialect';
+export type { InboundMessage, OutboundMessage } from './message';
+export { Names, DEFAULT_LANE, laneQueue, isSerialLaneQueue } from './names';
+export { QueueProvisioner } from './provisioner';
+export { AmqpSender } from './sender';
+
+/**
+ * A service's view of the broker: logical names in, dialect addresses out,
+ * queues declared before first use, one sender per address.
+ */
+export class Messaging {
+  readonly dialect: Dialect;
+  readonly connection: AmqpConnection;
+  private readonly provisioner: QueueProvisioner;
+  private readonly senders = new Map<string, AmqpSender>();
+  private readonly consumers: ConsumerHandle[] = [];
+
+  constructor(
+    private readonly config: AmqpConfig,
+    private readonly log: Logger,
+    settings: Partial<ConnectionSettings> = {},
+  ) {
+    this.dialect = getDialect(config.dialect);
+    this.provisioner = new QueueProvisioner(this.dialect, config.rabbitmqManagementUrl);
+    this.connection = new AmqpConnection(
+      { urls: config.urls, ca: config.ca, cert: config.cert, key: config.key, ...settings },
+      log,
+    );
+  }
+
+  ensureQueue(name: string, options: QueueOptions = {}): Promise<void> {
+    return this.provisioner.ensure(name, options);
+  }
+
+  /** A sender to a logical queue; the queue is declared first where the broker needs it. */
+  async queueSender(name: string, options: QueueOptions = {}): Promise<AmqpSender> {
+    await this.ensureQueue(name, options);
+    return this.senderTo(this.dialect.queueTarget(name));
+  }
+
+  senderTo(target: Terminus): AmqpSender {
+    const key = `${target.address}|${(target.capabilities ?? []).join(',')}`;
+    let sender = this.senders.get(key);
+    if (!sender) {
+      sender = new AmqpSender(this.connection, target, this.log, this.config.sendTimeoutMs);
+      this.senders.set(key, sender);
+    }
+    return sender;
+  }
+
+  /**
+   * Consumes a logical queue. Declaring the queue is retried in the
+   * background until the broker answers, so a service starts (and serves
+   * HTTP, say) while the broker is away.
+   */
+  consumeQueue(
+    name: string,
+    handler: Handler,
+    options: Omit<ConsumerOptions, 'maxDeliveries'> & Partial<Pick<ConsumerOptions, 'maxDeliveries'>>,
+    queueOptions: QueueOptions = {},
+  ): ConsumerHandle {
+    const handle = new ConsumerHandle();
+    const attach = async (): Promise<void> => {
+      for (let attempt = 0; !handle.stopped; attempt += 1) {
+        try {
+          await this.ensureQueue(name, queueOptions);
+          break;
+        } catch (err) {
+          if (attempt === 0) this.log.warn({ queue: name, err: (err as Error).message }, 'cannot declare queue yet, retrying');
+          await new Promise((r) => setTimeout(r, Math.min(5000, 200 * 2 ** attempt)));
+        }
+      }
+      if (handle.stopped) return;
+      handle.attach(
+        new AmqpConsumer(
+          this.connection,
+          this.dialect.queueSource(name, queueOptions),
+          handler,
+          { maxDeliveries: this.config.maxDeliveries, ...options },
+          this.log,
+        ),
+      );
+    };
+    void attach();
+    this.consumers.push(handle);
+    return handle;
+  }
+
+  /** Stops every consumer (finishing in-flight work), then closes the connection. */
+  async close(graceMs = 30_000): Promise<void> {
+    await Promise.all(this.consumers.map((c) => c.stop(graceMs)));
+    for (const s of this.senders.values()) s.close();
+    await this.connection.close();
+  }
+}
+
+/** A consumer that may still be waiting for its queue to be declared. */
+export class ConsumerHandle {
+  stopped = false;
+  private consumer: AmqpConsumer | undefined;
+  private readonly waiters: ((c: AmqpConsumer) => void)[] = [];
+
+  attach(consumer: AmqpConsumer): void {
+    this.consumer = consumer;
+    this.waiters.splice(0).forEach((w) => w(consumer));
+  }
+
+  /** Resolves once the receiver link exists. */
+  ready(): Promise<AmqpConsumer> {
+    if (this.consumer) return Promise.resolve(this.consumer);
+    return new Promise((resolve) => this.waiters.push(resolve));
+  }
+
+  get busy(): number {
+    return this.consumer?.busy ?? 0;
+  }
+
+  pause(): void {
+    this.consumer?.pause();
+  }
+
+  async stop(graceMs = 30_000): Promise<void> {
+    this.stopped = true;
+    await this.consumer?.stop(graceMs);
+  }
+}

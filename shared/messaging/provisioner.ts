@@ -1,0 +1,68 @@
+import { DependencyError } from '../errors';
+import type { Dialect, QueueOptions } from './dialect';
+import { Names } from './names';
+
+/**
+ * Declares queues where the broker needs it before use (RabbitMQ), with the
+ * arguments a plain AMQP 1.0 attach cannot express: single active consumer
+ * for serial lanes and the dead-letter route. Other brokers create queues on
+ * first use, so this is a no-op for them.
+ */
+export class QueueProvisioner {
+  private readonly done = new Map<string, Promise<void>>();
+
+  constructor(
+    private readonly dialect: Dialect,
+    private readonly managementUrl: string,
+  ) {}
+
+  ensure(name: string, options: QueueOptions = {}): Promise<void> {
+    if (!this.dialect.needsProvisioning) return Promise.resolve();
+    let p = this.done.get(name);
+    if (!p) {
+      p = this.declare(name, options).catch((err: unknown) => {
+        this.done.delete(name);
+        throw err;
+      });
+      this.done.set(name, p);
+    }
+    return p;
+  }
+
+  private async declare(name: string, options: QueueOptions): Promise<void> {
+    if (name !== Names.deadLetter) await this.ensure(Names.deadLetter);
+    const base = new URL(this.managementUrl);
+    const auth = Buffer.from(
+      `${decodeURIComponent(base.username)}:${decodeURIComponent(base.password)}`,
+    ).toString('base64');
+    base.username = '';
+    base.password = '';
+    const url = new URL(`api/queues/%2F/${encodeURIComponent(name)}`, base.toString().replace(/\/?$/, '/'));
+    const args: Record<string, unknown> = {};
+    if (options.exclusive) args['x-single-active-consumer'] = true;
+    if (name !== Names.deadLetter) {
+      args['x-dead-letter-exchange'] = '';
+      args['x-dead-letter-routing-key'] = Names.deadLetter;
+    }
+    let res: Response;
+    try {
+      res = await fetch(url, {
+        method: 'PUT',
+        headers: { authorization: `Basic ${auth}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ durable: true, auto_delete: false, arguments: args }),
+        signal: AbortSignal.timeout(10_000),
+      });
+    } catch (err) {
+      throw new DependencyError(`Cannot reach the RabbitMQ management API to declare queue ${name}`, {
+        retryable: true,
+        cause: err,
+      });
+    }
+    if (res.status !== 201 && res.status !== 204) {
+      const text = await res.text().catch(() => '');
+      throw new DependencyError(`Declaring queue ${name} failed: HTTP ${res.status} ${text}`, {
+        retryable: res.status >= 500,
+      });
+    }
+  }
+}

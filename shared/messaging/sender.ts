@@ -1,0 +1,122 @@
+import type { Delivery, EventContext, Sender } from 'rhea';
+import type { Logger } from 'pino';
+import { DependencyError } from '../errors';
+import type { AmqpConnection } from './connection';
+import type { Terminus } from './dialect';
+import { OutboundMessage, toAmqp } from './message';
+
+interface Pending {
+  resolve: () => void;
+  reject: (err: Error) => void;
+  timer: NodeJS.Timeout;
+}
+
+/**
+ * A sender whose send() resolves only once the broker has accepted the
+ * message, and rejects on rejected / released / modified, on a timeout and
+ * when the connection drops before the outcome arrives. Callers treat a
+ * rejection as "not sent" and keep the message (outbox, unsettled input).
+ */
+export class AmqpSender {
+  private readonly link: Sender;
+  private readonly pending = new Map<Delivery, Pending>();
+  private closed = false;
+
+  constructor(
+    private readonly conn: AmqpConnection,
+    readonly target: Terminus,
+    private readonly log: Logger,
+    private readonly timeoutMs: number,
+  ) {
+    this.link = conn.connection.open_sender({
+      target: { address: target.address, capabilities: target.capabilities },
+      autosettle: true,
+    });
+    const settle = (ctx: EventContext, err?: Error): void => {
+      const delivery = ctx.delivery;
+      if (!delivery) return;
+      const p = this.pending.get(delivery);
+      if (!p) return;
+      this.pending.delete(delivery);
+      clearTimeout(p.timer);
+      if (err) p.reject(err);
+      else p.resolve();
+    };
+    this.link.on('accepted', (ctx) => settle(ctx));
+    this.link.on('rejected', (ctx) =>
+      settle(ctx, new DependencyError(`broker rejected the message to ${target.address}: ${describe(ctx)}`, { retryable: false })),
+    );
+    this.link.on('released', (ctx) =>
+      settle(ctx, new DependencyError(`broker released the message to ${target.address}`, { retryable: true })),
+    );
+    this.link.on('modified', (ctx) =>
+      settle(ctx, new DependencyError(`broker returned the message to ${target.address} modified`, { retryable: true })),
+    );
+    this.link.on('sender_error', (ctx) => {
+      this.log.error({ address: target.address, err: ctx.sender?.error }, 'sender link error');
+      this.failAll('sender link closed by the broker');
+    });
+    conn.on('down', () => this.failAll('connection to the broker lost before the outcome arrived'));
+  }
+
+  get address(): string {
+    return this.target.address;
+  }
+
+  async send(message: OutboundMessage): Promise<void> {
+    if (this.closed) throw new DependencyError('sender is closed', { retryable: true });
+    await this.waitSendable();
+    await new Promise<void>((resolve, reject) => {
+      const delivery = this.link.send(toAmqp(message));
+      const timer = setTimeout(() => {
+        this.pending.delete(delivery);
+        reject(new DependencyError(`no outcome from the broker within ${this.timeoutMs} ms`, { retryable: true }));
+      }, this.timeoutMs);
+      this.pending.set(delivery, { resolve, reject, timer });
+    });
+  }
+
+  private waitSendable(): Promise<void> {
+    if (this.conn.up && this.link.sendable()) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const onSendable = (): void => {
+        if (!this.link.sendable()) return;
+        cleanup();
+        resolve();
+      };
+      const timer = setTimeout(() => {
+        cleanup();
+        reject(
+          new DependencyError(`broker not accepting messages for ${this.target.address} (waited ${this.timeoutMs} ms)`, {
+            retryable: true,
+          }),
+        );
+      }, this.timeoutMs);
+      const cleanup = (): void => {
+        clearTimeout(timer);
+        this.link.removeListener('sendable', onSendable);
+      };
+      this.link.on('sendable', onSendable);
+    });
+  }
+
+  private failAll(reason: string): void {
+    for (const [delivery, p] of this.pending) {
+      this.pending.delete(delivery);
+      clearTimeout(p.timer);
+      p.reject(new DependencyError(reason, { retryable: true }));
+    }
+  }
+
+  close(): void {
+    this.closed = true;
+    this.failAll('sender closed');
+    this.link.close();
+  }
+}
+
+function describe(ctx: EventContext): string {
+  const state = ctx.delivery?.remote_state as { error?: { condition?: string; description?: string } } | undefined;
+  const e = state?.error;
+  return e ? `${e.condition ?? ''} ${e.description ?? ''}`.trim() : 'no reason given';
+}
