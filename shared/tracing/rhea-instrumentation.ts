@@ -1,0 +1,352 @@
+import {
+  context,
+  isSpanContextValid,
+  propagation,
+  ROOT_CONTEXT,
+  SpanKind,
+  trace,
+  type Attributes,
+  type Context,
+  type Link,
+  type Span,
+} from '@opentelemetry/api';
+import {
+  InstrumentationBase,
+  InstrumentationNodeModuleDefinition,
+  InstrumentationNodeModuleFile,
+  isWrapped,
+  type InstrumentationConfig,
+} from '@opentelemetry/instrumentation';
+import { loadAmqpTracingConfig } from '../config/tracing-config';
+import {
+  addressOf,
+  applicationPropertiesGetter,
+  applicationPropertiesSetter,
+  connectionAttributes,
+  isMessageObject,
+  isObject,
+  messageAttributes,
+  outcomeOf,
+  type Outcome,
+  type RheaDelivery,
+  type RheaEventContext,
+  type RheaLink,
+  type RheaMessage,
+} from './rhea-model';
+import { endAllPending, endWithException, PendingSpan, type SpanEnding } from './rhea-pending';
+
+export interface RheaHookInfo {
+  readonly message: RheaMessage | undefined;
+  readonly destination: string | undefined;
+}
+
+export interface RheaInstrumentationConfig extends InstrumentationConfig {
+  /** `messaging.system`; default `IIB_MESSAGING_SYSTEM` or `activemq`. */
+  messagingSystem?: string;
+  /**
+   * `false` (default): the process span is a child of the message's creation
+   * context, so a request is one trace across services. `true`: a new trace
+   * that only links to it (the semconv default).
+   */
+  useLinksForConsume?: boolean;
+  /** An unsettled delivery's span ends after this many ms (default 60000). */
+  settleTimeoutMs?: number;
+  /** Called with each send span before the message goes out. Do not record bodies: they may carry secrets. */
+  publishHook?: (span: Span, info: RheaHookInfo) => void;
+  /** Called with each process span before the listeners run. */
+  consumeHook?: (span: Span, info: RheaHookInfo) => void;
+}
+
+type AnyFn = (this: unknown, ...args: unknown[]) => unknown;
+interface LinkPrototype {
+  send?: AnyFn;
+  dispatch: AnyFn;
+  _disconnect?: AnyFn;
+}
+interface LinkModule {
+  Sender: { prototype: LinkPrototype };
+  Receiver: { prototype: LinkPrototype };
+}
+
+const NAME = '@iib/instrumentation-rhea';
+const VERSION = '0.1.0';
+const SUPPORTED = ['>=1.0.0 <4'];
+const TRACKED = Symbol('iib.rhea.trackedSend');
+const SENDER_OUTCOMES: ReadonlySet<string> = new Set(['accepted', 'rejected', 'released', 'modified', 'settled']);
+
+/**
+ * OpenTelemetry instrumentation for rhea (AMQP 1.0), shaped like
+ * `@opentelemetry/instrumentation-amqplib`: it patches `rhea/lib/link.js`.
+ * A send span ends when the broker settles the delivery; a process span
+ * surrounds the `message` listeners and ends when the application settles
+ * the delivery (accept/release/reject/modified), so async handlers are
+ * covered. Context travels as W3C strings in the application properties.
+ */
+export class RheaInstrumentation extends InstrumentationBase<RheaInstrumentationConfig> {
+  constructor(config: RheaInstrumentationConfig = {}) {
+    super(NAME, VERSION, config);
+  }
+
+  override setConfig(config: RheaInstrumentationConfig = {}): void {
+    const defaults = loadAmqpTracingConfig();
+    super.setConfig({
+      messagingSystem: defaults.messagingSystem,
+      useLinksForConsume: defaults.useLinksForConsume,
+      settleTimeoutMs: defaults.settleTimeoutMs,
+      ...config,
+    });
+  }
+
+  protected init(): InstrumentationNodeModuleDefinition {
+    const file = new InstrumentationNodeModuleFile(
+      'rhea/lib/link.js',
+      SUPPORTED,
+      (exports: unknown) => this.patchLinkModule(exports),
+      (exports: unknown) => this.unpatchLinkModule(exports),
+    );
+    return new InstrumentationNodeModuleDefinition('rhea', SUPPORTED, undefined, undefined, [file]);
+  }
+
+  /** Patch an already loaded `rhea/lib/link.js` (for loaders that bypass require hooks, e.g. jest). */
+  patchLinkModule(exports: unknown): unknown {
+    if (!isLinkModule(exports)) {
+      this._diag.warn('rhea/lib/link.js has an unexpected shape; not instrumented');
+      return exports;
+    }
+    this.unpatchLinkModule(exports);
+    const sender = exports.Sender.prototype;
+    const receiver = exports.Receiver.prototype;
+    this._wrap(sender, 'send', (original) => this.wrapSend(original as AnyFn));
+    this._wrap(sender, 'dispatch', (original) => this.wrapSenderDispatch(original));
+    this._wrap(receiver, 'dispatch', (original) => this.wrapReceiverDispatch(original));
+    for (const proto of [sender, receiver]) {
+      if (typeof proto._disconnect === 'function') {
+        this._wrap(proto, '_disconnect', (original) => wrapDisconnect(original as AnyFn));
+      }
+    }
+    return exports;
+  }
+
+  unpatchLinkModule(exports: unknown): void {
+    if (!isLinkModule(exports)) return;
+    for (const proto of [exports.Sender.prototype, exports.Receiver.prototype]) {
+      for (const name of ['send', 'dispatch', '_disconnect'] as const) {
+        if (isWrapped(proto[name])) this._unwrap(proto, name);
+      }
+    }
+  }
+
+  private wrapSend(original: AnyFn): AnyFn {
+    const inst = this;
+    return function tracedSend(this: unknown, ...args: unknown[]): unknown {
+      const link = this as RheaLink;
+      let started: { span: Span; args: unknown[] };
+      try {
+        started = inst.startSendSpan(link, args);
+      } catch (err) {
+        inst._diag.error('rhea send instrumentation failed', err);
+        return original.apply(this, args);
+      }
+      let delivery: unknown;
+      try {
+        delivery = original.apply(this, started.args);
+      } catch (err) {
+        endWithException(started.span, err);
+        throw err;
+      }
+      inst.trackSend(link, delivery, started.span);
+      return delivery;
+    };
+  }
+
+  private startSendSpan(link: RheaLink, args: unknown[]): { span: Span; args: unknown[] } {
+    const [msg, , format] = args;
+    // A pre-encoded payload (explicit format) cannot carry our properties.
+    const message = format === undefined && isMessageObject(msg) ? msg : undefined;
+    const destination = addressOf(link.options?.target) ?? addressOf(message?.to);
+    const config = this.getConfig();
+
+    let parent = context.active();
+    const links: Link[] = [];
+    const carried = message && isObject(message.application_properties) ? extract(message.application_properties) : undefined;
+    if (carried) {
+      // No ambient span (e.g. an outbox relay): the context stored with the
+      // message is the parent. Under an ambient span it is only linked.
+      if (trace.getSpan(parent) === undefined) parent = carried.context;
+      else links.push({ context: carried.spanContext });
+    }
+
+    const attributes: Attributes = {
+      ...baseAttributes(config, link, 'send'),
+      ...messageAttributes(message),
+    };
+    if (destination !== undefined) attributes['messaging.destination.name'] = destination;
+    const span = this.tracer.startSpan(
+      spanName('send', destination, attributes),
+      // semconv: PRODUCER only when the context is injected into the message.
+      { kind: message ? SpanKind.PRODUCER : SpanKind.CLIENT, attributes, links },
+      parent,
+    );
+    this._runSpanCustomizationHook(config.publishHook, 'publish', span, { message, destination });
+
+    if (!message) return { span, args };
+    // The caller's object is left alone: a retry of the same message must
+    // not inherit the context of the failed attempt.
+    const properties: Record<string, unknown> = isObject(message.application_properties)
+      ? { ...message.application_properties }
+      : {};
+    propagation.inject(trace.setSpan(parent, span), properties, applicationPropertiesSetter);
+    const outgoing: RheaMessage = { ...message, application_properties: properties };
+    return { span, args: [outgoing, ...args.slice(1)] };
+  }
+
+  private trackSend(link: RheaLink, delivery: unknown, span: Span): void {
+    const pending = new PendingSpan(span);
+    if (!isObject(delivery) || delivery.settled === true) {
+      // Pre-settled (snd_settle_mode settled): no outcome will ever come.
+      pending.end({ outcome: 'settled' });
+      return;
+    }
+    (delivery as { [TRACKED]?: PendingSpan })[TRACKED] = pending;
+    pending.track(link, this.getConfig().settleTimeoutMs ?? 60_000);
+  }
+
+  private wrapSenderDispatch(original: AnyFn): AnyFn {
+    return function tracedSenderDispatch(this: unknown, ...args: unknown[]): unknown {
+      const [name, ctx] = args;
+      if (typeof name === 'string') {
+        if (SENDER_OUTCOMES.has(name)) {
+          const delivery = isObject(ctx) ? (ctx as RheaEventContext).delivery : undefined;
+          const pending = (delivery as { [TRACKED]?: PendingSpan } | undefined)?.[TRACKED];
+          pending?.end({ outcome: name as Outcome, condition: rejectionCondition(delivery) });
+        } else if (name === 'sender_close' || name === 'sender_error') {
+          endAllPending(this as object, 'link_closed');
+        }
+      }
+      return original.apply(this, args);
+    };
+  }
+
+  private wrapReceiverDispatch(original: AnyFn): AnyFn {
+    const inst = this;
+    return function tracedReceiverDispatch(this: unknown, ...args: unknown[]): unknown {
+      const [name, ctx] = args;
+      if (name === 'message' && isObject(ctx)) {
+        return inst.dispatchMessage(this as RheaLink, original, args, ctx as RheaEventContext);
+      }
+      if (name === 'receiver_close' || name === 'receiver_error') endAllPending(this as object, 'link_closed');
+      return original.apply(this, args);
+    };
+  }
+
+  private dispatchMessage(link: RheaLink, original: AnyFn, args: unknown[], ctx: RheaEventContext): unknown {
+    const config = this.getConfig();
+    const message = ctx.format === undefined && isMessageObject(ctx.message) ? ctx.message : undefined;
+    const destination = addressOf(link.options?.source);
+    const carried = message && isObject(message.application_properties) ? extract(message.application_properties) : undefined;
+
+    // The ambient context of a socket callback is whatever opened the
+    // connection, never the message's producer: it is deliberately ignored.
+    let parent: Context = ROOT_CONTEXT;
+    if (carried) parent = config.useLinksForConsume ? trace.deleteSpan(carried.context) : carried.context;
+    const attributes: Attributes = { ...baseAttributes(config, link, 'process'), ...messageAttributes(message) };
+    if (destination !== undefined) attributes['messaging.destination.name'] = destination;
+    const span = this.tracer.startSpan(
+      spanName('process', destination, attributes),
+      { kind: SpanKind.CONSUMER, attributes, links: carried ? [{ context: carried.spanContext }] : [] },
+      parent,
+    );
+    this._runSpanCustomizationHook(config.consumeHook, 'consume', span, { message, destination });
+
+    const pending = new PendingSpan(span);
+    const delivery = ctx.delivery;
+    // Settlement inside the listeners (autoaccept, or a synchronous handler)
+    // is applied after they return, so the span covers their work.
+    let dispatching = true;
+    let deferred: SpanEnding | undefined;
+    if (delivery && typeof delivery.update === 'function') {
+      wrapDeliveryUpdate(delivery, (ending) => {
+        if (dispatching) deferred ??= ending;
+        else pending.end(ending);
+      });
+    }
+
+    let result: unknown;
+    try {
+      result = context.with(trace.setSpan(parent, span), () => original.apply(link, args));
+    } catch (err) {
+      dispatching = false;
+      pending.fail(err);
+      throw err;
+    }
+    dispatching = false;
+    if (deferred) pending.end(deferred);
+    else if (isObject(delivery) && delivery.remote_settled === true) pending.end({ outcome: 'settled' });
+    else pending.track(link, config.settleTimeoutMs ?? 60_000);
+    return result;
+  }
+}
+
+/**
+ * accept/release/reject/modified are per-delivery closures that all go
+ * through the delivery's own `update`, as does rhea's autoaccept; wrapping
+ * that one closure sees every settlement of this delivery.
+ */
+function wrapDeliveryUpdate(delivery: RheaDelivery, onSettle: (ending: SpanEnding) => void): void {
+  const update = delivery.update as AnyFn;
+  delivery.update = function tracedUpdate(this: unknown, ...args: unknown[]): unknown {
+    const [settled, state] = args;
+    const outcome = outcomeOf(state) ?? (settled === true ? 'settled' : undefined);
+    if (outcome) onSettle({ outcome });
+    return update.apply(this, args);
+  } as RheaDelivery['update'];
+}
+
+function wrapDisconnect(original: AnyFn): AnyFn {
+  return function tracedDisconnect(this: unknown, ...args: unknown[]): unknown {
+    endAllPending(this as object, 'connection_lost');
+    return original.apply(this, args);
+  };
+}
+
+function extract(properties: Record<string, unknown>): { context: Context; spanContext: Link['context'] } | undefined {
+  const extracted = propagation.extract(ROOT_CONTEXT, properties, applicationPropertiesGetter);
+  const spanContext = trace.getSpanContext(extracted);
+  return spanContext && isSpanContextValid(spanContext) ? { context: extracted, spanContext } : undefined;
+}
+
+function baseAttributes(config: RheaInstrumentationConfig, link: RheaLink, operation: 'send' | 'process'): Attributes {
+  return {
+    'messaging.system': config.messagingSystem ?? 'activemq',
+    'messaging.operation.name': operation,
+    'messaging.operation.type': operation,
+    ...connectionAttributes(link.connection),
+  };
+}
+
+// semconv: "{operation} {destination}", or the server when there is no destination.
+function spanName(operation: string, destination: string | undefined, attrs: Attributes): string {
+  if (destination) return `${operation} ${destination}`;
+  const host = attrs['server.address'];
+  const port = attrs['server.port'];
+  if (typeof host === 'string') return `${operation} ${host}${port === undefined ? '' : `:${String(port)}`}`;
+  return operation;
+}
+
+function rejectionCondition(delivery: RheaDelivery | undefined): string | undefined {
+  const state = delivery?.remote_state;
+  if (!isObject(state) || !isObject(state.error)) return undefined;
+  const condition = state.error.condition;
+  return typeof condition === 'string' ? condition : undefined;
+}
+
+function isLinkModule(exports: unknown): exports is LinkModule {
+  if (!isObject(exports)) return false;
+  const { Sender, Receiver } = exports;
+  return (
+    typeof Sender === 'function' &&
+    typeof Receiver === 'function' &&
+    typeof (Sender.prototype as LinkPrototype).send === 'function' &&
+    typeof (Receiver.prototype as LinkPrototype).dispatch === 'function'
+  );
+}
