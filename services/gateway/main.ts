@@ -1,5 +1,5 @@
 import type { Server } from 'node:http';
-import { loadGatewayConfig } from '../../shared/config';
+import { loadGatewayConfig, loadOrExit } from '../../shared/config';
 import { runService } from '../../shared/lifecycle';
 import { createLogger } from '../../shared/logging';
 import { Messaging, Names } from '../../shared/messaging';
@@ -11,7 +11,7 @@ import { OutboxRelay } from './outbox-relay';
 import { createRecorder } from './recorder';
 import { RequestStore } from './store';
 
-const config = loadGatewayConfig();
+const config = loadOrExit(() => loadGatewayConfig());
 const log = createLogger('gateway', config.logLevel);
 
 void runService(log, async () => {

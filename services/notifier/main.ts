@@ -1,11 +1,11 @@
-import { loadNotifierConfig } from '../../shared/config';
+import { loadNotifierConfig, loadOrExit } from '../../shared/config';
 import { runService } from '../../shared/lifecycle';
 import { createLogger, safeUrl } from '../../shared/logging';
 import { AmqpConnection, AmqpSender, getDialect, Messaging, Names } from '../../shared/messaging';
 import { shutdownTracing } from '../../shared/tracing';
 import { batchStateProperties, buildStateProperties, createRepublisher } from './republisher';
 
-const config = loadNotifierConfig();
+const config = loadOrExit(() => loadNotifierConfig());
 const log = createLogger('notifier', config.logLevel);
 
 void runService(log, async () => {

@@ -1,4 +1,4 @@
-import { loadSchedulerConfig } from '../../shared/config';
+import { loadSchedulerConfig, loadOrExit } from '../../shared/config';
 import { runService } from '../../shared/lifecycle';
 import { createLogger } from '../../shared/logging';
 import { laneQueue, Messaging, Names } from '../../shared/messaging';
@@ -6,7 +6,7 @@ import { shutdownTracing } from '../../shared/tracing';
 import { allLanes, parseUserToQueue } from './lane-router';
 import { createRouteHandler } from './route-handler';
 
-const config = loadSchedulerConfig();
+const config = loadOrExit(() => loadSchedulerConfig());
 const log = createLogger('scheduler', config.logLevel);
 const userToQueue = parseUserToQueue(config.userToQueue);
 

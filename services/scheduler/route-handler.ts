@@ -1,21 +1,8 @@
 import { trace } from '@opentelemetry/api';
 import type { Logger } from 'pino';
-import type { BuildRequestEvent } from '../../shared/contracts';
-import { REQUEST_TYPES } from '../../shared/contracts';
-import { ValidationError } from '../../shared/errors';
+import { parseBuildRequestEvent } from '../../shared/contracts';
 import { InboundMessage, laneQueue, Messaging } from '../../shared/messaging';
 import { routeRequest, UserToQueue } from './lane-router';
-
-export function parseBuildRequestEvent(body: unknown): BuildRequestEvent {
-  const e = body as Partial<BuildRequestEvent> | null;
-  if (!e || typeof e !== 'object') throw new ValidationError('request event must be a JSON object');
-  if (typeof e.id !== 'number') throw new ValidationError('request event needs a numeric id');
-  if (!e.request_type || !(REQUEST_TYPES as readonly string[]).includes(e.request_type)) {
-    throw new ValidationError(`request event has an unknown request_type ${String(e.request_type)}`);
-  }
-  if (typeof e.params !== 'object' || e.params === null) throw new ValidationError('request event needs params');
-  return e as BuildRequestEvent;
-}
 
 /**
  * Forwards each request to its lane; the input is settled (by the consumer)

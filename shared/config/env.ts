@@ -8,6 +8,8 @@ export interface KeySpec<T> {
   readonly doc: string;
   readonly parse: (raw: string, key: string) => T;
   readonly default?: T;
+  /** The key may be absent; the value is then undefined. */
+  readonly optional?: boolean;
 }
 
 export type Env = Readonly<Record<string, string | undefined>>;
@@ -17,10 +19,10 @@ export class ConfigError extends ValidationError {}
 export function readKey<T>(env: Env, key: string, spec: KeySpec<T>): T {
   const raw = env[key];
   if (raw === undefined || raw === '') {
-    if (spec.default === undefined) {
+    if (spec.default === undefined && !spec.optional) {
       throw new ConfigError(`Configuration ${key} is required: ${spec.doc}`);
     }
-    return spec.default;
+    return spec.default as T;
   }
   try {
     return spec.parse(raw, key);
@@ -35,7 +37,7 @@ export const str = (doc: string, dflt?: string): KeySpec<string> => ({ doc, pars
 export const optStr = (doc: string): KeySpec<string | undefined> => ({
   doc,
   parse: (v) => v,
-  default: undefined as unknown as string | undefined,
+  optional: true,
 });
 
 export const int = (doc: string, dflt?: number, min = 0): KeySpec<number> => ({
@@ -81,6 +83,7 @@ export const list = (doc: string, dflt?: string[]): KeySpec<string[]> => ({
 export const json = <T>(doc: string, dflt: T | undefined, check?: (v: unknown) => T): KeySpec<T> => ({
   doc,
   default: dflt,
+  optional: dflt === undefined,
   parse: (v) => {
     const parsed: unknown = JSON.parse(v);
     return check ? check(parsed) : (parsed as T);
@@ -98,4 +101,17 @@ export function oneOf<T extends string>(doc: string, values: readonly T[], dflt?
       return v as T;
     },
   };
+}
+
+/** Loads a service's configuration, or prints why it is wrong and exits 2. */
+export function loadOrExit<T>(load: () => T): T {
+  try {
+    return load();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${err.message}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
 }

@@ -1,6 +1,6 @@
 import { bool, Env, int, json, list, oneOf, optStr, readKey, str } from './env';
 
-export { ConfigError } from './env';
+export { ConfigError, loadOrExit } from './env';
 export type { Env } from './env';
 
 export const DIALECTS = ['rabbitmq', 'activemq', 'artemis'] as const;

@@ -1,3 +1,5 @@
+import { ValidationError } from '../errors';
+
 /** Message contracts between the services. Every body is JSON. */
 
 export const REQUEST_TYPES = [
@@ -67,4 +69,15 @@ export interface BatchStateBody {
   requests: { id: number; organization: string | null; request_type: RequestType }[];
   state: RequestState;
   user: string | null;
+}
+
+export function parseBuildRequestEvent(body: unknown): BuildRequestEvent {
+  const e = body as Partial<BuildRequestEvent> | null;
+  if (!e || typeof e !== 'object') throw new ValidationError('request event must be a JSON object');
+  if (typeof e.id !== 'number') throw new ValidationError('request event needs a numeric id');
+  if (!e.request_type || !(REQUEST_TYPES as readonly string[]).includes(e.request_type)) {
+    throw new ValidationError(`request event has an unknown request_type ${String(e.request_type)}`);
+  }
+  if (typeof e.params !== 'object' || e.params === null) throw new ValidationError('request event needs params');
+  return e as BuildRequestEvent;
 }

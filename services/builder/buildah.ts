@@ -1,0 +1,77 @@
+import type { CommandRunner } from './command-runner';
+
+export interface BuildahSettings {
+  authFile?: string;
+  attempts: number;
+}
+
+/** buildah operations: one image per arch, then a manifest list. */
+export class Buildah {
+  constructor(
+    private readonly run: CommandRunner,
+    private readonly settings: BuildahSettings,
+  ) {}
+
+  private auth(): string[] {
+    return this.settings.authFile ? ['--authfile', this.settings.authFile] : [];
+  }
+
+  async buildArch(opts: { contextDir: string; dockerfile: string; tag: string; arch: string }): Promise<void> {
+    await this.run.run(
+      'buildah',
+      [
+        'bud',
+        '--no-cache',
+        '--format',
+        'docker',
+        '--platform',
+        `linux/${opts.arch}`,
+        ...this.auth(),
+        '-f',
+        opts.dockerfile,
+        '-t',
+        opts.tag,
+        opts.contextDir,
+      ],
+      { attempts: this.settings.attempts },
+    );
+  }
+
+  async push(local: string, dest: string): Promise<void> {
+    await this.run.run('buildah', ['push', '--format', 'v2s2', ...this.auth(), local, `docker://${dest}`], {
+      attempts: this.settings.attempts,
+    });
+  }
+
+  /** Creates a manifest list of the pushed per-arch images and pushes it to each destination. */
+  async pushManifestList(name: string, images: string[], dests: string[]): Promise<void> {
+    // A list left by an interrupted earlier attempt of the same request.
+    const left = await this.run.run('buildah', ['manifest', 'exists', name]).then(
+      () => true,
+      () => false,
+    );
+    if (left) await this.run.run('buildah', ['manifest', 'rm', name]);
+    await this.run.run('buildah', ['manifest', 'create', name]);
+    try {
+      for (const image of images) {
+        await this.run.run('buildah', ['manifest', 'add', ...this.auth(), name, `docker://${image}`], {
+          attempts: this.settings.attempts,
+        });
+      }
+      for (const dest of dests) {
+        await this.run.run(
+          'buildah',
+          ['manifest', 'push', '--all', '--format', 'v2s2', ...this.auth(), name, `docker://${dest}`],
+          { attempts: this.settings.attempts },
+        );
+      }
+    } finally {
+      await this.run.run('buildah', ['manifest', 'rm', name]).catch(() => undefined);
+    }
+  }
+
+  async removeImages(tags: string[]): Promise<void> {
+    if (tags.length === 0) return;
+    await this.run.run('buildah', ['rmi', '-f', ...tags]).catch(() => undefined);
+  }
+}
