@@ -30,6 +30,8 @@ export interface PkgState {
   bundles: Map<string, RegBundle>;
   channels: Map<string, ChannelBlob>;
   block: PackageBlock;
+  /** Head of the default channel after an add (its CSV gives the package icon). */
+  head?: string;
 }
 
 const csvCache = new WeakMap<BundleBlob, Record<string, unknown> | null>();
