@@ -91,7 +91,8 @@ export class CommandRunner {
   private once(cmd: string, args: string[], options: RunOptions, attempt: number): Promise<CommandResult> {
     const shown = this.mask([cmd, ...args].join(' '));
     const tracer = trace.getTracer('iib-builder');
-    return tracer.startActiveSpan(`exec ${cmd} ${args.find((a) => !a.startsWith('-')) ?? ''}`.trim(), (span) => {
+    const verb = args.find((a) => /^[a-z][a-z-]*$/.test(a)) ?? '';
+    return tracer.startActiveSpan(`exec ${cmd} ${verb}`.trim(), (span) => {
       span.setAttributes({
         'process.executable.name': cmd,
         'process.command_args': this.mask(args.join(' ')),

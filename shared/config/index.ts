@@ -18,6 +18,8 @@ export interface AmqpConfig {
   /** Deliveries after which a failing message goes to the dead-letter address. */
   maxDeliveries: number;
   sendTimeoutMs: number;
+  /** Prefix of every internal queue name, so several systems (or test runs) can share a broker. */
+  namespace: string;
 }
 
 export interface CommonConfig {
@@ -63,6 +65,11 @@ export function loadAmqpConfig(env: Env = process.env): AmqpConfig {
       env,
       'IIB_AMQP_SEND_TIMEOUT_MS',
       int('How long a send waits for the broker to settle it', 30_000, 100),
+    ),
+    namespace: readKey(
+      env,
+      'IIB_AMQP_NAMESPACE',
+      str('Prefix of internal queue names (e.g. "staging." gives staging.iib.requests)', ''),
     ),
   };
 }

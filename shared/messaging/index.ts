@@ -34,21 +34,26 @@ export class Messaging {
     settings: Partial<ConnectionSettings> = {},
   ) {
     this.dialect = getDialect(config.dialect);
-    this.provisioner = new QueueProvisioner(this.dialect, config.rabbitmqManagementUrl);
+    this.provisioner = new QueueProvisioner(this.dialect, config.rabbitmqManagementUrl, config.namespace);
     this.connection = new AmqpConnection(
       { urls: config.urls, ca: config.ca, cert: config.cert, key: config.key, ...settings },
       log,
     );
   }
 
+  /** The broker-side name of a logical queue (the namespace prepended). */
+  queueName(name: string): string {
+    return `${this.config.namespace}${name}`;
+  }
+
   ensureQueue(name: string, options: QueueOptions = {}): Promise<void> {
-    return this.provisioner.ensure(name, options);
+    return this.provisioner.ensure(this.queueName(name), options);
   }
 
   /** A sender to a logical queue; the queue is declared first where the broker needs it. */
   async queueSender(name: string, options: QueueOptions = {}): Promise<AmqpSender> {
     await this.ensureQueue(name, options);
-    return this.senderTo(this.dialect.queueTarget(name));
+    return this.senderTo(this.dialect.queueTarget(this.queueName(name)));
   }
 
   senderTo(target: Terminus): AmqpSender {
@@ -87,7 +92,7 @@ export class Messaging {
       handle.attach(
         new AmqpConsumer(
           this.connection,
-          this.dialect.queueSource(name, queueOptions),
+          this.dialect.queueSource(this.queueName(name), queueOptions),
           handler,
           { maxDeliveries: this.config.maxDeliveries, ...options },
           this.log,

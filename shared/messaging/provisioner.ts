@@ -14,7 +14,12 @@ export class QueueProvisioner {
   constructor(
     private readonly dialect: Dialect,
     private readonly managementUrl: string,
+    private readonly namespace = '',
   ) {}
+
+  private get deadLetter(): string {
+    return `${this.namespace}${Names.deadLetter}`;
+  }
 
   ensure(name: string, options: QueueOptions = {}): Promise<void> {
     if (!this.dialect.needsProvisioning) return Promise.resolve();
@@ -30,7 +35,7 @@ export class QueueProvisioner {
   }
 
   private async declare(name: string, options: QueueOptions): Promise<void> {
-    if (name !== Names.deadLetter) await this.ensure(Names.deadLetter);
+    if (name !== this.deadLetter) await this.ensure(this.deadLetter);
     const base = new URL(this.managementUrl);
     const auth = Buffer.from(
       `${decodeURIComponent(base.username)}:${decodeURIComponent(base.password)}`,
@@ -40,9 +45,9 @@ export class QueueProvisioner {
     const url = new URL(`api/queues/%2F/${encodeURIComponent(name)}`, base.toString().replace(/\/?$/, '/'));
     const args: Record<string, unknown> = {};
     if (options.exclusive) args['x-single-active-consumer'] = true;
-    if (name !== Names.deadLetter) {
+    if (name !== this.deadLetter) {
       args['x-dead-letter-exchange'] = '';
-      args['x-dead-letter-routing-key'] = Names.deadLetter;
+      args['x-dead-letter-routing-key'] = this.deadLetter;
     }
     let res: Response;
     try {
