@@ -4,7 +4,7 @@
  * and the bad inputs the CLI must explain without a stack trace.
  */
 import { execFile } from 'node:child_process';
-import { existsSync, promises as fsp } from 'node:fs';
+import { existsSync, promises as fsp, readdirSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
@@ -59,7 +59,11 @@ function parseSteps(text: string, catalog: string, images: Map<string, string>):
     const words = rest.split(/\s+/);
     const flag = (name: string) => words[words.indexOf(name) + 1] ?? '';
     if (verb === 'rm') {
-      steps.push({ id, rc: Number(rc), args: ['rm', '--catalog', catalog, '--packages', flag('--packages')] });
+      steps.push({
+        id,
+        rc: Number(rc),
+        args: ['rm', '--catalog', catalog, '--packages', flag('--packages')],
+      });
       continue;
     }
     const args = ['add', '--catalog', catalog, '--mode', flag('--mode')];
@@ -115,8 +119,7 @@ function goldenError(log: string): string | undefined {
 
 const registryDir = path.join(goldenDir, 'registry');
 const scenarios = existsSync(registryDir)
-  ? require('node:fs')
-      .readdirSync(registryDir)
+  ? readdirSync(registryDir)
       .filter((d: string) => existsSync(path.join(registryDir, d, 'steps.txt')))
       .sort()
   : [];
@@ -127,7 +130,9 @@ describe('iib-catalog against opm v1.26.4 registry goldens', () => {
 
   beforeAll(async () => {
     if (!existsSync(goldenDir)) {
-      throw new Error(`fixtures not found at ${fixturesDir}: set IIB_FIXTURES_DIR to the shared olm fixtures`);
+      throw new Error(
+        `fixtures not found at ${fixturesDir}: set IIB_FIXTURES_DIR to the shared olm fixtures`,
+      );
     }
     work = await fsp.mkdtemp(path.join(os.tmpdir(), 'catalog-cli-'));
     images = await imageDirs();
@@ -141,7 +146,7 @@ describe('iib-catalog against opm v1.26.4 registry goldens', () => {
     expect(scenarios.length).toBeGreaterThan(0);
   });
 
-  it.each(scenarios as string[])(
+  it.each(scenarios)(
     'when scenario %s is replayed step by step, then every step matches opm',
     async (scenario) => {
       const dir = path.join(registryDir, scenario);
@@ -156,7 +161,8 @@ describe('iib-catalog against opm v1.26.4 registry goldens', () => {
         if (step.rc !== 0) {
           const log = await fsp.readFile(path.join(dir, `${step.id}.log`), 'utf8');
           const expected = goldenError(log);
-          if (expected !== undefined) expect({ label, stderr: res.stderr }).toEqual({ label, stderr: `Error: ${expected}\n` });
+          if (expected !== undefined)
+            expect({ label, stderr: res.stderr }).toEqual({ label, stderr: `Error: ${expected}\n` });
           expect(await snapshot(catalog)).toEqual(before);
         }
         const graphFile = path.join(dir, `${step.id}.graph.jsonl`);
@@ -189,7 +195,9 @@ describe('iib-catalog against opm v1.26.4 registry goldens', () => {
   it('when a package that does not exist is removed, then opm error text is printed and the catalog is unchanged', async () => {
     const catalog = path.join(work, 'rm-nonexistent');
     const foo = path.join(bundlesDir, 'foo', '0.1.0');
-    expect((await cli('add', '--catalog', catalog, '--mode', 'replaces', '--bundle', `${foo}=example/foo:1`)).code).toBe(0);
+    expect(
+      (await cli('add', '--catalog', catalog, '--mode', 'replaces', '--bundle', `${foo}=example/foo:1`)).code,
+    ).toBe(0);
     const before = await snapshot(catalog);
     const log = await fsp.readFile(path.join(registryDir, 'rm-nonexistent-package.txt'), 'utf8');
     const res = await cli('rm', '--catalog', catalog, '--packages', 'nonexistent');
@@ -202,10 +210,10 @@ describe('iib-catalog against opm v1.26.4 registry goldens', () => {
 describe('iib-catalog render against opm v1.26.4 render goldens', () => {
   const renderDir = path.join(goldenDir, 'render');
   const cases: [string, string][] = existsSync(renderDir)
-    ? (require('node:fs').readdirSync(renderDir) as string[])
+    ? readdirSync(renderDir)
         .filter((op) => existsSync(path.join(bundlesDir, op)))
         .flatMap((op) =>
-          (require('node:fs').readdirSync(path.join(renderDir, op)) as string[])
+          readdirSync(path.join(renderDir, op))
             .filter((f) => f.endsWith('.json'))
             .map((f): [string, string] => [op, f.replace(/\.json$/, '')]),
         )
@@ -217,7 +225,12 @@ describe('iib-catalog render against opm v1.26.4 render goldens', () => {
 
   it.each(cases)('when %s %s is rendered, then the output is byte-identical to opm', async (op, ver) => {
     const golden = await fsp.readFile(path.join(renderDir, op, `${ver}.json`), 'utf8');
-    const res = await cli('render', path.join(bundlesDir, op, ver), '--image', `localhost:5055/fixtures/${op}-bundle:v${ver}`);
+    const res = await cli(
+      'render',
+      path.join(bundlesDir, op, ver),
+      '--image',
+      `localhost:5055/fixtures/${op}-bundle:v${ver}`,
+    );
     expect(res.stderr).toBe('');
     expect(res.code).toBe(0);
     expect(res.stdout).toBe(golden);
@@ -226,15 +239,22 @@ describe('iib-catalog render against opm v1.26.4 render goldens', () => {
 
 describe('iib-catalog validate against opm v1.26.4 verdicts', () => {
   const validateDir = path.join(goldenDir, 'validate');
-  const fs = require('node:fs') as typeof import('node:fs');
   const cases: [string, string, string][] = [];
   if (existsSync(validateDir)) {
-    for (const f of fs.readdirSync(validateDir).filter((x) => x.endsWith('.txt'))) {
-      cases.push([f, path.join(fixturesDir, ...f.replace(/\.txt$/, '').split('_')), path.join(validateDir, f)]);
+    for (const f of readdirSync(validateDir).filter((x) => x.endsWith('.txt'))) {
+      cases.push([
+        f,
+        path.join(fixturesDir, ...f.replace(/\.txt$/, '').split('_')),
+        path.join(validateDir, f),
+      ]);
     }
     const mutations = path.join(validateDir, 'mutations');
-    for (const m of existsSync(mutations) ? fs.readdirSync(mutations) : []) {
-      cases.push([m, path.join(mutations, m, 'catalog'), path.join(mutations, m, 'opm-validate-v1.26.4.txt')]);
+    for (const m of existsSync(mutations) ? readdirSync(mutations) : []) {
+      cases.push([
+        m,
+        path.join(mutations, m, 'catalog'),
+        path.join(mutations, m, 'opm-validate-v1.26.4.txt'),
+      ]);
     }
   }
 
@@ -266,7 +286,8 @@ const badBundle = async (root: string, files: Record<string, string>): Promise<s
 
 describe('iib-catalog on bad input', () => {
   let work: string;
-  const csv = 'apiVersion: operators.coreos.com/v1alpha1\nkind: ClusterServiceVersion\nmetadata:\n  name: x.v1.0.0\nspec:\n  version: 1.0.0\n';
+  const csv =
+    'apiVersion: operators.coreos.com/v1alpha1\nkind: ClusterServiceVersion\nmetadata:\n  name: x.v1.0.0\nspec:\n  version: 1.0.0\n';
   const annotations =
     'annotations:\n  operators.operatorframework.io.bundle.package.v1: x\n  operators.operatorframework.io.bundle.channels.v1: stable\n';
 
@@ -295,7 +316,8 @@ describe('iib-catalog on bad input', () => {
 
   it('when a bundle has no CSV, then the error names the manifests directory', async () => {
     const dir = await badBundle(path.join(work, 'no-csv'), {
-      'manifests/crd.yaml': 'apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata:\n  name: a.b\n',
+      'manifests/crd.yaml':
+        'apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata:\n  name: a.b\n',
       'metadata/annotations.yaml': annotations,
     });
     const res = await cli('render', dir, '--image', 'example/x:1');
@@ -307,7 +329,15 @@ describe('iib-catalog on bad input', () => {
       'manifests/csv.yaml': csv,
       'metadata/other.yaml': 'foo: bar\n',
     });
-    const res = await cli('add', '--catalog', path.join(work, 'cat-a'), '--mode', 'replaces', '--bundle', `${dir}=example/x:1`);
+    const res = await cli(
+      'add',
+      '--catalog',
+      path.join(work, 'cat-a'),
+      '--mode',
+      'replaces',
+      '--bundle',
+      `${dir}=example/x:1`,
+    );
     expectClearError(res, path.join(dir, 'metadata'), /Could not find annotations file/);
     expect(existsSync(path.join(work, 'cat-a'))).toBe(false);
   });
@@ -322,11 +352,18 @@ describe('iib-catalog on bad input', () => {
   });
 
   it('when a catalog file is malformed JSON, then add fails naming it and leaves the catalog unchanged', async () => {
-    const cat = await badBundle(path.join(work, 'bad-json'), { 'a/catalog.json': '{"schema":"olm.package", "name": }\n' });
-    const dir = await badBundle(path.join(work, 'ok-bundle'), { 'manifests/csv.yaml': csv, 'metadata/annotations.yaml': annotations });
+    const cat = await badBundle(path.join(work, 'bad-json'), {
+      'a/catalog.json': '{"schema":"olm.package", "name": }\n',
+    });
+    const dir = await badBundle(path.join(work, 'ok-bundle'), {
+      'manifests/csv.yaml': csv,
+      'metadata/annotations.yaml': annotations,
+    });
     const res = await cli('add', '--catalog', cat, '--mode', 'replaces', '--bundle', `${dir}=example/x:1`);
     expectClearError(res, path.join(cat, 'a', 'catalog.json'), /invalid JSON/);
-    expect(await fsp.readFile(path.join(cat, 'a', 'catalog.json'), 'utf8')).toBe('{"schema":"olm.package", "name": }\n');
+    expect(await fsp.readFile(path.join(cat, 'a', 'catalog.json'), 'utf8')).toBe(
+      '{"schema":"olm.package", "name": }\n',
+    );
   });
 
   it('when the mode is unknown, then the CLI explains the usage error', async () => {
@@ -340,8 +377,11 @@ describe('iib-catalog as an installed bin', () => {
   const run = promisify(execFile);
   it('when bin/iib-catalog.js runs --help from the repo root, then it prints the usage', async () => {
     const built = path.join(repoRoot, 'dist', 'services', 'builder', 'catalog', 'cli.js');
-    if (!existsSync(built)) throw new Error('dist/ is missing: run `npm run build` before the integration tests');
-    const { stdout } = await run(process.execPath, [path.join(repoRoot, 'bin', 'iib-catalog.js'), '--help'], { cwd: repoRoot });
+    if (!existsSync(built))
+      throw new Error('dist/ is missing: run `npm run build` before the integration tests');
+    const { stdout } = await run(process.execPath, [path.join(repoRoot, 'bin', 'iib-catalog.js'), '--help'], {
+      cwd: repoRoot,
+    });
     expect(stdout).toMatch(/^Usage: iib-catalog/);
   });
 });

@@ -19,6 +19,12 @@ export const ADD_MODES: readonly AddMode[] = ['replaces', 'semver', 'semver-skip
 export interface AddOptions {
   mode: AddMode;
   overwriteLatest?: boolean;
+  /**
+   * Also run `opm validate` on the changed packages and fail when invalid (as
+   * IIB's migrate + validate would). Off by default: opm's add itself succeeds
+   * on such graphs (e.g. a default channel the bundle is not in).
+   */
+  validate?: boolean;
 }
 
 export interface RenderedBundle {
@@ -72,7 +78,9 @@ function entriesNamed(state: PkgState, channel: string, name: string): boolean {
 
 function replacedInChannel(state: PkgState, channel: string, name: string): string | undefined {
   const ch = state.channels.get(channel);
-  const e = ch?.entries.find((x) => (x.replaces === name || (x.skips ?? []).includes(name)) && state.bundles.has(x.name));
+  const e = ch?.entries.find(
+    (x) => (x.replaces === name || (x.skips ?? []).includes(name)) && state.bundles.has(x.name),
+  );
   return e?.name;
 }
 
@@ -102,7 +110,9 @@ function sanityCheck(reg: Registry, adds: readonly RenderedBundle[], overwrite: 
     }
     if (validOverwrite) {
       if (attempted.has(a.parsed.package)) {
-        errs.push('Cannot overwrite more than one bundle at a time for a given package using --overwrite-latest');
+        errs.push(
+          'Cannot overwrite more than one bundle at a time for a given package using --overwrite-latest',
+        );
         break;
       }
       attempted.add(a.parsed.package);
@@ -139,7 +149,11 @@ function validateEdgePackages(reg: Registry, adds: readonly RenderedBundle[]): s
   return undefined;
 }
 
-function addReplaces(reg: Registry, adds: readonly RenderedBundle[], overwritten: Map<string, string[]>): string[] {
+function addReplaces(
+  reg: Registry,
+  adds: readonly RenderedBundle[],
+  overwritten: Map<string, string[]>,
+): string[] {
   const errs: string[] = [];
   for (const [pkg, names] of overwritten) {
     const state = reg.state(pkg);
@@ -147,7 +161,8 @@ function addReplaces(reg: Registry, adds: readonly RenderedBundle[], overwritten
     if (name === undefined) continue;
     for (const ch of state.channels.keys()) {
       const by = replacedInChannel(state, ch, name);
-      if (by !== undefined) return [`cannot overwrite bundle ${name} from package ${pkg}: replaced by ${by} on channel ${ch}`];
+      if (by !== undefined)
+        return [`cannot overwrite bundle ${name} from package ${pkg}: replaced by ${by} on channel ${ch}`];
     }
     state.bundles.delete(name);
   }
@@ -182,7 +197,13 @@ function addSemver(reg: Registry, adds: readonly RenderedBundle[], skippatch: bo
   for (const a of adds) {
     const state = reg.state(a.parsed.package);
     const exists = state.block.package !== undefined || state.channels.size > 0;
-    const gen = generateGraph(state.name, exists, state.defaultChannel, state.channels.values(), state.bundles);
+    const gen = generateGraph(
+      state.name,
+      exists,
+      state.defaultChannel,
+      state.channels.values(),
+      state.bundles,
+    );
     if (!gen.ok) return gen.error;
     const nb = newRegBundle(a.parsed, a.blob);
     const all = new Map(state.bundles).set(nb.name, nb);
@@ -246,7 +267,11 @@ function fail(messages: readonly string[]): never {
 }
 
 /** Adds already-rendered bundles; on success replaces the changed packages in `catalog`. */
-export function addRenderedBundles(catalog: Catalog, adds: readonly RenderedBundle[], options: AddOptions): AddResult {
+export function addRenderedBundles(
+  catalog: Catalog,
+  adds: readonly RenderedBundle[],
+  options: AddOptions,
+): AddResult {
   const reg = new Registry(catalog);
   const overwritten = new Map<string, string[]>();
   if (options.overwriteLatest) {
@@ -277,8 +302,10 @@ export function addRenderedBundles(catalog: Catalog, adds: readonly RenderedBund
     if (state.bundles.size === 0 && !catalog.packages.has(pkg)) continue;
     blocks.set(pkg, toBlock(state, state.head));
   }
-  const invalid = validatePackages([...blocks.values()]);
-  if (invalid) fail([invalid]);
+  if (options.validate) {
+    const invalid = validatePackages([...blocks.values()]);
+    if (invalid) fail([invalid]);
+  }
 
   const next = new Map(catalog.packages);
   for (const [pkg, block] of blocks) {
@@ -291,7 +318,11 @@ export function addRenderedBundles(catalog: Catalog, adds: readonly RenderedBund
 }
 
 /** Renders each bundle directory and adds it (see addRenderedBundles). */
-export async function addBundles(catalog: Catalog, sources: readonly BundleSource[], options: AddOptions): Promise<AddResult> {
+export async function addBundles(
+  catalog: Catalog,
+  sources: readonly BundleSource[],
+  options: AddOptions,
+): Promise<AddResult> {
   const adds: RenderedBundle[] = [];
   for (const s of sources) {
     const parsed = await parseBundleDir(s.dir);

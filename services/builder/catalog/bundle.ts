@@ -64,7 +64,10 @@ async function listFiles(dir: string, file: string): Promise<string[]> {
       .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    throw inputError(file, code === 'ENOENT' ? 'directory not found' : `cannot read directory (${code ?? 'error'})`);
+    throw inputError(
+      file,
+      code === 'ENOENT' ? 'directory not found' : `cannot read directory (${code ?? 'error'})`,
+    );
   }
 }
 
@@ -89,7 +92,8 @@ export function providedApis(objects: Obj[], csv: Obj): ApiKey[] {
     const base = { group: s(spec.group), kind: s(names.kind), plural: s(names.plural) };
     const versions = Array.isArray(spec.versions) ? spec.versions.map(rec) : [];
     for (const v of versions) out.push({ ...base, version: s(v.name) });
-    if (apiVersion.endsWith('v1beta1') && s(spec.version) !== '') out.push({ ...base, version: s(spec.version) });
+    if (apiVersion.endsWith('v1beta1') && s(spec.version) !== '')
+      out.push({ ...base, version: s(spec.version) });
   }
   for (const d of definitionKeys(csvSpec(csv).apiservicedefinitions, 'owned')) {
     out.push({ group: s(d.group), version: s(d.version), kind: s(d.kind), plural: s(d.name) });
@@ -104,7 +108,12 @@ export function requiredApis(csv: Obj, file: string): ApiKey[] {
     const name = s(d.name);
     const dot = name.indexOf('.');
     if (dot < 0) throw inputError(file, `couldn't parse plural.group from crd name: ${name}`);
-    out.push({ group: name.slice(dot + 1), version: s(d.version), kind: s(d.kind), plural: name.slice(0, dot) });
+    out.push({
+      group: name.slice(dot + 1),
+      version: s(d.version),
+      kind: s(d.kind),
+      plural: name.slice(0, dot),
+    });
   }
   for (const d of definitionKeys(csvSpec(csv).apiservicedefinitions, 'required')) {
     out.push({ group: s(d.group), version: s(d.version), kind: s(d.kind), plural: s(d.name) });
@@ -123,7 +132,12 @@ function checkOwnedCrds(objects: Obj[], csv: Obj, name: string, file: string): v
     const crdName = s(d.name);
     const dot = crdName.indexOf('.');
     if (dot < 0) throw inputError(file, `couldn't parse plural.group from crd name: ${crdName}`);
-    const key = { group: crdName.slice(dot + 1), version: s(d.version), kind: s(d.kind), plural: crdName.slice(0, dot) };
+    const key = {
+      group: crdName.slice(dot + 1),
+      version: s(d.version),
+      kind: s(d.kind),
+      plural: crdName.slice(0, dot),
+    };
     if (!have.has(apiKeyString(key))) {
       const found = [...have].map((k) => `${k}:{}`).join(' ');
       throw inputError(
@@ -190,11 +204,15 @@ async function readMetadata(dir: string) {
     if (!isRecord(doc)) continue;
     const ann = doc.annotations;
     if (!annotations && isRecord(ann)) {
-      const picked = [ANNOTATION_PACKAGE, ANNOTATION_CHANNELS, ANNOTATION_DEFAULT].some((k) => s(ann[k]) !== '');
+      const picked = [ANNOTATION_PACKAGE, ANNOTATION_CHANNELS, ANNOTATION_DEFAULT].some(
+        (k) => s(ann[k]) !== '',
+      );
       if (picked) annotations = ann;
     }
     const list = (v: unknown): DependencyItem[] | undefined =>
-      Array.isArray(v) && v.length > 0 ? v.map((d) => ({ type: s(rec(d).type), value: rec(d).value })) : undefined;
+      Array.isArray(v) && v.length > 0
+        ? v.map((d) => ({ type: s(rec(d).type), value: rec(d).value }))
+        : undefined;
     dependencies ??= list(doc.dependencies);
     properties ??= list(doc.properties);
   }
@@ -205,7 +223,8 @@ async function readMetadata(dir: string) {
 function stringField(spec: Obj, key: string, file: string): string {
   const v = spec[key];
   if (v === undefined || v === null) return '';
-  if (typeof v !== 'string') throw inputError(file, `spec.${key}: json: cannot unmarshal ${typeof v} into Go value of type string`);
+  if (typeof v !== 'string')
+    throw inputError(file, `spec.${key}: json: cannot unmarshal ${typeof v} into Go value of type string`);
   return v;
 }
 
@@ -230,7 +249,8 @@ export async function parseBundleDir(dir: string): Promise<ParsedBundle> {
   if (typeof propAnnotation === 'string') {
     try {
       const parsed = JSON.parse(propAnnotation) as unknown;
-      if (Array.isArray(parsed)) for (const p of parsed) derived.push({ type: s(rec(p).type), value: rec(p).value });
+      if (Array.isArray(parsed))
+        for (const p of parsed) derived.push({ type: s(rec(p).type), value: rec(p).value });
     } catch {
       warnings.push(`${csvFile}: failed to unmarshal csv annotation properties`);
     }

@@ -111,7 +111,8 @@ export async function writeCatalog(dir: string, catalog: Catalog, options: Write
   try {
     await fsp.mkdir(tmp);
     for (const block of catalog.packages.values()) {
-      if (block.name === '') throw new CatalogError('input', 'cannot write blobs that belong to no package name');
+      if (block.name === '')
+        throw new CatalogError('input', 'cannot write blobs that belong to no package name');
       const dirty = options.dirty ? options.dirty.has(block.name) : true;
       await writePackage(tmp, block, dirty || !block.original);
     }

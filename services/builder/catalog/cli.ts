@@ -105,12 +105,16 @@ async function run(args: string[], io: Io): Promise<number> {
       const m = mode(values.mode);
       const sources = (values.bundle ?? []).map((b) => {
         const eq = b.lastIndexOf('=');
-        if (eq <= 0 || eq === b.length - 1) throw usage(`--bundle must be <bundle-dir>=<image-ref>, got "${b}"`);
+        if (eq <= 0 || eq === b.length - 1)
+          throw usage(`--bundle must be <bundle-dir>=<image-ref>, got "${b}"`);
         return { dir: b.slice(0, eq), image: b.slice(eq + 1) };
       });
       if (sources.length === 0) throw usage('add needs at least one --bundle <bundle-dir>=<image-ref>');
       const catalog = await readCatalog(dir);
-      const result = await addBundles(catalog, sources, { mode: m, overwriteLatest: values['overwrite-latest'] });
+      const result = await addBundles(catalog, sources, {
+        mode: m,
+        overwriteLatest: values['overwrite-latest'],
+      });
       for (const w of result.warnings) io.stderr(`warning: ${w}\n`);
       await writeCatalog(dir, catalog, { dirty: result.dirty });
       return 0;
@@ -155,7 +159,9 @@ export async function main(argv: readonly string[], io: Io = defaultIo): Promise
   try {
     return await run([...argv], io);
   } catch (err) {
-    const usageError = (err instanceof CatalogError && err.kind === 'usage') || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS');
+    const usageError =
+      (err instanceof CatalogError && err.kind === 'usage') ||
+      (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS');
     io.stderr(`Error: ${errorText(err)}\n`);
     if (usageError) {
       io.stderr("Run 'iib-catalog --help' for usage.\n");

@@ -62,7 +62,10 @@ export function parseJsonStream(text: string, file: string): unknown[] {
       out.push(JSON.parse(chunk));
     } catch (err) {
       const line = text.slice(0, start).split('\n').length;
-      throw inputError(file, `invalid JSON in the document starting at line ${line}: ${(err as Error).message}`);
+      throw inputError(
+        file,
+        `invalid JSON in the document starting at line ${line}: ${(err as Error).message}`,
+      );
     }
   }
   return out;

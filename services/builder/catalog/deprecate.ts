@@ -30,12 +30,14 @@ function replacedBy(block: PackageBlock, name: string): string[] {
 }
 
 function deprecateOne(block: PackageBlock, name: string, image: string): void {
-  const defaultHead = channelHeads(block.channels.filter((c) => c.name === block.package?.defaultChannel)).values().next()
-    .value?.[0];
+  const defaultHead = channelHeads(block.channels.filter((c) => c.name === block.package?.defaultChannel))
+    .values()
+    .next().value?.[0];
   // The tail: everything reachable below the bundle through replaces and skips.
   const tail = [name];
   for (let i = 0; i < tail.length; i++) {
-    for (const t of edgesOf(block, tail[i]!)) if (!tail.includes(t) && block.bundles.some((b) => b.name === t)) tail.push(t);
+    for (const t of edgesOf(block, tail[i]!))
+      if (!tail.includes(t) && block.bundles.some((b) => b.name === t)) tail.push(t);
   }
   if (defaultHead !== undefined && tail.includes(defaultHead)) {
     throw opmError(`error deprecating bundle ${image}: Bundle deprecation causing default channel removal`);
@@ -48,7 +50,9 @@ function deprecateOne(block: PackageBlock, name: string, image: string): void {
       removeEntirely.add(t);
     }
   }
-  const headed = new Set([...channelHeads(block.channels)].filter(([, h]) => h.includes(name)).map(([c]) => c));
+  const headed = new Set(
+    [...channelHeads(block.channels)].filter(([, h]) => h.includes(name)).map(([c]) => c),
+  );
   block.channels = block.channels
     .filter((c) => !headed.has(c.name))
     .map((c): ChannelBlob => {
@@ -60,7 +64,8 @@ function deprecateOne(block: PackageBlock, name: string, image: string): void {
         .filter((e) => !dropped.has(e.name))
         .map((e) => {
           const out = { ...e };
-          if (out.replaces !== undefined && dropped.has(out.replaces) && out.replaces !== name) delete out.replaces;
+          if (out.replaces !== undefined && dropped.has(out.replaces) && out.replaces !== name)
+            delete out.replaces;
           if (out.skips) out.skips = out.skips.filter((s) => s === name || !dropped.has(s));
           return out;
         });

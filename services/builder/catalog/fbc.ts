@@ -105,7 +105,8 @@ function blockFor(catalog: Catalog, name: string, file: string): PackageBlock {
 /** Adds the blobs of one file to a catalog; `file` is only used in messages. */
 export function addBlobs(catalog: Catalog, docs: unknown[], file: string): void {
   for (const doc of docs) {
-    if (!isRecord(doc)) throw inputError(file, `expected a JSON/YAML object per document, found ${typeof doc}`);
+    if (!isRecord(doc))
+      throw inputError(file, `expected a JSON/YAML object per document, found ${typeof doc}`);
     const schema = doc.schema;
     if (typeof schema !== 'string' || schema === '') {
       throw inputError(file, `object '${JSON.stringify(doc).slice(0, 200)}' is missing root schema field`);

@@ -9,7 +9,15 @@ export { deprecateBundles } from './deprecate';
 export { CatalogError } from './errors';
 export type { CatalogErrorKind } from './errors';
 export { emptyCatalog, serializeBlock } from './fbc';
-export type { BundleBlob, Catalog, ChannelBlob, ChannelEntry, PackageBlob, PackageBlock, Property } from './fbc';
+export type {
+  BundleBlob,
+  Catalog,
+  ChannelBlob,
+  ChannelEntry,
+  PackageBlob,
+  PackageBlock,
+  Property,
+} from './fbc';
 export { mergeCatalogs, missingBundles } from './merge';
 export { removePackages } from './remove';
 export { bundleBlob, renderBundle, renderBundleLayer, renderJson } from './render';

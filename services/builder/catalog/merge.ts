@@ -52,7 +52,8 @@ export function missingBundles(from: Catalog, into: Catalog): RenderedBundle[] {
   }
   return out
     .sort((a, b) => {
-      if (a.add.parsed.package !== b.add.parsed.package) return a.add.parsed.package < b.add.parsed.package ? -1 : 1;
+      if (a.add.parsed.package !== b.add.parsed.package)
+        return a.add.parsed.package < b.add.parsed.package ? -1 : 1;
       const va = parseVersion(a.add.parsed.version);
       const vb = parseVersion(b.add.parsed.version);
       return va.ok && vb.ok ? va.version.compare(vb.version) : 0;

@@ -7,7 +7,11 @@ import { byteOrder } from './gojson';
 import { channelHeads, clearedBlob, csvOfBlob, hasObjects, iconOfCsv, type PkgState } from './registry-state';
 
 /** Replaces a package's channels by `entries`, dropping bundles left without entries. */
-export function applyEntries(state: PkgState, entries: Map<string, ChannelEntry[]>, defaultChannel: string): void {
+export function applyEntries(
+  state: PkgState,
+  entries: Map<string, ChannelEntry[]>,
+  defaultChannel: string,
+): void {
   state.channels = new Map(
     [...entries].map(([name, list]) => [
       name,

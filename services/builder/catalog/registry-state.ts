@@ -88,7 +88,10 @@ export function iconOfCsv(csv: Record<string, unknown>): Icon | undefined {
   if (!/^[A-Za-z0-9+/]*={0,2}$/.test(data) || data.length % 4 !== 0) return undefined;
   const bytes = Buffer.from(data, 'base64');
   if (bytes.length === 0) return undefined;
-  return { base64data: bytes.toString('base64'), mediatype: typeof first.mediatype === 'string' ? first.mediatype : '' };
+  return {
+    base64data: bytes.toString('base64'),
+    mediatype: typeof first.mediatype === 'string' ? first.mediatype : '',
+  };
 }
 
 function bundleFromBlob(blob: BundleBlob, channels: ChannelBlob[]): RegBundle {
@@ -115,7 +118,16 @@ function bundleFromBlob(blob: BundleBlob, channels: ChannelBlob[]): RegBundle {
   }
   let version = bundleVersion(blob);
   if (version === '' && typeof spec.version === 'string') version = spec.version;
-  return { name: blob.name, image: blob.image, version, channels: inChannels, replaces, skips, skipRange, blob };
+  return {
+    name: blob.name,
+    image: blob.image,
+    version,
+    channels: inChannels,
+    replaces,
+    skips,
+    skipRange,
+    blob,
+  };
 }
 
 export function loadPackageState(block: PackageBlock): PkgState {

@@ -113,7 +113,8 @@ export function relatedImagesOf(b: ParsedBundle, image: string): RelatedImage[] 
 /** The `olm.bundle` blob of a parsed bundle for the given image reference. */
 export function bundleBlob(b: ParsedBundle, image: string): BundleBlob {
   const properties: Property[] = bundleProperties(b).map((p) => ({ type: p.type, value: p.value }));
-  for (const obj of b.objects) properties.push({ type: 'olm.bundle.object', value: { data: bundleObjectData(obj) } });
+  for (const obj of b.objects)
+    properties.push({ type: 'olm.bundle.object', value: { data: bundleObjectData(obj) } });
   return {
     schema: 'olm.bundle',
     name: b.name,
@@ -143,7 +144,10 @@ export async function renderBundleLayer(layerFile: string, image: string): Promi
     try {
       await run('tar', ['-xf', layerFile, '-C', tmp]);
     } catch (err) {
-      throw inputError(layerFile, `cannot unpack the image layer: ${(err as Error).message.split('\n')[0] ?? ''}`);
+      throw inputError(
+        layerFile,
+        `cannot unpack the image layer: ${(err as Error).message.split('\n')[0] ?? ''}`,
+      );
     }
     return await renderBundle(tmp, image);
   } finally {

@@ -37,7 +37,8 @@ export function semverPackageManifest(
   for (const b of bundles) {
     const raw = b.version === '' ? '0.0.0-z' : b.version;
     const parsed = parseVersion(raw);
-    if (!parsed.ok) return { ok: false, error: `error parsing bundle ${b.name} version ${raw}: ${parsed.error}` };
+    if (!parsed.ok)
+      return { ok: false, error: `error parsing bundle ${b.name} version ${raw}: ${parsed.error}` };
     const current: HeadVersion = { name: b.name, version: parsed.version, count: 1 };
     for (const ch of b.channels) {
       const head = heads.get(ch);
@@ -57,7 +58,8 @@ export function semverPackageManifest(
     const def = b.annotationDefault !== undefined ? b.annotationDefault : packageDefault;
     if (def !== '') defaultChannel = def;
   }
-  if (max.count > 1) return { ok: false, error: `more than one bundle with maximum version ${max.version.format()}` };
+  if (max.count > 1)
+    return { ok: false, error: `more than one bundle with maximum version ${max.version.format()}` };
   let manifestDefault = defaultChannel;
   let defaultFound = heads.size === 1 && defaultChannel === '';
   for (const [ch, head] of heads) {
@@ -82,7 +84,11 @@ export function semverPackageManifest(
 }
 
 /** Walks one channel from its head along CSV `replaces`, as addPackageChannels does. */
-function walkChannel(head: string, bundles: ReadonlyMap<string, RegBundle>, errors: string[]): ChannelEntry[] {
+function walkChannel(
+  head: string,
+  bundles: ReadonlyMap<string, RegBundle>,
+  errors: string[],
+): ChannelEntry[] {
   const chain: string[] = [];
   const replacesOf = new Map<string, string>();
   const skipsOf = new Map<string, string[]>();
@@ -131,7 +137,8 @@ export function rebuildReplacesChannels(
 ): { channels: Map<string, ChannelEntry[]>; errors: string[] } {
   const errors: string[] = [];
   const channels = new Map<string, ChannelEntry[]>();
-  const hasDefault = [...manifest.heads.keys()].some((c) => c === manifest.defaultChannel) || manifest.heads.size === 1;
+  const hasDefault =
+    [...manifest.heads.keys()].some((c) => c === manifest.defaultChannel) || manifest.heads.size === 1;
   if (!hasDefault) errors.push(`no default channel specified for ${pkg}`);
   for (const [ch, head] of manifest.heads) channels.set(ch, walkChannel(head, bundles, errors));
   return { channels, errors };

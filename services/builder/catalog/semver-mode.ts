@@ -55,7 +55,10 @@ export function generateGraph(
         const b = bundles.get(c);
         return `{${b?.image ?? ''} ${b?.version ?? ''} ${c}}:{}`;
       });
-      return { ok: false, error: `multiple candidate channel heads found for ${ch.name}: map[${shown.join(' ')}]` };
+      return {
+        ok: false,
+        error: `multiple candidate channel heads found for ${ch.name}: map[${shown.join(' ')}]`,
+      };
     }
     graph.channels.set(ch.name, { head: [...candidates][0]!, nodes });
   }
@@ -63,7 +66,9 @@ export function generateGraph(
 }
 
 function isSkipPatchCandidate(version: SemVer, other: SemVer): boolean {
-  return version.major === other.major && version.minor === other.minor && compareVersions(version, other) > 0;
+  return (
+    version.major === other.major && version.minor === other.minor && compareVersions(version, other) > 0
+  );
 }
 
 /** Inserts a bundle into each of its channels by version (BundleGraphLoader.AddBundleToGraph). */

@@ -120,7 +120,8 @@ function convertToModel(blocks: readonly PackageBlock[]): Map<string, MPackage> 
         return `package ${q(b.package)} bundle ${q(b.name)} must have exactly 1 "olm.package" property, found ${props.length}`;
       }
       const pp = props[0]!;
-      if (b.package !== pp.packageName) return `package ${q(b.package)} does not match "olm.package" property ${q(pp.packageName)}`;
+      if (b.package !== pp.packageName)
+        return `package ${q(b.package)} does not match "olm.package" property ${q(pp.packageName)}`;
       const ver = parseVersion(pp.version);
       if (!ver.ok) return `error parsing bundle ${q(b.name)} version ${q(pp.version)}: ${ver.error}`;
       defined.get(b.package)?.delete(b.name);
@@ -192,7 +193,8 @@ function validateBundle(b: MBundle): Tree | null {
   b.skips.forEach((s, i) => {
     if (s === '') t.sub.push(`skip[${i}] is empty`);
   });
-  if (typeof props !== 'string' && props.length !== 1) t.sub.push('must be exactly one property with type "olm.package"');
+  if (typeof props !== 'string' && props.length !== 1)
+    t.sub.push('must be exactly one property with type "olm.package"');
   const objects = (b.blob?.properties ?? []).some((p) => p.type === 'olm.bundle.object');
   if ((b.blob?.image ?? '') === '' && !objects) t.sub.push('bundle image must be set');
   return t.orNull();

@@ -30,7 +30,8 @@ function blangError(v: string): string | undefined {
   const cut = pre >= 0 && (build < 0 || pre < build) ? pre : build;
   const patch = cut >= 0 ? rest.slice(0, cut) : rest;
   if (!numbers.test(patch)) return `Invalid character(s) found in patch number "${patch}"`;
-  if (patch.length > 1 && patch.startsWith('0')) return `Patch number must not contain leading zeroes "${patch}"`;
+  if (patch.length > 1 && patch.startsWith('0'))
+    return `Patch number must not contain leading zeroes "${patch}"`;
   if (patch === '') return `strconv.ParseUint: parsing "": invalid syntax`;
   let tail = cut >= 0 ? rest.slice(cut) : '';
   if (tail.startsWith('-')) {
@@ -79,7 +80,9 @@ export function buildIdCompare(a: SemVer, b: SemVer): number {
 export function goFormatVersion(v: SemVer): string {
   const pre = v.prerelease
     .map((p) =>
-      typeof p === 'number' ? `{VersionStr: VersionNum:${p} IsNum:true}` : `{VersionStr:${p} VersionNum:0 IsNum:false}`,
+      typeof p === 'number'
+        ? `{VersionStr: VersionNum:${p} IsNum:true}`
+        : `{VersionStr:${p} VersionNum:0 IsNum:false}`,
     )
     .join(' ');
   return `{Major:${v.major} Minor:${v.minor} Patch:${v.patch} Pre:[${pre}] Build:[${v.build.join(' ')}]}`;
