@@ -26,8 +26,9 @@ export interface ReceivedSpan {
   status: { code: ReceivedStatusCode; message: string | undefined };
   links: { traceId: string; spanId: string; attributes: Record<string, AttributeValue> }[];
   events: { name: string; attributes: Record<string, AttributeValue> }[];
-  startTimeUnixNano: bigint;
-  endTimeUnixNano: bigint;
+  /** Decimal strings (nanoseconds exceed Number precision; strings keep spans JSON-serializable). */
+  startTimeUnixNano: string;
+  endTimeUnixNano: string;
 }
 
 const KINDS: ReceivedSpanKind[] = ['UNSPECIFIED', 'INTERNAL', 'SERVER', 'CLIENT', 'PRODUCER', 'CONSUMER'];
@@ -136,8 +137,8 @@ export function decodeProtobufRequest(body: Buffer): ReceivedSpan[] {
           parentSpanId: parent || undefined,
           name: str(one(f, 5)) ?? '',
           kind: KINDS[Number(one(f, 6)?.varint ?? 0n)] ?? 'UNSPECIFIED',
-          startTimeUnixNano: one(f, 7)?.fixed?.readBigUInt64LE(0) ?? 0n,
-          endTimeUnixNano: one(f, 8)?.fixed?.readBigUInt64LE(0) ?? 0n,
+          startTimeUnixNano: (one(f, 7)?.fixed?.readBigUInt64LE(0) ?? 0n).toString(),
+          endTimeUnixNano: (one(f, 8)?.fixed?.readBigUInt64LE(0) ?? 0n).toString(),
           attributes: pbAttributes(f, 9),
           events: all(f, 11).map((e) => {
             const ef = readFields(e.bytes!);
@@ -235,8 +236,8 @@ export function decodeJsonRequest(body: Buffer): ReceivedSpan[] {
           parentSpanId: jsonId(s.parentSpanId, 8) || undefined,
           name: s.name,
           kind: KINDS[s.kind ?? 0] ?? 'UNSPECIFIED',
-          startTimeUnixNano: BigInt(s.startTimeUnixNano ?? 0),
-          endTimeUnixNano: BigInt(s.endTimeUnixNano ?? 0),
+          startTimeUnixNano: String(s.startTimeUnixNano ?? 0),
+          endTimeUnixNano: String(s.endTimeUnixNano ?? 0),
           attributes: jsonAttributes(s.attributes),
           events: (s.events ?? []).map((e) => ({ name: e.name, attributes: jsonAttributes(e.attributes) })),
           links: (s.links ?? []).map((l) => ({
