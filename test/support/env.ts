@@ -1,0 +1,72 @@
+import * as path from 'node:path';
+
+/**
+ * Test defaults: where the local stack (`npm run stack`) listens and which
+ * test images `scripts/test-images.sh` pushes. Each can be overridden by the
+ * environment variable the services use for the same thing.
+ */
+
+export const repoRoot = path.resolve(__dirname, '..', '..');
+
+export const fixturesDir =
+  process.env.IIB_FIXTURES_DIR ?? path.resolve(repoRoot, '..', 'shared', 'fixtures', 'olm');
+
+export const databaseUrl = process.env.IIB_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/iib';
+
+/** First of the failover list: tests talk to one broker. */
+export const amqpUrl = (process.env.IIB_AMQP_URLS ?? 'amqp://guest:guest@127.0.0.1:5672')
+  .split(',')[0]!
+  .trim();
+
+export const brokerDialect = process.env.IIB_BROKER_DIALECT ?? 'rabbitmq';
+
+export const rabbitmqManagementUrl =
+  process.env.IIB_RABBITMQ_MANAGEMENT_URL ?? 'http://guest:guest@127.0.0.1:15672';
+
+/** Registry the test images live in (plain HTTP). */
+export const registryHost = process.env.IIB_TEST_REGISTRY ?? 'localhost:5000';
+
+/**
+ * Second listener on the same registry storage: the opm goldens name bundle
+ * images `localhost:5055/fixtures/<op>-bundle:v<ver>`, so rendering that exact
+ * reference reproduces their `image` fields byte for byte.
+ */
+export const goldenRegistryHost = 'localhost:5055';
+
+/** Registry the builder pushes `iib-build:<id>` to (the stack's IIB_REGISTRY). */
+export const buildRegistryHost = process.env.IIB_REGISTRY ?? 'localhost:5000';
+
+export const testImageArches = ['amd64', 'arm64'] as const;
+
+export const testImages = {
+  /** Manifest list linux/amd64 + linux/arm64; FROM scratch, static busybox, label io.iib-test=binary. */
+  binary: `${registryHost}/iib-test/binary:v1`,
+  /**
+   * Manifest list linux/amd64 + linux/arm64, FROM the binary image, /configs =
+   * the fixture catalog (six packages), labels
+   * operators.operatorframework.io.index.configs.v1=/configs,
+   * com.redhat.index.delivery.version=v4.18,
+   * com.redhat.index.delivery.distribution_scope=prod.
+   */
+  index: `${registryHost}/iib-test/index:v4.18`,
+  /** Package directories under /configs of the index image. */
+  indexPackages: [
+    'dotvirt-operator',
+    'ecr-secret-operator',
+    'kube-green',
+    'kubevirt-wol',
+    'odf-node-recovery-operator',
+    'shipwright-operator',
+  ],
+  /** A fixture bundle (`fixtures/olm/bundles/<op>/<version>`): single layer, labels = annotations.yaml. */
+  bundle: (operator: string, version: string): string =>
+    `${registryHost}/fixtures/${operator}-bundle:v${version}`,
+  /** The same bundle under the reference the opm goldens use. */
+  goldenBundle: (operator: string, version: string): string =>
+    `${goldenRegistryHost}/fixtures/${operator}-bundle:v${version}`,
+} as const;
+
+/** `http://host:port` for a registry host, IPv4 loopback for `localhost` (the registry binds 127.0.0.1). */
+export function registryBaseUrl(host: string = registryHost): string {
+  return `http://${host.replace(/^localhost(?=:|$)/, '127.0.0.1')}`;
+}
