@@ -7,6 +7,12 @@ import { fromAmqp, InboundMessage } from './message';
 
 export type Handler = (message: InboundMessage) => Promise<void>;
 
+interface Waiting {
+  delivery: Delivery;
+  message: InboundMessage;
+  epoch: number;
+}
+
 export interface ConsumerOptions {
   /** Messages handled at once; also the link credit, so nothing waits unseen in this process. */
   concurrency: number;
@@ -31,6 +37,7 @@ export function isRetryable(err: unknown): boolean {
 export class AmqpConsumer {
   private readonly link: Receiver;
   private inFlight = 0;
+  private readonly waiting: Waiting[] = [];
   private paused = false;
   private readonly idleWaiters: (() => void)[] = [];
   /** Local delivery counts, for brokers that do not count redeliveries. */
@@ -58,7 +65,7 @@ export class AmqpConsumer {
   private topUp(): void {
     if (this.paused || !this.conn.up) return;
     const credit = (this.link as unknown as { credit: number }).credit;
-    const want = this.options.concurrency - this.inFlight - credit;
+    const want = this.options.concurrency - this.inFlight - this.waiting.length - credit;
     if (want > 0) this.link.add_credit(want);
   }
 
@@ -66,20 +73,35 @@ export class AmqpConsumer {
     const delivery = ctx.delivery;
     const raw = ctx.message;
     if (!delivery || !raw) return;
-    const epoch = this.conn.epoch;
-    const message = fromAmqp(raw);
-    const key = message.messageId;
-    const localCount = key ? (this.seen.get(key) ?? 0) : 0;
-    const deliveries = Math.max(message.deliveryCount, localCount) + 1;
-    this.inFlight += 1;
-    void this.handle(message, delivery, epoch, deliveries).finally(() => {
-      this.inFlight -= 1;
-      this.topUp();
-      if (this.inFlight === 0) this.idleWaiters.splice(0).forEach((w) => w());
-    });
+    // Some brokers (RabbitMQ 3.x's AMQP 1.0 plugin) deliver past the link
+    // credit, so the handler limit is enforced here, in arrival order.
+    this.waiting.push({ delivery, message: fromAmqp(raw), epoch: this.conn.epoch });
+    this.pump();
   }
 
-  private async handle(message: InboundMessage, delivery: Delivery, epoch: number, deliveries: number): Promise<void> {
+  private pump(): void {
+    while (this.inFlight < this.options.concurrency && this.waiting.length > 0) {
+      const next = this.waiting.shift() as Waiting;
+      if (next.epoch !== this.conn.epoch) continue; // the broker redelivers it
+      const key = next.message.messageId;
+      const localCount = key ? (this.seen.get(key) ?? 0) : 0;
+      const deliveries = Math.max(next.message.deliveryCount, localCount) + 1;
+      this.inFlight += 1;
+      void this.handle(next.message, next.delivery, next.epoch, deliveries).finally(() => {
+        this.inFlight -= 1;
+        this.pump();
+        this.topUp();
+        if (this.inFlight === 0 && this.waiting.length === 0) this.idleWaiters.splice(0).forEach((w) => w());
+      });
+    }
+  }
+
+  private async handle(
+    message: InboundMessage,
+    delivery: Delivery,
+    epoch: number,
+    deliveries: number,
+  ): Promise<void> {
     const settle = (fn: () => void): void => {
       // A delivery from an earlier connection is gone: the broker redelivers it.
       if (epoch !== this.conn.epoch || !this.conn.up) return;
@@ -96,7 +118,10 @@ export class AmqpConsumer {
         if (message.messageId) this.remember(message.messageId, deliveries);
         const base = this.options.retryBaseDelayMs ?? 500;
         const delay = Math.min(this.options.retryMaxDelayMs ?? 15_000, base * 2 ** (deliveries - 1));
-        this.log.warn({ address: this.source.address, deliveries, delay, err: reason }, 'handler failed, will retry');
+        this.log.warn(
+          { address: this.source.address, deliveries, delay, err: reason },
+          'handler failed, will retry',
+        );
         await new Promise((r) => setTimeout(r, delay));
         settle(() => delivery.modified({ delivery_failed: true, undeliverable_here: false }));
       } else {
@@ -106,7 +131,10 @@ export class AmqpConsumer {
           'message rejected to the dead-letter address',
         );
         settle(() =>
-          delivery.reject({ condition: retryable ? 'iib:delivery-limit' : 'iib:invalid-message', description: reason }),
+          delivery.reject({
+            condition: retryable ? 'iib:delivery-limit' : 'iib:invalid-message',
+            description: reason,
+          }),
         );
       }
     }
@@ -137,6 +165,10 @@ export class AmqpConsumer {
   /** Stops intake and waits (up to graceMs) for in-flight handlers, then detaches. */
   async stop(graceMs = 30_000): Promise<void> {
     this.pause();
+    // Not started yet: give them back now so another consumer can take them.
+    for (const w of this.waiting.splice(0)) {
+      if (w.epoch === this.conn.epoch && this.conn.up) w.delivery.release();
+    }
     if (this.inFlight > 0) {
       await Promise.race([
         new Promise<void>((r) => this.idleWaiters.push(r)),

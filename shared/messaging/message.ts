@@ -46,7 +46,12 @@ export function fromAmqp(message: Message): InboundMessage {
   let body: unknown = message.body;
   if (Buffer.isBuffer(body)) body = body.toString('utf8');
   const section = body as { typecode?: number; content?: unknown } | undefined;
-  if (section && typeof section === 'object' && section.typecode === 0x75 && Buffer.isBuffer(section.content)) {
+  if (
+    section &&
+    typeof section === 'object' &&
+    section.typecode === 0x75 &&
+    Buffer.isBuffer(section.content)
+  ) {
     body = section.content.toString('utf8');
   }
   if (typeof body === 'string') {

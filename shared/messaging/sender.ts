@@ -44,13 +44,24 @@ export class AmqpSender {
     };
     this.link.on('accepted', (ctx) => settle(ctx));
     this.link.on('rejected', (ctx) =>
-      settle(ctx, new DependencyError(`broker rejected the message to ${target.address}: ${describe(ctx)}`, { retryable: false })),
+      settle(
+        ctx,
+        new DependencyError(`broker rejected the message to ${target.address}: ${describe(ctx)}`, {
+          retryable: false,
+        }),
+      ),
     );
     this.link.on('released', (ctx) =>
-      settle(ctx, new DependencyError(`broker released the message to ${target.address}`, { retryable: true })),
+      settle(
+        ctx,
+        new DependencyError(`broker released the message to ${target.address}`, { retryable: true }),
+      ),
     );
     this.link.on('modified', (ctx) =>
-      settle(ctx, new DependencyError(`broker returned the message to ${target.address} modified`, { retryable: true })),
+      settle(
+        ctx,
+        new DependencyError(`broker returned the message to ${target.address} modified`, { retryable: true }),
+      ),
     );
     this.link.on('sender_error', (ctx) => {
       this.log.error({ address: target.address, err: ctx.sender?.error }, 'sender link error');
@@ -70,7 +81,9 @@ export class AmqpSender {
       const delivery = this.link.send(toAmqp(message));
       const timer = setTimeout(() => {
         this.pending.delete(delivery);
-        reject(new DependencyError(`no outcome from the broker within ${this.timeoutMs} ms`, { retryable: true }));
+        reject(
+          new DependencyError(`no outcome from the broker within ${this.timeoutMs} ms`, { retryable: true }),
+        );
       }, this.timeoutMs);
       this.pending.set(delivery, { resolve, reject, timer });
     });
@@ -87,9 +100,12 @@ export class AmqpSender {
       const timer = setTimeout(() => {
         cleanup();
         reject(
-          new DependencyError(`broker not accepting messages for ${this.target.address} (waited ${this.timeoutMs} ms)`, {
-            retryable: true,
-          }),
+          new DependencyError(
+            `broker not accepting messages for ${this.target.address} (waited ${this.timeoutMs} ms)`,
+            {
+              retryable: true,
+            },
+          ),
         );
       }, this.timeoutMs);
       const cleanup = (): void => {
@@ -116,7 +132,8 @@ export class AmqpSender {
 }
 
 function describe(ctx: EventContext): string {
-  const state = ctx.delivery?.remote_state as { error?: { condition?: string; description?: string } } | undefined;
+  const state = ctx.delivery?.remote_state as
+    { error?: { condition?: string; description?: string } } | undefined;
   const e = state?.error;
   return e ? `${e.condition ?? ''} ${e.description ?? ''}`.trim() : 'no reason given';
 }
