@@ -34,7 +34,10 @@ export interface OtlpReceiver {
   waitFor(predicate: (spans: ReceivedSpan[]) => boolean, timeoutMs?: number): Promise<ReceivedSpan[]>;
   /** Forget the spans received so far. */
   clear(): void;
-  /** Close the port and every open connection: exporters see "connection refused" (an outage). */
+  /**
+   * An outage: stop listening (exporters get "connection refused"), close idle
+   * connections, answer requests already received, then close their sockets.
+   */
   stop(): Promise<void>;
   /** Listen again on the same port after stop(). */
   start(): Promise<void>;
@@ -67,7 +70,12 @@ export async function startOtlpReceiver(options: OtlpReceiverOptions = {}): Prom
       const spans = json ? decodeJsonRequest(body) : decodeProtobufRequest(body);
       received.push(...spans);
       requests++;
-      res.writeHead(200, { 'content-type': json ? 'application/json' : 'application/x-protobuf' });
+      // While stopping, answer what was read and close the socket: a stop
+      // never loses or duplicates a request that reached the handler.
+      res.writeHead(200, {
+        'content-type': json ? 'application/json' : 'application/x-protobuf',
+        ...(running ? {} : { connection: 'close' }),
+      });
       res.end(json ? '{}' : Buffer.alloc(0)); // an empty ExportTraceServiceResponse: full success
       for (const wake of [...waiters]) wake();
     } catch (err) {
@@ -136,7 +144,7 @@ export async function startOtlpReceiver(options: OtlpReceiverOptions = {}): Prom
       if (!running) return;
       running = false;
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeAllConnections();
+      server.closeIdleConnections();
       await closed;
     },
     start: async () => {
