@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import * as net from 'node:net';
 import * as tls from 'node:tls';
-import { create_container, Connection, ConnectionDetails, ConnectionOptions } from 'rhea';
+import { create_container, Connection, ConnectionDetails, ConnectionOptions, EventContext } from 'rhea';
 import type { Logger } from 'pino';
 import { safeUrl } from '../logging';
 
@@ -82,7 +82,7 @@ export class AmqpConnection extends EventEmitter {
       return {
         host: ep.host,
         port: ep.port,
-        connect: (ep.tls ? tls.connect : net.connect) as ConnectionDetails['connect'],
+        connect: (ep.tls ? tls.connect : net.connect),
         options,
       };
     };
@@ -107,21 +107,21 @@ export class AmqpConnection extends EventEmitter {
       this.log.info({ epoch: this.epochCount }, 'broker connected');
       this.emit('up');
     });
-    this.connection.on('disconnected', (ctx) => {
+    this.connection.on('disconnected', (ctx: EventContext) => {
       const wasUp = this.isUp;
       this.isUp = false;
       if (this.closed) return;
-      const err = ctx.error as Error | undefined;
+      const err = ctx.error;
       if (wasUp) this.log.warn({ err: err?.message }, 'broker disconnected, reconnecting');
       else this.log.debug({ err: err?.message }, 'broker unreachable, retrying');
       this.emit('down');
     });
-    this.connection.on('connection_error', (ctx) => {
+    this.connection.on('connection_error', (ctx: EventContext) => {
       this.log.error({ err: ctx.connection.error }, 'broker closed the connection with an error');
     });
     // Link errors are reported by the sender/receiver wrappers; without a
     // listener rhea would print them to the console.
-    this.connection.on('error', (ctx) => this.log.error({ err: ctx.error }, 'AMQP error'));
+    this.connection.on('error', (ctx: EventContext) => this.log.error({ err: ctx.error }, 'AMQP error'));
   }
 
   get up(): boolean {

@@ -39,6 +39,7 @@ export class AmqpConsumer {
   private inFlight = 0;
   private readonly waiting: Waiting[] = [];
   private paused = false;
+  private stopping = false;
   private readonly idleWaiters: (() => void)[] = [];
   /** Local delivery counts, for brokers that do not count redeliveries. */
   private readonly seen = new Map<string, number>();
@@ -56,10 +57,10 @@ export class AmqpConsumer {
       credit_window: 0,
     });
     this.link.on('receiver_open', () => this.topUp());
-    this.link.on('receiver_error', (ctx) =>
+    this.link.on('receiver_error', (ctx: EventContext) =>
       this.log.error({ address: source.address, err: ctx.receiver?.error }, 'receiver link error'),
     );
-    this.link.on('message', (ctx) => this.onMessage(ctx));
+    this.link.on('message', (ctx: EventContext) => this.onMessage(ctx));
   }
 
   private topUp(): void {
@@ -114,6 +115,14 @@ export class AmqpConsumer {
     } catch (err) {
       const retryable = isRetryable(err);
       const reason = errorMessage(err);
+      if (retryable && this.stopping) {
+        // Given up because this consumer is stopping: not a failure of the
+        // message, so it goes back at once and its delivery count is untouched
+        // (a handler that holds a message through an outage must not move it
+        // toward the dead-letter address with every restart).
+        settle(() => delivery.release());
+        return;
+      }
       if (retryable && deliveries < this.options.maxDeliveries) {
         if (message.messageId) this.remember(message.messageId, deliveries);
         const base = this.options.retryBaseDelayMs ?? 500;
@@ -164,6 +173,7 @@ export class AmqpConsumer {
 
   /** Stops intake and waits (up to graceMs) for in-flight handlers, then detaches. */
   async stop(graceMs = 30_000): Promise<void> {
+    this.stopping = true;
     this.pause();
     // Not started yet: give them back now so another consumer can take them.
     for (const w of this.waiting.splice(0)) {

@@ -12,10 +12,11 @@ export { AmqpConsumer, isRetryable } from './consumer';
 export type { ConsumerOptions, Handler } from './consumer';
 export { getDialect } from './dialect';
 export type { Dialect, QueueOptions, Terminus } from './dialect';
-export type { InboundMessage, OutboundMessage } from './message';
+export type { InboundMessage, OutboundMessage, PropertyValue } from './message';
 export { Names, DEFAULT_LANE, laneQueue, isSerialLaneQueue } from './names';
 export { QueueProvisioner } from './provisioner';
 export { AmqpSender } from './sender';
+export type { SendOptions } from './sender';
 
 /**
  * A service's view of the broker: logical names in, dialect addresses out,

@@ -1,10 +1,22 @@
 import { randomUUID } from 'node:crypto';
-import type { Message } from 'rhea';
+import type { Message, Typed } from 'rhea';
+
+/**
+ * An application property value. A rhea `Typed` value (e.g. `types.wrap_long`)
+ * fixes the AMQP type where a consumer cares: rhea encodes a plain positive
+ * integer as `uint`, other clients (qpid-proton) send `long`.
+ */
+export type PropertyValue = string | number | boolean | null | Typed;
 
 /** What a service sends: a JSON body and string/number/boolean properties. */
 export interface OutboundMessage {
   body: unknown;
-  applicationProperties?: Record<string, string | number | boolean | null>;
+  /**
+   * The body's JSON text, sent as is instead of `JSON.stringify(body)`: for
+   * a byte-exact body in another serializer's format (IIB's Python json.dumps).
+   */
+  bodyText?: string;
+  applicationProperties?: Record<string, PropertyValue>;
   messageId?: string;
   correlationId?: string;
   subject?: string;
@@ -38,7 +50,7 @@ export function toAmqp(msg: OutboundMessage): Message {
     content_type: 'application/json',
     durable: msg.durable ?? true,
     application_properties: { ...(msg.applicationProperties ?? {}) },
-    body: JSON.stringify(msg.body),
+    body: msg.bodyText ?? JSON.stringify(msg.body),
   };
 }
 

@@ -5,6 +5,14 @@ import type { AmqpConnection } from './connection';
 import type { Terminus } from './dialect';
 import { OutboundMessage, toAmqp } from './message';
 
+export interface SendOptions {
+  /**
+   * Gives up waiting for the broker's credit (e.g. at shutdown while the
+   * broker is away). Once the message is on the wire it waits for its outcome.
+   */
+  signal?: AbortSignal;
+}
+
 interface Pending {
   resolve: () => void;
   reject: (err: Error) => void;
@@ -20,6 +28,8 @@ interface Pending {
 export class AmqpSender {
   private readonly link: Sender;
   private readonly pending = new Map<Delivery, Pending>();
+  /** Sends waiting for credit; close() fails them instead of leaving them to time out. */
+  private readonly waiting = new Set<(err: Error) => void>();
   private closed = false;
 
   constructor(
@@ -42,8 +52,8 @@ export class AmqpSender {
       if (err) p.reject(err);
       else p.resolve();
     };
-    this.link.on('accepted', (ctx) => settle(ctx));
-    this.link.on('rejected', (ctx) =>
+    this.link.on('accepted', (ctx: EventContext) => settle(ctx));
+    this.link.on('rejected', (ctx: EventContext) =>
       settle(
         ctx,
         new DependencyError(`broker rejected the message to ${target.address}: ${describe(ctx)}`, {
@@ -51,19 +61,19 @@ export class AmqpSender {
         }),
       ),
     );
-    this.link.on('released', (ctx) =>
+    this.link.on('released', (ctx: EventContext) =>
       settle(
         ctx,
         new DependencyError(`broker released the message to ${target.address}`, { retryable: true }),
       ),
     );
-    this.link.on('modified', (ctx) =>
+    this.link.on('modified', (ctx: EventContext) =>
       settle(
         ctx,
         new DependencyError(`broker returned the message to ${target.address} modified`, { retryable: true }),
       ),
     );
-    this.link.on('sender_error', (ctx) => {
+    this.link.on('sender_error', (ctx: EventContext) => {
       this.log.error({ address: target.address, err: ctx.sender?.error }, 'sender link error');
       this.failAll('sender link closed by the broker');
     });
@@ -74,9 +84,10 @@ export class AmqpSender {
     return this.target.address;
   }
 
-  async send(message: OutboundMessage): Promise<void> {
+  async send(message: OutboundMessage, options: SendOptions = {}): Promise<void> {
     if (this.closed) throw new DependencyError('sender is closed', { retryable: true });
-    await this.waitSendable();
+    await this.waitSendable(options.signal);
+    if (this.closed) throw new DependencyError('sender is closed', { retryable: true });
     await new Promise<void>((resolve, reject) => {
       const delivery = this.link.send(toAmqp(message));
       const timer = setTimeout(() => {
@@ -89,7 +100,8 @@ export class AmqpSender {
     });
   }
 
-  private waitSendable(): Promise<void> {
+  private waitSendable(signal?: AbortSignal): Promise<void> {
+    if (signal?.aborted) return Promise.reject(aborted(this.target.address));
     if (this.conn.up && this.link.sendable()) return Promise.resolve();
     return new Promise((resolve, reject) => {
       const onSendable = (): void => {
@@ -97,22 +109,32 @@ export class AmqpSender {
         cleanup();
         resolve();
       };
-      const timer = setTimeout(() => {
+      const fail = (err: Error): void => {
         cleanup();
-        reject(
-          new DependencyError(
-            `broker not accepting messages for ${this.target.address} (waited ${this.timeoutMs} ms)`,
-            {
-              retryable: true,
-            },
+        reject(err);
+      };
+      const onAbort = (): void => fail(aborted(this.target.address));
+      const timer = setTimeout(
+        () =>
+          fail(
+            new DependencyError(
+              `broker not accepting messages for ${this.target.address} (waited ${this.timeoutMs} ms)`,
+              {
+                retryable: true,
+              },
+            ),
           ),
-        );
-      }, this.timeoutMs);
+        this.timeoutMs,
+      );
       const cleanup = (): void => {
         clearTimeout(timer);
         this.link.removeListener('sendable', onSendable);
+        signal?.removeEventListener('abort', onAbort);
+        this.waiting.delete(fail);
       };
       this.link.on('sendable', onSendable);
+      signal?.addEventListener('abort', onAbort);
+      this.waiting.add(fail);
     });
   }
 
@@ -126,9 +148,16 @@ export class AmqpSender {
 
   close(): void {
     this.closed = true;
+    for (const fail of [...this.waiting]) fail(new DependencyError('sender closed', { retryable: true }));
     this.failAll('sender closed');
     this.link.close();
   }
+}
+
+function aborted(address: string): DependencyError {
+  return new DependencyError(`send to ${address} abandoned before it reached the broker`, {
+    retryable: true,
+  });
 }
 
 function describe(ctx: EventContext): string {
