@@ -12,6 +12,8 @@ export interface SpanBufferOptions {
   maxSpans: number;
   /** While the collector is unreachable, one buffered batch is offered to it this often. */
   retryMs: number;
+  /** At shutdown, with the collector reachable, buffered batches are sent for at most this long (default 5000). */
+  shutdownDrainMs?: number;
   warn?: TracingWarn;
 }
 
@@ -31,6 +33,7 @@ export class BufferingSpanExporter implements SpanExporter {
   private readonly warn: TracingWarn;
   private online = true;
   private stopped = false;
+  private shutdownDeadline = 0;
   private timer: NodeJS.Timeout | undefined;
   private draining: Promise<void> | undefined;
   private readonly writes = new Set<Promise<void>>();
@@ -78,10 +81,17 @@ export class BufferingSpanExporter implements SpanExporter {
   }
 
   async shutdown(): Promise<void> {
+    // A short-lived program may end before the background drain ever ran:
+    // with the collector reachable, send what is buffered, within a budget.
+    this.shutdownDeadline = Date.now() + (this.opts.shutdownDrainMs ?? 5_000);
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
     await this.draining;
     await Promise.all([...this.writes]);
+    if (this.online && this.store.batchCount > 0) {
+      await this.drain().catch((err: unknown) => this.warn('span buffer drain failed', { err: describe(err) }));
+    }
     await this.inner.shutdown();
   }
 
@@ -123,7 +133,7 @@ export class BufferingSpanExporter implements SpanExporter {
   }
 
   private async drain(): Promise<void> {
-    while (!this.stopped) {
+    while (!this.stopped || Date.now() < this.shutdownDeadline) {
       const batch = await this.store.claimOldest();
       if (!batch) return;
       let spans: ReadableSpan[];
