@@ -1,0 +1,115 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import type { Knex } from 'knex';
+import pino from 'pino';
+import { loadAmqpConfig } from '../../shared/config';
+import type { StateUpdate } from '../../shared/contracts';
+import { InboundMessage, Messaging, Names } from '../../shared/messaging';
+import { createDb } from '../../services/gateway/db/connect';
+import { migrateLatest } from '../../services/gateway/db/migrations';
+import { OutboxRelay } from '../../services/gateway/outbox-relay';
+import { RequestStore } from '../../services/gateway/store';
+import { amqpUrl, brokerDialect, rabbitmqManagementUrl } from '../support/env';
+import { createDatabase, dropDatabase } from '../support/system';
+
+const log = pino({ level: 'silent' });
+const dbName = `iib_rec_${randomBytes(4).toString('hex')}`;
+
+describe('the recorder and the outbox on the real PostgreSQL and broker', () => {
+  let db: Knex;
+  let store: RequestStore;
+
+  beforeAll(async () => {
+    db = createDb(await createDatabase(dbName));
+    await migrateLatest(db);
+    store = new RequestStore(db);
+  });
+
+  afterAll(async () => {
+    await db?.destroy();
+    await dropDatabase(dbName);
+  });
+
+  const newRequest = async (): Promise<number> => {
+    const [r] = await store.create([
+      { type: 'create-empty-index', user: 'alice', params: { from_index: 'r/i:1', binary_image: 'r/b:1' } },
+    ]);
+    return r!.id;
+  };
+  const update = (requestId: number, u: Partial<StateUpdate>): StateUpdate => ({
+    key: randomUUID(),
+    request_id: requestId,
+    at: new Date().toISOString(),
+    ...u,
+  });
+  const outbox = async (
+    requestId: number,
+  ): Promise<{ destination: string; body: Record<string, unknown> }[]> =>
+    (await db('outbox').orderBy('id')).filter(
+      (r: { body: { id?: number; requests?: { id: number }[] } }) =>
+        r.body.id === requestId || r.body.requests?.some((x) => x.id === requestId),
+    );
+
+  it('when a request is created, then its event, its build state and its batch state are in the outbox', async () => {
+    const id = await newRequest();
+    const rows = await outbox(id);
+    expect(rows.map((r) => r.destination)).toEqual([
+      Names.requests,
+      Names.buildStateEvents,
+      Names.batchStateEvents,
+    ]);
+  });
+
+  it('when the same update arrives twice, then it is recorded once', async () => {
+    const id = await newRequest();
+    const u = update(id, { state: 'in_progress', state_reason: 'Resolving the container images' });
+    expect(await store.applyUpdate(u)).toEqual({ applied: true, changed: true });
+    expect(await store.applyUpdate(u)).toEqual({ applied: false, changed: false });
+    const again = update(id, { state: 'in_progress', state_reason: 'Resolving the container images' });
+    expect(await store.applyUpdate(again)).toEqual({ applied: true, changed: false });
+    expect((await store.history(id)).map((h) => h.state_reason)).toEqual([
+      'Resolving the container images',
+      'The request was initiated',
+    ]);
+  });
+
+  it('when a late in_progress update follows a final state, then the request stays final', async () => {
+    const id = await newRequest();
+    await store.applyUpdate(
+      update(id, { state: 'complete', state_reason: 'done', fields: { index_image: 'r/x:1' } }),
+    );
+    await store.applyUpdate(update(id, { state: 'in_progress', state_reason: 'Creating the manifest list' }));
+    await store.applyUpdate(update(id, { state: 'failed', state_reason: 'late failure' }));
+    const r = await store.get(id);
+    expect(r).toMatchObject({ state: 'complete', state_reason: 'done', index_image: 'r/x:1' });
+    const rows = await outbox(id);
+    const batch = rows.filter((x) => x.destination === Names.batchStateEvents).map((x) => x.body.state);
+    expect(batch).toEqual(['in_progress', 'complete']);
+  });
+
+  it('when the relay runs, then every outbox row is published once and deleted', async () => {
+    const config = loadAmqpConfig({
+      IIB_AMQP_URLS: amqpUrl,
+      IIB_BROKER_DIALECT: brokerDialect,
+      IIB_RABBITMQ_MANAGEMENT_URL: rabbitmqManagementUrl,
+      IIB_AMQP_NAMESPACE: `${dbName}.`,
+    });
+    const messaging = new Messaging(config, log);
+    const received: InboundMessage[] = [];
+    for (const q of [Names.requests, Names.buildStateEvents, Names.batchStateEvents]) {
+      messaging.consumeQueue(q, async (m) => void received.push(m), { concurrency: 10 });
+    }
+    const pending = Number((await db('outbox').count('* as n'))[0]!.n);
+    const relay = new OutboxRelay(db, messaging, log, { pollMs: 50 });
+    try {
+      relay.start();
+      const deadline = Date.now() + 20_000;
+      while (received.length < pending && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      expect(received).toHaveLength(pending);
+      expect(Number((await db('outbox').count('* as n'))[0]!.n)).toBe(0);
+      expect(new Set(received.map((m) => m.messageId)).size).toBe(pending);
+    } finally {
+      await relay.stop();
+      await messaging.close(1000);
+    }
+  });
+});
