@@ -44,9 +44,10 @@ describe('the recorder and the outbox on the real PostgreSQL and broker', () => 
   const outbox = async (
     requestId: number,
   ): Promise<{ destination: string; body: Record<string, unknown> }[]> =>
-    (await db('outbox').orderBy('id')).filter(
-      (r: { body: { id?: number; requests?: { id: number }[] } }) =>
-        r.body.id === requestId || r.body.requests?.some((x) => x.id === requestId),
+    ((await db('outbox').orderBy('id')) as { destination: string; body: Record<string, unknown> }[]).filter(
+      (r) =>
+        r.body.id === requestId ||
+        (r.body.requests as { id: number }[] | undefined)?.some((x) => x.id === requestId),
     );
 
   it('when a request is created, then its event, its build state and its batch state are in the outbox', async () => {
