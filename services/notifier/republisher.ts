@@ -1,70 +1,107 @@
 import type { Logger } from 'pino';
-import { errorMessage, ValidationError, DependencyError } from '../../shared/errors';
-import type { AmqpSender, InboundMessage } from '../../shared/messaging';
+import { DependencyError, errorMessage } from '../../shared/errors';
+import { isRetryable, type AmqpSender, type Handler } from '../../shared/messaging';
+import type { StateMessageFactory } from './iib-message';
+import type { RecentIds } from './recent-ids';
 
-type Props = Record<string, string | number | boolean | null>;
-
-/** IIB's application properties of a build-state message. */
-export function buildStateProperties(body: unknown): Props {
-  const b = body as Record<string, unknown> | null;
-  if (!b || typeof b.id !== 'number') throw new ValidationError('build-state event needs the request JSON');
-  return {
-    batch: b.batch as number,
-    id: b.id,
-    state: b.state as string,
-    user: (b.user as string | null) ?? null,
-  };
-}
-
-/** IIB's application properties of a batch-state message. */
-export function batchStateProperties(body: unknown): Props {
-  const b = body as Record<string, unknown> | null;
-  if (!b || typeof b.batch !== 'number') throw new ValidationError('batch-state event needs the batch JSON');
-  return { batch: b.batch, state: b.state as string, user: (b.user as string | null) ?? null };
-}
-
-export interface RepublishOptions {
+export interface RepublisherOptions {
+  /** 'build state' or 'batch state', for logs. */
+  kind: string;
+  /** Undefined when the destination (or the broker) is not configured: IIB sends nothing then. */
+  sender: AmqpSender | undefined;
+  toMessage: StateMessageFactory;
   durable: boolean;
-  /** Whether to keep going; false while shutting down, so the message is released. */
-  running: () => boolean;
+  recent: RecentIds;
+  /** Aborted when the notifier stops: waits end and the event goes back unsettled. */
+  signal: AbortSignal;
+  /** Longest pause between two attempts while the external broker is away. */
   maxBackoffMs?: number;
+  /** While the broker stays away, a warning every this many ms. */
+  warnEveryMs?: number;
 }
 
 /**
  * Republishes one internal event to the external destination. While the
- * external broker is away it keeps retrying with the internal message
- * unsettled: the consumer's bounded credit is the back-pressure, nothing is
- * dropped, and order is kept.
+ * external broker is away it keeps retrying with the internal event
+ * unsettled: with one event in hand per kind the internal queue holds the
+ * rest (bounded memory), nothing is dropped, order is kept, and the builds,
+ * which only wrote an outbox row, are never slowed by it.
  */
-export function createRepublisher(
-  sender: AmqpSender | undefined,
-  properties: (body: unknown) => Props,
-  options: RepublishOptions,
-  log: Logger,
-) {
-  return async (message: InboundMessage): Promise<void> => {
-    const props = properties(message.body);
-    if (!sender) return; // destination not configured: IIB sends nothing either
+export function createRepublisher(options: RepublisherOptions, log: Logger): Handler {
+  const { kind, sender, recent, signal } = options;
+  const maxBackoffMs = options.maxBackoffMs ?? 5000;
+  const warnEveryMs = options.warnEveryMs ?? 60_000;
+  return async (event) => {
+    // A malformed event fails here, before any retry: the consumer rejects it
+    // to the dead-letter address instead of blocking the ones behind it.
+    const message = options.toMessage(event, options.durable);
+    const key = message.correlationId as string;
+    if (!sender) {
+      log.debug({ kind, correlationId: key }, `no ${kind} destination: message not sent`);
+      return;
+    }
+    if (recent.has(key)) {
+      log.info({ kind, correlationId: key }, 'event already delivered, not sent again');
+      return;
+    }
+    const outageStart = Date.now();
+    let lastWarn = 0;
     for (let attempt = 0; ; attempt += 1) {
       try {
-        await sender.send({
-          body: message.body,
-          applicationProperties: props,
-          correlationId: message.messageId,
-          durable: options.durable,
-        });
-        if (attempt > 0) log.info({ address: sender.address, attempts: attempt + 1 }, 'external broker back, delivered');
+        await sender.send(message, { signal });
+        recent.add(key);
+        if (attempt > 0) {
+          log.info(
+            { kind, address: sender.address, attempts: attempt + 1, heldMs: Date.now() - outageStart },
+            'external broker back, delivered',
+          );
+        }
+        log.info({ kind, address: sender.address, correlationId: key }, 'state message sent');
         return;
       } catch (err) {
-        if (!options.running()) {
+        if (signal.aborted) {
           throw new DependencyError('notifier stopping before delivery', { retryable: true, cause: err });
         }
-        if (attempt === 0) {
-          log.warn({ address: sender.address, err: errorMessage(err) }, 'external broker unavailable, holding messages');
+        if (!isRetryable(err)) {
+          // The broker refused this message itself (e.g. rejected): retrying
+          // cannot help; the dead-letter address keeps it.
+          log.error(
+            { kind, address: sender.address, correlationId: key, err: errorMessage(err) },
+            'external broker refused the message',
+          );
+          throw err;
         }
-        const delay = Math.min(options.maxBackoffMs ?? 5000, 100 * 2 ** Math.min(attempt, 10));
-        await new Promise((r) => setTimeout(r, delay));
+        if (Date.now() - lastWarn >= warnEveryMs) {
+          lastWarn = Date.now();
+          log.warn(
+            {
+              kind,
+              address: sender.address,
+              attempts: attempt + 1,
+              heldMs: Date.now() - outageStart,
+              err: errorMessage(err),
+            },
+            'external broker unavailable, holding messages',
+          );
+        }
+        await sleep(Math.min(maxBackoffMs, 100 * 2 ** Math.min(attempt, 10)), signal);
       }
     }
   };
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) {
+      resolve();
+      return;
+    }
+    const done = (): void => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener('abort', done);
+  });
 }
