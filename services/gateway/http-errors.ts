@@ -1,22 +1,25 @@
 import type { ErrorRequestHandler } from 'express';
 import type { Logger } from 'pino';
 import { AppError, errorMessage } from '../../shared/errors';
+import { AuthenticationFailed } from './auth';
 
 interface BodyParserError {
   type?: string;
   status?: number;
-  expose?: boolean;
 }
 
 /** The one place errors become HTTP answers: `{"error": ...}` with IIB's status codes. */
 export function errorHandler(log: Logger): ErrorRequestHandler {
   return (err: unknown, _req, res, _next) => {
+    if (err instanceof AuthenticationFailed && err.challenges.length > 0) {
+      res.set('WWW-Authenticate', err.challenges.join(', '));
+    }
     if (err instanceof AppError) {
-      if (err.status >= 500) log.error({ err }, 'request failed');
+      if (err.status >= 500) log.error({ err: errorMessage(err) }, 'request failed');
       res.status(err.status).json({ error: err.message });
       return;
     }
-    const bp = err as BodyParserError;
+    const bp = err as BodyParserError | null;
     if (bp && typeof bp.type === 'string' && typeof bp.status === 'number' && bp.status < 500) {
       const message =
         bp.type === 'entity.parse.failed'
@@ -32,18 +35,34 @@ export function errorHandler(log: Logger): ErrorRequestHandler {
       res.status(503).json({ error: 'The database is unavailable, try again later' });
       return;
     }
-    log.error({ err }, 'unexpected error');
+    // A bad query on our side: the message may hold SQL with values, so log it, do not answer it.
+    log.error({ err: errorMessage(err) }, 'unexpected error');
     res.status(500).json({ error: 'An unexpected error occurred' });
   };
 }
 
-function isDatabaseDown(err: unknown): boolean {
+/** Connection-level failures of PostgreSQL or the pool: worth a retry, not a 500. */
+export function isDatabaseDown(err: unknown): boolean {
   const code = (err as { code?: string } | null)?.code;
   const msg = errorMessage(err);
   return (
-    code === 'ECONNREFUSED' ||
-    code === '57P01' ||
-    code === '57P03' ||
-    /Knex: Timeout acquiring a connection|Connection terminated/.test(msg)
+    [
+      'ECONNREFUSED',
+      'ECONNRESET',
+      'ETIMEDOUT',
+      'ENOTFOUND',
+      'EPIPE',
+      '57P01',
+      '57P02',
+      '57P03',
+      '53300',
+      '08006',
+      '08001',
+      '08003',
+      '08004',
+    ].includes(code ?? '') ||
+    /Knex: Timeout acquiring a connection|Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error/.test(
+      msg,
+    )
   );
 }

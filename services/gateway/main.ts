@@ -1,31 +1,41 @@
 import type { Server } from 'node:http';
 import { loadGatewayConfig, loadOrExit } from '../../shared/config';
+import { SecretBox } from '../../shared/crypto';
 import { runService } from '../../shared/lifecycle';
 import { createLogger } from '../../shared/logging';
 import { Messaging, Names } from '../../shared/messaging';
 import { shutdownTracing } from '../../shared/tracing';
 import { createApp } from './app';
+import { createAuthenticators } from './auth';
 import { createDb } from './db/connect';
 import { migrateLatest } from './db/migrations';
 import { OutboxRelay } from './outbox-relay';
 import { createRecorder } from './recorder';
-import { RequestStore } from './store';
+import { RequestStore, Sealer, secretsAssociatedData } from './store';
 
 const config = loadOrExit(() => loadGatewayConfig());
 const log = createLogger('gateway', config.logLevel);
 
 void runService(log, async () => {
+  const box = config.secretsKey ? new SecretBox(config.secretsKey) : undefined;
+  if (!box) log.warn('IIB_SECRETS_KEY is not set: requests with tokens or registry_auths will be refused');
+  const sealer: Sealer | undefined = box && ((secrets, id) => box.seal(secrets, secretsAssociatedData(id)));
+  const authenticators = createAuthenticators(config, log);
+  log.info(
+    { modes: authenticators.map((a) => a.name), loginDisabled: config.loginDisabled },
+    'authentication',
+  );
   const db = createDb(config.databaseUrl);
   await migrateLatest(db);
-  const store = new RequestStore(db);
+  const store = new RequestStore(db, sealer);
   const messaging = new Messaging(config.amqp, log);
   const relay = new OutboxRelay(db, messaging, log, { pollMs: config.outboxPollMs });
   const kick = (): void => relay.kick();
-  await messaging.consumeQueue(Names.stateUpdates, createRecorder({ store, log, onCommitted: kick }), {
+  messaging.consumeQueue(Names.stateUpdates, createRecorder({ store, log, onCommitted: kick }), {
     concurrency: 8,
   });
   relay.start();
-  const app = createApp({ config, store, log, onCommitted: kick });
+  const app = createApp({ config, store, log, authenticators, onCommitted: kick });
   const server = await new Promise<Server>((resolve) => {
     const s = app.listen(config.port, config.host, () => resolve(s));
   });

@@ -61,7 +61,8 @@ export class OutboxRelay {
           this.again = false;
           this.schedule(0);
         } else {
-          const backoff = this.failures > 0 ? Math.min(10_000, 200 * 2 ** this.failures) : this.options.pollMs;
+          const backoff =
+            this.failures > 0 ? Math.min(10_000, 200 * 2 ** this.failures) : this.options.pollMs;
           this.schedule(backoff);
         }
       });
@@ -80,16 +81,20 @@ export class OutboxRelay {
     } catch (err) {
       this.failures += 1;
       const level = this.failures === 1 ? 'warn' : 'debug';
-      this.log[level]({ err: errorMessage(err), failures: this.failures }, 'outbox relay cannot publish, will retry');
+      this.log[level](
+        { err: errorMessage(err), failures: this.failures },
+        'outbox relay cannot publish, will retry',
+      );
     }
   }
 
   private async publishBatch(): Promise<number> {
     if (!this.messaging.connection.up) throw new Error('broker not connected');
     return this.db.transaction(async (trx) => {
-      const lock = await trx.raw<{ rows: { locked: boolean }[] }>('SELECT pg_try_advisory_xact_lock(?) AS locked', [
-        RELAY_LOCK,
-      ]);
+      const lock = await trx.raw<{ rows: { locked: boolean }[] }>(
+        'SELECT pg_try_advisory_xact_lock(?) AS locked',
+        [RELAY_LOCK],
+      );
       if (!lock.rows[0]?.locked) return 0;
       const rows = (await trx('outbox')
         .orderBy('id')
@@ -113,7 +118,11 @@ export class OutboxRelay {
     const parent = propagation.extract(ROOT_CONTEXT, carrier);
     const sender = await this.messaging.queueSender(row.destination);
     await context.with(parent, () =>
-      sender.send({ body: row.body, applicationProperties: row.application_properties, messageId: row.message_id }),
+      sender.send({
+        body: row.body,
+        applicationProperties: row.application_properties,
+        messageId: row.message_id,
+      }),
     );
   }
 

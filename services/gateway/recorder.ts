@@ -32,7 +32,10 @@ export function createRecorder(deps: { store: RequestStore; log: Logger; onCommi
       throw new DependencyError('recording the state update failed', { retryable: true, cause: err });
     }
     if (result.changed) {
-      deps.log.info({ requestId: update.request_id, state: update.state, reason: update.state_reason }, 'state recorded');
+      deps.log.info(
+        { requestId: update.request_id, state: update.state, reason: update.state_reason },
+        'state recorded',
+      );
       deps.onCommitted();
     }
   };

@@ -58,7 +58,12 @@ function without(fields: [string, Dflt][], drop: string[]): [string, Dflt][] {
 
 /** The type-specific keys of IIB's JSON, with their value when unset. */
 export const TYPE_FIELDS: Record<RequestType, [string, Dflt][]> = {
-  add: [...COMMON_INDEX, ['omps_operator_version', 'map'], ['graph_update_mode', null], ['check_related_images', null]],
+  add: [
+    ...COMMON_INDEX,
+    ['omps_operator_version', 'map'],
+    ['graph_update_mode', null],
+    ['check_related_images', null],
+  ],
   rm: COMMON_INDEX,
   'create-empty-index': [
     ...without(COMMON_INDEX, [
@@ -74,7 +79,13 @@ export const TYPE_FIELDS: Record<RequestType, [string, Dflt][]> = {
     ['labels', null],
   ],
   'fbc-operations': [
-    ...without(COMMON_INDEX, ['bundles', 'bundle_mapping', 'deprecation_list', 'organization', 'removed_operators']),
+    ...without(COMMON_INDEX, [
+      'bundles',
+      'bundle_mapping',
+      'deprecation_list',
+      'organization',
+      'removed_operators',
+    ]),
     ['fbc_fragments', 'list'],
     ['fbc_fragments_resolved', 'list'],
   ],
@@ -124,6 +135,23 @@ function expiration(updated: Date, days: number): string {
   return iibTime(new Date(updated.getTime() + days * 86_400_000));
 }
 
+/**
+ * IIB answers both fragment forms: the one the request used is filled, the
+ * other is present and empty.
+ */
+function fbcFragments(r: RequestRecord, out: Record<string, unknown>): void {
+  const resolved = Array.isArray(r.results.fbc_fragments_resolved) ? r.results.fbc_fragments_resolved : [];
+  if (r.params.fbc_fragment !== undefined) {
+    out.fbc_fragment = r.params.fbc_fragment;
+    out.fbc_fragment_resolved = r.results.fbc_fragment_resolved ?? (resolved[0] as unknown) ?? null;
+    out.fbc_fragments = [];
+    out.fbc_fragments_resolved = [];
+  } else {
+    out.fbc_fragment = null;
+    out.fbc_fragment_resolved = null;
+  }
+}
+
 export function requestJson(r: RequestRecord, verbose?: VerboseExtras): Record<string, unknown> {
   const arches = r.results.arches;
   const out: Record<string, unknown> = {
@@ -140,11 +168,8 @@ export function requestJson(r: RequestRecord, verbose?: VerboseExtras): Record<s
     const value = r.results[key] ?? r.params[key];
     out[key] = value ?? (dflt === 'list' ? [] : dflt === 'map' ? {} : null);
   }
-  if (r.type === 'fbc-operations' && r.params.fbc_fragment !== undefined) {
-    // The legacy single-fragment form answers with the legacy keys.
-    out.fbc_fragment = r.params.fbc_fragment;
-    out.fbc_fragment_resolved = r.results.fbc_fragment_resolved ?? null;
-  }
+  if (r.type === 'fbc-operations') fbcFragments(r, out);
+  if (r.type === 'rm' && Array.isArray(r.params.operators)) out.removed_operators = r.params.operators;
   if (verbose) {
     const artifact = (name: string): Record<string, string> => ({
       expiration: expiration(r.updated, verbose.daysToLive),
@@ -152,7 +177,8 @@ export function requestJson(r: RequestRecord, verbose?: VerboseExtras): Record<s
     });
     if (r.type === 'regenerate-bundle') out.related_bundles = artifact('related_bundles');
     if (r.type === 'recursive-related-bundles') out.nested_bundles = artifact('nested-bundles');
-    if (r.type === 'add-deprecations') out.deprecation_schema_url = `${verbose.apiBase}/builds/${r.id}/deprecation-schema`;
+    if (r.type === 'add-deprecations')
+      out.deprecation_schema_url = `${verbose.apiBase}/builds/${r.id}/deprecation-schema`;
     out.batch_annotations = verbose.batchAnnotations;
     out.logs = artifact('logs');
     out.state_history = verbose.history.map((h) => ({

@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import type { BatchStateBody, BuildRequestEvent, RequestType, StateUpdate } from '../../shared/contracts';
 import { isFinal } from '../../shared/contracts';
+import { DependencyError } from '../../shared/errors';
 import { Names } from '../../shared/messaging/names';
 import { currentTraceId } from './trace-id';
 import { enqueue, OutboxMessage } from './outbox';
@@ -12,11 +13,20 @@ export interface NewRequest {
   type: RequestType;
   user: string | null;
   params: Record<string, unknown>;
-  sealedSecrets?: string;
+  /** Sealed with the request id as associated data, never stored in plain text. */
+  secrets?: object;
   fromIndex?: string | null;
 }
 
-function buildStateMessage(r: RequestRecord): OutboxMessage {
+/** Seals a request's secrets for the builder; the request id binds them to that request. */
+export type Sealer = (secrets: object, requestId: number) => string;
+
+/** The associated data a builder passes to SecretBox.open for a request's sealed_secrets. */
+export function secretsAssociatedData(requestId: number): string {
+  return `iib-request:${requestId}`;
+}
+
+export function buildStateMessage(r: RequestRecord): OutboxMessage {
   return {
     destination: Names.buildStateEvents,
     body: requestJson(r),
@@ -24,7 +34,7 @@ function buildStateMessage(r: RequestRecord): OutboxMessage {
   };
 }
 
-function batchState(states: string[]): 'in_progress' | 'failed' | 'complete' {
+export function batchState(states: string[]): 'in_progress' | 'failed' | 'complete' {
   if (states.some((s) => s === 'in_progress')) return 'in_progress';
   if (states.some((s) => s === 'failed')) return 'failed';
   return 'complete';
@@ -32,14 +42,29 @@ function batchState(states: string[]): 'in_progress' | 'failed' | 'complete' {
 
 /** The system of record: requests, their history, batches, and the outbox. */
 export class RequestStore {
-  constructor(readonly db: Knex) {}
+  constructor(
+    readonly db: Knex,
+    private readonly sealer?: Sealer,
+  ) {}
+
+  private seal(secrets: object | undefined, requestId: number): string | undefined {
+    if (!secrets) return undefined;
+    if (!this.sealer)
+      throw new DependencyError('IIB_SECRETS_KEY is not configured: tokens cannot be accepted', {
+        retryable: false,
+      });
+    return this.sealer(secrets, requestId);
+  }
 
   /** Creates the requests of one batch, their first state and every message they cause, atomically. */
-  async create(items: NewRequest[], annotations: Record<string, unknown> | null = null): Promise<RequestRecord[]> {
+  async create(
+    items: NewRequest[],
+    annotations: Record<string, unknown> | null = null,
+  ): Promise<RequestRecord[]> {
     return this.db.transaction(async (trx) => {
       const [batch] = await trx('batches')
         .insert({ annotations: annotations === null ? null : JSON.stringify(annotations) })
-        .returning('id');
+        .returning<{ id: number }[]>('id');
       const batchId = (batch as { id: number }).id;
       const now = new Date();
       const traceId = currentTraceId();
@@ -60,7 +85,12 @@ export class RequestStore {
         )
         .returning('*')) as RequestRecord[];
       await trx('request_states').insert(
-        rows.map((r) => ({ request_id: r.id, state: 'in_progress', state_reason: INITIAL_REASON, updated: now })),
+        rows.map((r) => ({
+          request_id: r.id,
+          state: 'in_progress',
+          state_reason: INITIAL_REASON,
+          updated: now,
+        })),
       );
       const messages: OutboxMessage[] = [];
       rows.forEach((r, idx) => {
@@ -71,19 +101,26 @@ export class RequestStore {
           user: r.user_name,
           batch: batchId,
           params: r.params,
-          sealed_secrets: item.sealedSecrets,
+          sealed_secrets: this.seal(item.secrets, r.id),
           submitted_at: now.toISOString(),
         };
         messages.push({ destination: Names.requests, body: event });
         messages.push(buildStateMessage(r));
       });
-      messages.push({ destination: Names.batchStateEvents, body: this.batchBody(batchId, annotations, rows) });
+      messages.push({
+        destination: Names.batchStateEvents,
+        body: this.batchBody(batchId, annotations, rows),
+      });
       await enqueue(trx, messages);
       return rows;
     });
   }
 
-  private batchBody(batch: number, annotations: Record<string, unknown> | null, rows: RequestRecord[]): BatchStateBody {
+  batchBody(
+    batch: number,
+    annotations: Record<string, unknown> | null,
+    rows: RequestRecord[],
+  ): BatchStateBody {
     return {
       batch,
       annotations,
@@ -102,23 +139,50 @@ export class RequestStore {
   }
 
   async history(id: number): Promise<StateRecord[]> {
-    return (await this.db('request_states')
+    return this.db('request_states')
       .where({ request_id: id })
       .orderBy('id', 'desc')
-      .select('state', 'state_reason', 'updated')) as StateRecord[];
+      .select<StateRecord[]>('state', 'state_reason', 'updated');
   }
 
   async batchAnnotations(batchId: number, db: Knex = this.db): Promise<Record<string, unknown> | null> {
-    const row = (await db('batches').where({ id: batchId }).first('annotations')) as
-      | { annotations: Record<string, unknown> | null }
-      | undefined;
+    const row = await db('batches')
+      .where({ id: batchId })
+      .first<{ annotations: Record<string, unknown> | null } | undefined>('annotations');
     return row?.annotations ?? null;
   }
 
+  /** Histories of several requests, newest first each, in one query. */
+  async histories(ids: number[]): Promise<Map<number, StateRecord[]>> {
+    const out = new Map<number, StateRecord[]>(ids.map((id) => [id, []]));
+    if (ids.length === 0) return out;
+    const rows = await this.db('request_states')
+      .whereIn('request_id', ids)
+      .orderBy('id', 'desc')
+      .select<(StateRecord & { request_id: number })[]>('request_id', 'state', 'state_reason', 'updated');
+    for (const { request_id: id, ...state } of rows) out.get(id)?.push(state);
+    return out;
+  }
+
+  async annotationsOf(batchIds: number[]): Promise<Map<number, Record<string, unknown> | null>> {
+    const rows = await this.db('batches')
+      .whereIn('id', [...new Set(batchIds)])
+      .select<{ id: number; annotations: Record<string, unknown> | null }[]>('id', 'annotations');
+    return new Map(rows.map((r) => [r.id, r.annotations]));
+  }
+
+  async artifact(id: number, kind: string): Promise<unknown> {
+    const row = await this.db('request_artifacts')
+      .where({ request_id: id, kind })
+      .first<{ content: unknown } | undefined>('content');
+    return row?.content;
+  }
+
   async logs(id: number): Promise<string[]> {
-    const rows = (await this.db('request_logs').where({ request_id: id }).orderBy('id').select('text')) as {
-      text: string;
-    }[];
+    const rows = await this.db('request_logs')
+      .where({ request_id: id })
+      .orderBy('id')
+      .select<{ text: string }[]>('text');
     return rows.map((r) => r.text);
   }
 
@@ -129,11 +193,14 @@ export class RequestStore {
    */
   async applyUpdate(update: StateUpdate): Promise<{ applied: boolean; changed: boolean }> {
     return this.db.transaction(async (trx) => {
-      const inserted = await trx('processed_messages').insert({ key: update.key }).onConflict('key').ignore().returning('key');
+      const inserted = await trx('processed_messages')
+        .insert({ key: update.key })
+        .onConflict('key')
+        .ignore()
+        .returning('key');
       if (inserted.length === 0) return { applied: false, changed: false };
       const current = (await trx('requests').where({ id: update.request_id }).forUpdate().first()) as
-        | RequestRecord
-        | undefined;
+        RequestRecord | undefined;
       if (!current) return { applied: true, changed: false };
       const patch: Record<string, unknown> = {};
       let changed = false;
@@ -186,7 +253,9 @@ export class RequestStore {
       await trx('requests').where({ id: current.id }).update(patch);
       const messages: OutboxMessage[] = [buildStateMessage(current)];
       if (!wasFinal && isFinal(current.state)) {
-        const siblings = (await trx('requests').where({ batch_id: current.batch_id }).orderBy('id')) as RequestRecord[];
+        const siblings = (await trx('requests')
+          .where({ batch_id: current.batch_id })
+          .orderBy('id')) as RequestRecord[];
         const state = batchState(siblings.map((s) => s.state));
         if (state !== 'in_progress') {
           const annotations = await this.batchAnnotations(current.batch_id, trx);

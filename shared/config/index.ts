@@ -1,4 +1,4 @@
-import { bool, Env, int, json, list, oneOf, optStr, readKey, str } from './env';
+import { bool, Env, int, json, KeySpec, list, oneOf, optStr, readKey, str } from './env';
 
 export { ConfigError, loadOrExit } from './env';
 export type { Env } from './env';
@@ -104,6 +104,32 @@ export interface GatewayConfig extends CommonConfig {
   outboxPollMs: number;
   secretsKey: string | undefined;
   maxBodyBytes: number;
+  authModes: AuthMode[];
+  trustedProxyHeader: string;
+  trustedProxies: string[];
+  usersFile: string | undefined;
+  oidcIssuer: string | undefined;
+  oidcAudience: string | undefined;
+  oidcJwksUrl: string | undefined;
+  oidcUsernameClaim: string;
+}
+
+export const AUTH_MODES = ['trusted-proxy', 'basic', 'jwt'] as const;
+export type AuthMode = (typeof AUTH_MODES)[number];
+
+function authModes(doc: string, dflt: AuthMode[]): KeySpec<AuthMode[]> {
+  const base = list(doc, dflt);
+  return {
+    doc,
+    default: dflt,
+    parse: (raw: string, key: string): AuthMode[] => {
+      const modes = base.parse(raw, key);
+      const bad = modes.filter((m) => !(AUTH_MODES as readonly string[]).includes(m));
+      if (bad.length > 0)
+        throw new Error(`unknown auth mode(s) ${bad.join(', ')}; use ${AUTH_MODES.join(', ')}`);
+      return modes as AuthMode[];
+    },
+  };
 }
 
 export function loadGatewayConfig(env: Env = process.env): GatewayConfig {
@@ -112,7 +138,11 @@ export function loadGatewayConfig(env: Env = process.env): GatewayConfig {
     databaseUrl: loadDatabaseUrl(env),
     host: readKey(env, 'IIB_GATEWAY_HOST', str('Address the HTTP API listens on', '127.0.0.1')),
     port: readKey(env, 'IIB_GATEWAY_PORT', int('Port of the HTTP API (0 = any)', 8080)),
-    loginDisabled: readKey(env, 'LOGIN_DISABLED', bool('Turn authentication off (IIB LOGIN_DISABLED)', false)),
+    loginDisabled: readKey(
+      env,
+      'LOGIN_DISABLED',
+      bool('Turn authentication off (IIB LOGIN_DISABLED)', false),
+    ),
     workerUsernames: readKey(
       env,
       'IIB_WORKER_USERNAMES',
@@ -149,6 +179,40 @@ export function loadGatewayConfig(env: Env = process.env): GatewayConfig {
     ),
     secretsKey: loadSecretsKey(env),
     maxBodyBytes: readKey(env, 'IIB_MAX_BODY_BYTES', int('Largest accepted request body', 1_000_000, 1024)),
+    authModes: readKey(
+      env,
+      'IIB_AUTH_MODES',
+      authModes(
+        'How callers authenticate, tried in order: trusted-proxy, basic, jwt (ignored with LOGIN_DISABLED)',
+        ['trusted-proxy'],
+      ),
+    ),
+    trustedProxyHeader: readKey(
+      env,
+      'IIB_TRUSTED_PROXY_HEADER',
+      str(
+        'Header in which the authenticating reverse proxy passes the user name (IIB: REMOTE_USER)',
+        'X-Remote-User',
+      ),
+    ),
+    trustedProxies: readKey(
+      env,
+      'IIB_TRUSTED_PROXIES',
+      list('Addresses of the reverse proxies whose user header is believed', ['127.0.0.1', '::1']),
+    ),
+    usersFile: readKey(env, 'IIB_USERS_FILE', optStr('Users file for HTTP Basic: name:bcrypt-hash per line')),
+    oidcIssuer: readKey(env, 'IIB_OIDC_ISSUER', optStr('Expected "iss" of bearer tokens (auth mode jwt)')),
+    oidcAudience: readKey(
+      env,
+      'IIB_OIDC_AUDIENCE',
+      optStr('Expected "aud" of bearer tokens (auth mode jwt)'),
+    ),
+    oidcJwksUrl: readKey(env, 'IIB_OIDC_JWKS_URL', optStr('JWKS URL of the OIDC provider (auth mode jwt)')),
+    oidcUsernameClaim: readKey(
+      env,
+      'IIB_OIDC_USERNAME_CLAIM',
+      str('Token claim that holds the user name', 'preferred_username'),
+    ),
   };
 }
 
@@ -170,7 +234,11 @@ export function loadSchedulerConfig(env: Env = process.env): SchedulerConfig {
       'IIB_USER_TO_QUEUE',
       json<unknown>('JSON map of users to lanes, as IIB_USER_TO_QUEUE', {}),
     ),
-    defaultLane: readKey(env, 'IIB_DEFAULT_LANE', str('Lane of users not in the map (Celery default)', 'iib')),
+    defaultLane: readKey(
+      env,
+      'IIB_DEFAULT_LANE',
+      str('Lane of users not in the map (Celery default)', 'iib'),
+    ),
   };
 }
 
@@ -265,7 +333,8 @@ export function loadNotifierConfig(env: Env = process.env): NotifierConfig {
       ca: readKey(env, 'IIB_MESSAGING_CA', optStr('CA (PEM) of the external broker')),
       durable: readKey(env, 'IIB_MESSAGING_DURABLE', bool('Send durable messages', true)),
       timeoutMs:
-        readKey(env, 'IIB_MESSAGING_TIMEOUT', int('Seconds to connect and to send one message', 30, 1)) * 1000,
+        readKey(env, 'IIB_MESSAGING_TIMEOUT', int('Seconds to connect and to send one message', 30, 1)) *
+        1000,
     },
   };
 }

@@ -1,8 +1,56 @@
-import { ValidationError } from '../../../shared/errors';
+import { ForbiddenError, ValidationError } from '../../../shared/errors';
+import type { RequestType } from '../../../shared/contracts';
 
 export type Params = Record<string, unknown>;
 
-/** IIB's `validate_request_params`: required keys present and set, no unknown keys. */
+/** What a validator needs to know about the caller and the configuration. */
+export interface ValidationContext {
+  /** The authenticated user, or null when authentication is off. */
+  user: string | null;
+  authEnabled: boolean;
+  binaryImageConfigured: boolean;
+  graphModeOptions: string[];
+  graphModeIndexAllowList: string[];
+}
+
+/** Secrets of one request: sealed for the builder, never stored or echoed. */
+export interface RequestSecrets {
+  overwrite_from_index_token?: string;
+  overwrite_target_index_token?: string;
+  registry_auths?: Record<string, unknown>;
+}
+
+/** One validated request, ready for the store. */
+export interface ValidatedRequest {
+  type: RequestType;
+  user: string | null;
+  params: Params;
+  secrets?: RequestSecrets;
+  /** Set for the types IIB's from_index filter matches (add, rm, create-empty-index, fbc-operations). */
+  fromIndex?: string | null;
+}
+
+export function isObject(v: unknown): v is Params {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** Python truthiness, which IIB's checks rely on. */
+export function truthy(v: unknown): boolean {
+  if (v === null || v === undefined || v === false || v === 0 || v === '') return false;
+  if (Array.isArray(v)) return v.length > 0;
+  if (isObject(v)) return Object.keys(v).length > 0;
+  return true;
+}
+
+export function requireObject(body: unknown): Params {
+  if (!isObject(body)) throw new ValidationError('The input data must be a JSON object');
+  return { ...body };
+}
+
+/**
+ * IIB's `validate_request_params`: required keys present, no unknown keys,
+ * required keys set; empty optional values (not booleans) are dropped in place.
+ */
 export function validateRequestParams(params: Params, required: string[], optional: string[]): void {
   const missing = required.filter((k) => !(k in params));
   if (missing.length > 0) {
@@ -14,68 +62,124 @@ export function validateRequestParams(params: Params, required: string[], option
     throw new ValidationError(`The following parameters are invalid: ${invalid.join(', ')}`);
   }
   for (const k of required) {
-    const v = params[k];
-    if (v === null || v === undefined || v === '' || (Array.isArray(v) && v.length === 0)) {
-      throw new ValidationError(`"${k}" must be set`);
-    }
+    if (!truthy(params[k])) throw new ValidationError(`"${k}" must be set`);
+  }
+  for (const k of optional) {
+    if (k in params && typeof params[k] !== 'boolean' && !truthy(params[k])) delete params[k];
   }
 }
 
-export function requireObject(body: unknown): Params {
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-    throw new ValidationError('The input data must be a JSON object');
-  }
-  return body as Params;
-}
-
-/** IIB drops empty optional values (but keeps booleans). */
-export function dropEmpty(params: Params, keep: string[] = []): Params {
-  const out: Params = {};
-  for (const [k, v] of Object.entries(params)) {
-    if (keep.includes(k) || typeof v === 'boolean') {
-      out[k] = v;
-      continue;
-    }
-    if (v === null || v === undefined || v === '') continue;
-    if (Array.isArray(v) && v.length === 0) continue;
-    if (typeof v === 'object' && !Array.isArray(v) && Object.keys(v).length === 0) continue;
-    out[k] = v;
-  }
-  return out;
-}
-
-/** A pull spec needs a tag or a digest (or is `scratch`, for binaryless indexes). */
-export function validatePullSpec(value: unknown, key: string): string {
-  if (typeof value !== 'string' || value.trim() === '') {
-    throw new ValidationError(`The "${key}" value must be a non-empty string`);
-  }
-  if (value !== 'scratch' && !value.includes('@') && !value.split('/').pop()?.includes(':')) {
+/** IIB's Image.get_or_create check: a tag or a digest, or `scratch` (binaryless). */
+export function checkPullSpec(value: string): string {
+  if (!value.includes('@') && !value.includes(':') && value !== 'scratch') {
     throw new ValidationError(`Image ${value} should have a tag or a digest specified.`);
   }
   return value;
 }
 
-export function validateStringMap(value: unknown, key: string): Record<string, string> {
-  if (
-    typeof value !== 'object' ||
-    value === null ||
-    Array.isArray(value) ||
-    !Object.entries(value).every(([k, v]) => typeof k === 'string' && typeof v === 'string')
-  ) {
-    throw new ValidationError(`The value of "${key}" must be a JSON object of strings`);
+/** `[]` or an array of non-empty strings, else IIB's message for that key. */
+export function stringList(value: unknown, message: string): string[] {
+  if (value === undefined || value === null) return [];
+  if (!Array.isArray(value) || value.some((i) => typeof i !== 'string' || i === '')) {
+    throw new ValidationError(message);
   }
-  return value as Record<string, string>;
+  return value as string[];
 }
 
-export function validateBool(value: unknown, key: string): boolean {
-  if (typeof value !== 'boolean') throw new ValidationError(`The "${key}" parameter must be a boolean`);
-  return value;
+export const listMessage = (key: string): string =>
+  `"${key}" should be either an empty array or an array of non-empty strings`;
+
+export function unique(items: string[]): string[] {
+  return [...new Set(items)];
+}
+
+export function validateStringMap(value: unknown, key: string): Record<string, string> {
+  if (!isObject(value)) throw new ValidationError(`The value of "${key}" must be a JSON object`);
+  for (const [k, v] of Object.entries(value)) {
+    if (typeof v !== 'string') throw new ValidationError(`The key and value of "${k}" must be a string`);
+  }
+  return value as Record<string, string>;
 }
 
 export function validateDistributionScope(value: unknown): string {
   const scope = typeof value === 'string' ? value.toLowerCase() : value;
   if (scope !== 'dev' && scope !== 'stage' && scope !== 'prod') {
-    throw new ValidationError('The "distribution_scope" value must be one of: dev, stage, prod');
+    throw new ValidationError('The "distribution_scope" value must be one of "dev", "stage", or "prod"');
   }
   return scope;
+}
+
+export function validateArches(value: unknown): string[] {
+  if (!Array.isArray(value) || value.some((a) => typeof a !== 'string' || a === '')) {
+    throw new ValidationError('Architectures should be specified as a non-empty array of strings');
+  }
+  return value as string[];
+}
+
+/** IIB's `validate_binary_image` part of `_from_json` (also used by merge-index-image). */
+export function validateBinaryImage(value: unknown, ctx: ValidationContext): string | undefined {
+  if (value !== undefined && value !== null && typeof value !== 'string') {
+    throw new ValidationError('The "binary_image" value must be a string');
+  }
+  if (!value && !ctx.binaryImageConfigured) {
+    throw new ValidationError('The "binary_image" value must be a non-empty string');
+  }
+  return value ? checkPullSpec(value) : undefined;
+}
+
+/** IIB's `validate_graph_mode`: 400 for an unknown mode, 403 for an index not allow-listed. */
+export function validateGraphMode(mode: unknown, indexImage: unknown, ctx: ValidationContext): void {
+  if (!truthy(mode)) return;
+  if (typeof mode !== 'string' || !ctx.graphModeOptions.includes(mode)) {
+    throw new ValidationError(
+      `"graph_update_mode" must be set to one of these: ${pyList(ctx.graphModeOptions)}`,
+    );
+  }
+  const allowed = ctx.graphModeIndexAllowList;
+  const image = typeof indexImage === 'string' ? indexImage : null;
+  if (image !== null && allowed.includes(image)) return;
+  if (image === null || !allowed.includes(image.split(':')[0] ?? '')) {
+    throw new ForbiddenError(
+      `"graph_update_mode" can only be used on the following index image: ${pyList(allowed)}`,
+    );
+  }
+}
+
+/** How Python prints a list of strings, as IIB's messages embed them. */
+export function pyList(items: string[]): string {
+  return `[${items.map((i) => `'${i}'`).join(', ')}]`;
+}
+
+/** IIB's `validate_registry_auths`. */
+export function validateRegistryAuths(value: unknown): Record<string, unknown> {
+  if (!isObject(value)) throw new ValidationError('"registry_auths" must be a dict');
+  const keys = Object.keys(value);
+  if (keys.length !== 1 || keys[0] !== 'auths') {
+    throw new ValidationError('"registry_auths" must contain single key "auths"');
+  }
+  const auths = value.auths;
+  if (!isObject(auths) || Object.keys(auths).length === 0) {
+    throw new ValidationError('"registry_auths.auths" must be a non-empty dict');
+  }
+  for (const [reg, entry] of Object.entries(auths)) {
+    const ok =
+      isObject(entry) && Object.keys(entry).length === 1 && 'auth' in entry && typeof entry.auth === 'string';
+    if (!ok) {
+      throw new ValidationError(
+        `${reg} in registry_auths has auth value in incorrect format. See the API docs for details on the expected format`,
+      );
+    }
+  }
+  return value;
+}
+
+export function optionalString(value: unknown, message: string): string | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== 'string') throw new ValidationError(message);
+  return value;
+}
+
+/** Copies the keys whose value is set. */
+export function defined(p: Params): Params {
+  return Object.fromEntries(Object.entries(p).filter(([, v]) => v !== undefined));
 }

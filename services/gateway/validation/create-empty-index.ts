@@ -1,36 +1,30 @@
 import { ValidationError } from '../../../shared/errors';
-import type { NewRequest } from '../store';
-import {
-  dropEmpty,
-  Params,
-  requireObject,
-  validateBool,
-  validateDistributionScope,
-  validatePullSpec,
-  validateRequestParams,
-  validateStringMap,
-} from './common';
-
-export interface ValidationContext {
-  user: string | null;
-  binaryImageConfigured: boolean;
-}
+import { isObject, requireObject, ValidatedRequest, validateStringMap, ValidationContext } from './common';
+import { validateIndexCommon } from './index-image';
+import { CREATE_EMPTY_INDEX, optionalKeys } from './schemas';
 
 const REJECTED = ['add_arches', 'overwrite_from_index', 'overwrite_from_index_token', 'build_tags'];
 
 /** POST /builds/create-empty-index, as IIB's RequestCreateEmptyIndex.from_json. */
-export function validateCreateEmptyIndex(body: unknown, ctx: ValidationContext): NewRequest {
-  const raw = requireObject(body);
-  for (const arg of REJECTED) {
-    if (arg in raw) throw new ValidationError(`The "${arg}" arg is invalid for the create-empty-index endpoint.`);
+export function validateCreateEmptyIndex(body: unknown, ctx: ValidationContext): ValidatedRequest {
+  const p = requireObject(body);
+  if (p.from_index === undefined || p.from_index === null) {
+    throw new ValidationError('"from_index" must be a specified');
   }
-  validateRequestParams(raw, ['from_index'], ['binary_image', 'labels', 'output_fbc', 'distribution_scope']);
-  const p: Params = dropEmpty(raw);
-  const params: Params = { from_index: validatePullSpec(p.from_index, 'from_index') };
-  if (p.binary_image !== undefined) params.binary_image = validatePullSpec(p.binary_image, 'binary_image');
-  else if (!ctx.binaryImageConfigured) throw new ValidationError('The "binary_image" value must be a non-empty string');
-  if (p.labels !== undefined) params.labels = validateStringMap(p.labels, 'labels');
-  if (p.output_fbc !== undefined) params.output_fbc = validateBool(p.output_fbc, 'output_fbc');
-  if (p.distribution_scope !== undefined) params.distribution_scope = validateDistributionScope(p.distribution_scope);
-  return { type: 'create-empty-index', user: ctx.user, params, fromIndex: params.from_index as string };
+  if (typeof p.from_index !== 'string' || p.from_index.length === 0) {
+    throw new ValidationError('"from_index" must be a non-empty string');
+  }
+  if (p.output_fbc && typeof p.output_fbc !== 'boolean')
+    throw new ValidationError('"output_fbc" should be boolean');
+  if (p.labels !== undefined && p.labels !== null) validateStringMap(p.labels, 'labels');
+  for (const arg of REJECTED) {
+    if (arg in p)
+      throw new ValidationError(`The "${arg}" arg is invalid for the create-empty-index endpoint.`);
+  }
+  const common = validateIndexCommon(p, CREATE_EMPTY_INDEX.required, optionalKeys(CREATE_EMPTY_INDEX), ctx);
+  const params = { ...common.params };
+  delete params.build_tags;
+  delete params.overwrite_from_index;
+  if (isObject(p.labels)) params.labels = p.labels;
+  return { type: 'create-empty-index', user: ctx.user, params, fromIndex: common.fromIndex };
 }

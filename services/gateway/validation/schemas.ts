@@ -54,7 +54,10 @@ const ORGANIZATION = f('string', 'Organization of the customizations to apply');
 const REGISTRY_AUTHS = f('registryAuths', 'Docker config {"auths": {"<registry>": {"auth": "<base64>"}}}', {
   secret: true,
 });
-const GRAPH_MODE = f('string', 'Graph update mode (one of IIB_GRAPH_MODE_OPTIONS); allow-listed indexes only');
+const GRAPH_MODE = f(
+  'string',
+  'Graph update mode (one of IIB_GRAPH_MODE_OPTIONS); allow-listed indexes only',
+);
 const DEPRECATION_LIST = f('pullspec[]', 'Bundles to deprecate');
 
 export const ADD: EndpointSchema = {
@@ -107,7 +110,9 @@ export const MERGE_INDEX_IMAGE: EndpointSchema = {
     deprecation_list: DEPRECATION_LIST,
     binary_image: INDEX_SHARED.binary_image as FieldSpec,
     overwrite_target_index: f('boolean', 'Push the result onto target_index (requires the token)'),
-    overwrite_target_index_token: f('string', '"user:token" allowed to push to target_index', { secret: true }),
+    overwrite_target_index_token: f('string', '"user:token" allowed to push to target_index', {
+      secret: true,
+    }),
     distribution_scope: INDEX_SHARED.distribution_scope as FieldSpec,
     build_tags: INDEX_SHARED.build_tags as FieldSpec,
     graph_update_mode: GRAPH_MODE,
@@ -145,7 +150,9 @@ export const FBC_OPERATIONS: EndpointSchema = {
   required: ['from_index'],
   fields: {
     fbc_fragments: f('pullspec[]', 'FBC fragment images (or the legacy fbc_fragment)'),
-    fbc_fragment: f('pullspec', 'Legacy single fragment; answered with the legacy keys', { deprecated: true }),
+    fbc_fragment: f('pullspec', 'Legacy single fragment; answered with the legacy keys', {
+      deprecated: true,
+    }),
     from_index: FROM_INDEX,
     add_arches: INDEX_SHARED.add_arches as FieldSpec,
     binary_image: INDEX_SHARED.binary_image as FieldSpec,

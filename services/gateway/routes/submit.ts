@@ -1,0 +1,79 @@
+import { Router } from 'express';
+import type { Request, Response } from 'express';
+import { requireLogin, currentUser } from '../auth';
+import { requestJson } from '../request-json';
+import type { RequestRecord } from '../request-json';
+import { INITIAL_REASON } from '../store';
+import { validateAdd } from '../validation/add';
+import { validateAddDeprecations } from '../validation/add-deprecations';
+import { ValidatedBatch, validateAddRmBatch, validateRegenerateBundleBatch } from '../validation/batch';
+import { validateRecursiveRelatedBundles, validateRegenerateBundle } from '../validation/bundles';
+import type { ValidatedRequest, ValidationContext } from '../validation/common';
+import { validateCreateEmptyIndex } from '../validation/create-empty-index';
+import { validateFbcOperations } from '../validation/fbc-operations';
+import { validateMergeIndexImage } from '../validation/merge-index-image';
+import { validateRm } from '../validation/rm';
+import { apiBase, AppDeps } from './context';
+
+type Single = (body: unknown, ctx: ValidationContext) => ValidatedRequest;
+type Batch = (body: unknown, ctx: ValidationContext) => ValidatedBatch;
+
+export const SINGLE_VALIDATORS: Record<string, Single> = {
+  '/builds/add': validateAdd,
+  '/builds/rm': validateRm,
+  '/builds/regenerate-bundle': validateRegenerateBundle,
+  '/builds/merge-index-image': validateMergeIndexImage,
+  '/builds/create-empty-index': validateCreateEmptyIndex,
+  '/builds/recursive-related-bundles': validateRecursiveRelatedBundles,
+  '/builds/fbc-operations': validateFbcOperations,
+  '/builds/add-deprecations': validateAddDeprecations,
+};
+
+export const BATCH_VALIDATORS: Record<string, Batch> = {
+  '/builds/regenerate-bundle-batch': validateRegenerateBundleBatch,
+  '/builds/add-rm-batch': validateAddRmBatch,
+};
+
+/** The POST endpoints: validate, then one transaction writes the requests and their messages. */
+export function submitRoutes(deps: AppDeps): Router {
+  const { config, store } = deps;
+  const router = Router();
+  const login = requireLogin(deps.authenticators);
+
+  const context = (res: Response): ValidationContext => ({
+    user: currentUser(res),
+    authEnabled: deps.authenticators.length > 0,
+    binaryImageConfigured:
+      config.binaryImageConfig !== undefined && Object.keys(config.binaryImageConfig).length > 0,
+    graphModeOptions: config.graphModeOptions,
+    graphModeIndexAllowList: config.graphModeIndexAllowList,
+  });
+
+  /** The new requests' verbose JSON, from what was just written (no second read). */
+  const created = async (req: Request, batch: ValidatedBatch): Promise<Record<string, unknown>[]> => {
+    const rows: RequestRecord[] = await store.create(batch.items, batch.annotations);
+    deps.onCommitted();
+    return rows.map((r) =>
+      requestJson(r, {
+        history: [{ state: r.state, state_reason: INITIAL_REASON, updated: r.updated }],
+        batchAnnotations: batch.annotations,
+        apiBase: apiBase(req),
+        daysToLive: config.requestDataDaysToLive,
+      }),
+    );
+  };
+
+  for (const [path, validate] of Object.entries(SINGLE_VALIDATORS)) {
+    router.post(path, login, async (req, res) => {
+      const item = validate(req.body, context(res));
+      const [json] = await created(req, { items: [item], annotations: null });
+      res.status(201).json(json);
+    });
+  }
+  for (const [path, validate] of Object.entries(BATCH_VALIDATORS)) {
+    router.post(path, login, async (req, res) => {
+      res.status(201).json(await created(req, validate(req.body, context(res))));
+    });
+  }
+  return router;
+}
