@@ -7,8 +7,9 @@ import { allLanes, parseUserToQueue } from './lane-router';
 import { createRouteHandler } from './route-handler';
 
 const config = loadOrExit(() => loadSchedulerConfig());
+// A bad map is refused before anything connects, with the key it trips on.
+const userToQueue = loadOrExit(() => parseUserToQueue(config.userToQueue));
 const log = createLogger('scheduler', config.logLevel);
-const userToQueue = parseUserToQueue(config.userToQueue);
 
 void runService(log, async () => {
   const messaging = new Messaging(config.amqp, log);
