@@ -140,7 +140,12 @@ export class DiskSpanStore {
       }
       const match = FILE.exec(base);
       if (!match) continue;
-      this.entries.push({ name: base, bytes: fs.statSync(this.pathOf(base)).size, spans: Number(match[4]), claimed: false });
+      this.entries.push({
+        name: base,
+        bytes: fs.statSync(this.pathOf(base)).size,
+        spans: Number(match[4]),
+        claimed: false,
+      });
     }
     this.entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     const bytes = this.byteCount;
@@ -150,7 +155,8 @@ export class DiskSpanStore {
       fs.rmSync(this.pathOf(oldest.name), { force: true });
       this.forget(oldest);
     }
-    if (this.byteCount < bytes) this.opts.warn('span buffer over its limits at start: dropped the oldest spans');
+    if (this.byteCount < bytes)
+      this.opts.warn('span buffer over its limits at start: dropped the oldest spans');
   }
 
   private forget(batch: StoredBatch): void {

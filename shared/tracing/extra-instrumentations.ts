@@ -27,7 +27,10 @@ export function loadExtraInstrumentations(specs: readonly string[], warn: Tracin
     }
     const classes = instrumentationClasses(moduleExports, exportName);
     if (classes.length === 0) {
-      warn('extra instrumentation package exports no Instrumentation class', { package: pkg, export: exportName });
+      warn('extra instrumentation package exports no Instrumentation class', {
+        package: pkg,
+        export: exportName,
+      });
       continue;
     }
     for (const Cls of classes) {
@@ -41,7 +44,10 @@ export function loadExtraInstrumentations(specs: readonly string[], warn: Tracin
   return result;
 }
 
-function instrumentationClasses(moduleExports: unknown, exportName: string | undefined): InstrumentationClass[] {
+function instrumentationClasses(
+  moduleExports: unknown,
+  exportName: string | undefined,
+): InstrumentationClass[] {
   const exported = moduleExports as Record<string, unknown> | undefined;
   const candidates =
     exportName !== undefined ? [exported?.[exportName]] : [moduleExports, ...Object.values(exported ?? {})];

@@ -31,6 +31,8 @@ export function buildInstrumentations(config: TracingConfig, warn: TracingWarn):
       }),
   };
   const disabled = new Set(config.disabledInstrumentations);
-  const builtIns = BUILT_IN_INSTRUMENTATIONS.filter((name) => !disabled.has(name)).map((name) => factories[name]());
+  const builtIns = BUILT_IN_INSTRUMENTATIONS.filter((name) => !disabled.has(name)).map((name) =>
+    factories[name](),
+  );
   return [...builtIns, ...loadExtraInstrumentations(config.extraInstrumentations, warn)];
 }

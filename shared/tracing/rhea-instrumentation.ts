@@ -72,7 +72,13 @@ const NAME = '@iib/instrumentation-rhea';
 const VERSION = '0.1.0';
 const SUPPORTED = ['>=1.0.0 <4'];
 const TRACKED = Symbol('iib.rhea.trackedSend');
-const SENDER_OUTCOMES: ReadonlySet<string> = new Set(['accepted', 'rejected', 'released', 'modified', 'settled']);
+const SENDER_OUTCOMES: ReadonlySet<string> = new Set([
+  'accepted',
+  'rejected',
+  'released',
+  'modified',
+  'settled',
+]);
 
 /**
  * OpenTelemetry instrumentation for rhea (AMQP 1.0), shaped like
@@ -137,14 +143,17 @@ export class RheaInstrumentation extends InstrumentationBase<RheaInstrumentation
   }
 
   private wrapSend(original: AnyFn): AnyFn {
-    const inst = this;
+    // rhea calls the wrapper with the link as `this`; the instrumentation is reached through closures.
+    const startSpan = (link: RheaLink, args: unknown[]) => this.startSendSpan(link, args);
+    const track = (link: RheaLink, delivery: unknown, span: Span) => this.trackSend(link, delivery, span);
+    const diag = this._diag;
     return function tracedSend(this: unknown, ...args: unknown[]): unknown {
       const link = this as RheaLink;
       let started: { span: Span; args: unknown[] };
       try {
-        started = inst.startSendSpan(link, args);
+        started = startSpan(link, args);
       } catch (err) {
-        inst._diag.error('rhea send instrumentation failed', err);
+        diag.error('rhea send instrumentation failed', err);
         return original.apply(this, args);
       }
       let delivery: unknown;
@@ -154,7 +163,7 @@ export class RheaInstrumentation extends InstrumentationBase<RheaInstrumentation
         endWithException(started.span, err);
         throw err;
       }
-      inst.trackSend(link, delivery, started.span);
+      track(link, delivery, started.span);
       return delivery;
     };
   }
@@ -168,7 +177,10 @@ export class RheaInstrumentation extends InstrumentationBase<RheaInstrumentation
 
     let parent = context.active();
     const links: Link[] = [];
-    const carried = message && isObject(message.application_properties) ? extract(message.application_properties) : undefined;
+    const carried =
+      message && isObject(message.application_properties)
+        ? extract(message.application_properties)
+        : undefined;
     if (carried) {
       // No ambient span (e.g. an outbox relay): the context stored with the
       // message is the parent. Under an ambient span it is only linked.
@@ -228,13 +240,15 @@ export class RheaInstrumentation extends InstrumentationBase<RheaInstrumentation
   }
 
   private wrapReceiverDispatch(original: AnyFn): AnyFn {
-    const inst = this;
+    const dispatchMessage = (link: RheaLink, args: unknown[], ctx: RheaEventContext) =>
+      this.dispatchMessage(link, original, args, ctx);
     return function tracedReceiverDispatch(this: unknown, ...args: unknown[]): unknown {
       const [name, ctx] = args;
       if (name === 'message' && isObject(ctx)) {
-        return inst.dispatchMessage(this as RheaLink, original, args, ctx as RheaEventContext);
+        return dispatchMessage(this as RheaLink, args, ctx);
       }
-      if (name === 'receiver_close' || name === 'receiver_error') endAllPending(this as object, 'link_closed');
+      if (name === 'receiver_close' || name === 'receiver_error')
+        endAllPending(this as object, 'link_closed');
       return original.apply(this, args);
     };
   }
@@ -243,13 +257,19 @@ export class RheaInstrumentation extends InstrumentationBase<RheaInstrumentation
     const config = this.getConfig();
     const message = ctx.format === undefined && isMessageObject(ctx.message) ? ctx.message : undefined;
     const destination = addressOf(link.options?.source);
-    const carried = message && isObject(message.application_properties) ? extract(message.application_properties) : undefined;
+    const carried =
+      message && isObject(message.application_properties)
+        ? extract(message.application_properties)
+        : undefined;
 
     // The ambient context of a socket callback is whatever opened the
     // connection, never the message's producer: it is deliberately ignored.
     let parent: Context = ROOT_CONTEXT;
     if (carried) parent = config.useLinksForConsume ? trace.deleteSpan(carried.context) : carried.context;
-    const attributes: Attributes = { ...baseAttributes(config, link, 'process'), ...messageAttributes(message) };
+    const attributes: Attributes = {
+      ...baseAttributes(config, link, 'process'),
+      ...messageAttributes(message),
+    };
     if (destination !== undefined) attributes['messaging.destination.name'] = destination;
     const span = this.tracer.startSpan(
       spanName('process', destination, attributes),
@@ -265,7 +285,7 @@ export class RheaInstrumentation extends InstrumentationBase<RheaInstrumentation
     let dispatching = true;
     let deferred: SpanEnding | undefined;
     if (delivery && typeof delivery.update === 'function') {
-      wrapDeliveryUpdate(delivery, (ending) => {
+      wrapDeliveryUpdate(delivery, delivery.update, (ending) => {
         if (dispatching) deferred ??= ending;
         else pending.end(ending);
       });
@@ -292,14 +312,16 @@ export class RheaInstrumentation extends InstrumentationBase<RheaInstrumentation
  * through the delivery's own `update`, as does rhea's autoaccept; wrapping
  * that one closure sees every settlement of this delivery.
  */
-function wrapDeliveryUpdate(delivery: RheaDelivery, onSettle: (ending: SpanEnding) => void): void {
-  const update = delivery.update as AnyFn;
-  delivery.update = function tracedUpdate(this: unknown, ...args: unknown[]): unknown {
-    const [settled, state] = args;
+function wrapDeliveryUpdate(
+  delivery: RheaDelivery,
+  update: NonNullable<RheaDelivery['update']>,
+  onSettle: (ending: SpanEnding) => void,
+): void {
+  delivery.update = function tracedUpdate(this: unknown, settled?: boolean, state?: unknown): void {
     const outcome = outcomeOf(state) ?? (settled === true ? 'settled' : undefined);
     if (outcome) onSettle({ outcome });
-    return update.apply(this, args);
-  } as RheaDelivery['update'];
+    update.call(this, settled, state);
+  };
 }
 
 function wrapDisconnect(original: AnyFn): AnyFn {
@@ -309,13 +331,19 @@ function wrapDisconnect(original: AnyFn): AnyFn {
   };
 }
 
-function extract(properties: Record<string, unknown>): { context: Context; spanContext: Link['context'] } | undefined {
+function extract(
+  properties: Record<string, unknown>,
+): { context: Context; spanContext: Link['context'] } | undefined {
   const extracted = propagation.extract(ROOT_CONTEXT, properties, applicationPropertiesGetter);
   const spanContext = trace.getSpanContext(extracted);
   return spanContext && isSpanContextValid(spanContext) ? { context: extracted, spanContext } : undefined;
 }
 
-function baseAttributes(config: RheaInstrumentationConfig, link: RheaLink, operation: 'send' | 'process'): Attributes {
+function baseAttributes(
+  config: RheaInstrumentationConfig,
+  link: RheaLink,
+  operation: 'send' | 'process',
+): Attributes {
   return {
     'messaging.system': config.messagingSystem ?? 'activemq',
     'messaging.operation.name': operation,

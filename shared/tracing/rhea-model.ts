@@ -58,7 +58,10 @@ const OUTCOME_CODES: Record<string, Outcome> = {
 export function outcomeOf(state: unknown): Outcome | undefined {
   if (!isObject(state)) return undefined;
   const descriptor = state.descriptor;
-  if (isObject(descriptor) && (typeof descriptor.value === 'number' || typeof descriptor.value === 'string')) {
+  if (
+    isObject(descriptor) &&
+    (typeof descriptor.value === 'number' || typeof descriptor.value === 'string')
+  ) {
     return OUTCOME_CODES[String(descriptor.value)];
   }
   return undefined;

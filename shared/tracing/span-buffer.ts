@@ -43,7 +43,12 @@ export class BufferingSpanExporter implements SpanExporter {
     private readonly opts: SpanBufferOptions,
   ) {
     this.warn = opts.warn ?? warnTracing;
-    this.store = new DiskSpanStore({ dir: opts.dir, maxBytes: opts.maxBytes, maxSpans: opts.maxSpans, warn: this.warn });
+    this.store = new DiskSpanStore({
+      dir: opts.dir,
+      maxBytes: opts.maxBytes,
+      maxSpans: opts.maxSpans,
+      warn: this.warn,
+    });
     if (this.store.batchCount > 0) this.scheduleDrain(0);
   }
 
@@ -90,7 +95,9 @@ export class BufferingSpanExporter implements SpanExporter {
     await this.draining;
     await Promise.all([...this.writes]);
     if (this.online && this.store.batchCount > 0) {
-      await this.drain().catch((err: unknown) => this.warn('span buffer drain failed', { err: describe(err) }));
+      await this.drain().catch((err: unknown) =>
+        this.warn('span buffer drain failed', { err: describe(err) }),
+      );
     }
     await this.inner.shutdown();
   }
@@ -100,7 +107,10 @@ export class BufferingSpanExporter implements SpanExporter {
       () => resultCallback({ code: ExportResultCode.SUCCESS }),
       (err: unknown) => {
         this.warn('span buffer write failed: spans dropped', { spans: spans.length, err: describe(err) });
-        resultCallback({ code: ExportResultCode.FAILED, error: err instanceof Error ? err : new Error(String(err)) });
+        resultCallback({
+          code: ExportResultCode.FAILED,
+          error: err instanceof Error ? err : new Error(String(err)),
+        });
       },
     );
     this.writes.add(write);
@@ -125,7 +135,8 @@ export class BufferingSpanExporter implements SpanExporter {
         })
         .finally(() => {
           this.draining = undefined;
-          if (!this.stopped && this.store.batchCount > 0) this.scheduleDrain(this.online ? 0 : this.opts.retryMs);
+          if (!this.stopped && this.store.batchCount > 0)
+            this.scheduleDrain(this.online ? 0 : this.opts.retryMs);
         });
     }, delayMs);
     // Never keep a process alive just to retry the collector.
@@ -151,10 +162,15 @@ export class BufferingSpanExporter implements SpanExporter {
         await this.store.remove(batch);
         if (!this.online) {
           this.online = true;
-          this.warn('collector reachable again: sending buffered spans', { bufferedSpans: this.store.spanCount });
+          this.warn('collector reachable again: sending buffered spans', {
+            bufferedSpans: this.store.spanCount,
+          });
         }
       } else if (isPermanent(result.error)) {
-        this.warn('collector refused buffered spans: dropped', { spans: spans.length, err: describe(result.error) });
+        this.warn('collector refused buffered spans: dropped', {
+          spans: spans.length,
+          err: describe(result.error),
+        });
         await this.store.remove(batch);
       } else {
         await this.store.release(batch);

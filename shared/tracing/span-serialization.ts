@@ -1,4 +1,10 @@
-import { createTraceState, type Attributes, type HrTime, type Link, type SpanContext } from '@opentelemetry/api';
+import {
+  createTraceState,
+  type Attributes,
+  type HrTime,
+  type Link,
+  type SpanContext,
+} from '@opentelemetry/api';
 import type { InstrumentationScope } from '@opentelemetry/core';
 import { resourceFromAttributes, type Resource } from '@opentelemetry/resources';
 import type { ReadableSpan, TimedEvent } from '@opentelemetry/sdk-trace-base';
@@ -51,7 +57,10 @@ export function serializeSpans(spans: readonly ReadableSpan[]): string {
     if (index === undefined) {
       index = resources.length;
       resourceIndex.set(span.resource, index);
-      resources.push({ attributes: plainAttributes(span.resource.attributes), schemaUrl: span.resource.schemaUrl });
+      resources.push({
+        attributes: plainAttributes(span.resource.attributes),
+        schemaUrl: span.resource.schemaUrl,
+      });
     }
     return {
       name: span.name,
@@ -83,7 +92,9 @@ export function deserializeSpans(json: string): ReadableSpan[] {
   if (batch.version !== FORMAT_VERSION || !Array.isArray(batch.spans)) {
     throw new Error(`unsupported span buffer format ${String(batch.version)}`);
   }
-  const resources = batch.resources.map((r) => resourceFromAttributes(r.attributes, { schemaUrl: r.schemaUrl }));
+  const resources = batch.resources.map((r) =>
+    resourceFromAttributes(r.attributes, { schemaUrl: r.schemaUrl }),
+  );
   return batch.spans.map((s): ReadableSpan => {
     const resource = resources[s.resource];
     if (!resource) throw new Error(`span buffer refers to missing resource ${s.resource}`);

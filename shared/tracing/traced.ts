@@ -37,8 +37,10 @@ function tracer(name = TRACER_NAME): Tracer {
  */
 export function withSpan<R>(name: string, fn: (span: Span) => R, opts: TracedOptions = {}): R {
   const attributes = typeof opts.attributes === 'function' ? opts.attributes() : opts.attributes;
-  return tracer(opts.tracerName).startActiveSpan(name, { kind: opts.kind ?? SpanKind.INTERNAL, attributes }, (span) =>
-    runInSpan(span, () => fn(span)),
+  return tracer(opts.tracerName).startActiveSpan(
+    name,
+    { kind: opts.kind ?? SpanKind.INTERNAL, attributes },
+    (span) => runInSpan(span, () => fn(span)),
   );
 }
 
@@ -75,7 +77,11 @@ export interface TraceMethodsOptions {
 export function traceMethods<T extends object>(obj: T, prefix: string, opts: TraceMethodsOptions = {}): T {
   const exclude = new Set(['constructor', ...(opts.exclude ?? [])]);
   const seen = new Set<string>();
-  for (let proto: object | null = obj; proto && proto !== Object.prototype; proto = Object.getPrototypeOf(proto) as object | null) {
+  for (
+    let proto: object | null = obj;
+    proto && proto !== Object.prototype;
+    proto = Object.getPrototypeOf(proto) as object | null
+  ) {
     for (const key of Object.getOwnPropertyNames(proto)) {
       if (seen.has(key) || exclude.has(key)) continue;
       seen.add(key);

@@ -6,6 +6,13 @@
 export type TracingWarn = (msg: string, fields?: Record<string, unknown>) => void;
 
 export const warnTracing: TracingWarn = (msg, fields = {}) => {
-  const line = JSON.stringify({ level: 40, time: Date.now(), name: 'iib-tracing', pid: process.pid, ...fields, msg });
+  const line = JSON.stringify({
+    level: 40,
+    time: Date.now(),
+    name: 'iib-tracing',
+    pid: process.pid,
+    ...fields,
+    msg,
+  });
   process.stderr.write(`${line}\n`);
 };

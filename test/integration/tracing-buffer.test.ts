@@ -9,11 +9,12 @@ import { requireBuild, startFixture, tempDir, tracingEnv } from './tracing-suppo
  * once while it is away, the collector comes back: every span is delivered,
  * and exactly once.
  */
-const key = (s: ReceivedSpan): string => `${String(s.attributes['load.run'])}#${String(s.attributes['load.seq'])}`;
+const key = (s: ReceivedSpan): string => JSON.stringify([s.attributes['load.run'], s.attributes['load.seq']]);
 
 function countsByKey(spans: ReceivedSpan[]): Map<string, number> {
   const counts = new Map<string, number>();
-  for (const s of spans.filter((x) => x.name === 'load.unit')) counts.set(key(s), (counts.get(key(s)) ?? 0) + 1);
+  for (const s of spans.filter((x) => x.name === 'load.unit'))
+    counts.set(key(s), (counts.get(key(s)) ?? 0) + 1);
   return counts;
 }
 
@@ -66,8 +67,8 @@ describe('span buffer across a collector outage and a restart', () => {
     expect(await second.exited).toEqual({ code: 0, signal: null });
 
     const counts = countsByKey(receiver.spans());
-    for (let i = 0; i < firstTotal; i++) expect(counts.get(`first#${i}`)).toBe(1);
-    for (let i = 0; i < 300; i++) expect(counts.get(`second#${i}`)).toBe(1);
+    for (let i = 0; i < firstTotal; i++) expect(counts.get(JSON.stringify(['first', i]))).toBe(1);
+    for (let i = 0; i < 300; i++) expect(counts.get(JSON.stringify(['second', i]))).toBe(1);
     expect(counts.size).toBe(expected);
     expect(bufferedFiles(bufferDir)).toEqual([]);
     expect(first.stderr()).toContain('collector unreachable: buffering spans on disk');

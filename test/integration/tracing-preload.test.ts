@@ -44,7 +44,11 @@ describe('tracing preload (child processes)', () => {
     await requireBroker();
     const queueA = uniqueQueue('pipeline-a');
     const queueB = uniqueQueue('pipeline-b');
-    const run = startFixture('amqp-pipeline.js', [queueA, queueB], tracingEnv(receiver, { IIB_OTEL_BUFFER_DIR: tempDir('buf') }));
+    const run = startFixture(
+      'amqp-pipeline.js',
+      [queueA, queueB],
+      tracingEnv(receiver, { IIB_OTEL_BUFFER_DIR: tempDir('buf') }),
+    );
     await run.waitForLine((l) => l === 'done');
     expect(await run.exited).toEqual({ code: 0, signal: null });
 
@@ -77,7 +81,11 @@ describe('tracing preload (child processes)', () => {
   });
 
   it('when a pino logger is created after the preload, then lines written inside a span carry its trace_id and span_id, and others none', async () => {
-    const run = startFixture('one-span.js', [], tracingEnv(receiver, { IIB_OTEL_BUFFER_DIR: tempDir('buf') }));
+    const run = startFixture(
+      'one-span.js',
+      [],
+      tracingEnv(receiver, { IIB_OTEL_BUFFER_DIR: tempDir('buf') }),
+    );
     expect(await run.exited).toEqual({ code: 0, signal: null });
     const lines = jsonLines(run.stdout());
     const ids = lines.find((l) => l.ids)!.ids!;

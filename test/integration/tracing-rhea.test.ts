@@ -16,7 +16,9 @@ let connection: Connection;
 beforeAll(async () => {
   await requireBroker();
   await warmUp(exporter);
-  connection = rhea.create_container({ id: `tracing-it-${process.pid}` }).connect({ ...AMQP, reconnect: false });
+  connection = rhea
+    .create_container({ id: `tracing-it-${process.pid}` })
+    .connect({ ...AMQP, reconnect: false });
   await new Promise<void>((resolve, reject) => {
     connection.once('connection_open', () => resolve());
     connection.once('connection_error', (ctx: EventContext) => reject(ctx.connection.error as Error));
@@ -77,8 +79,12 @@ describe('rhea instrumentation on RabbitMQ', () => {
     let handled!: () => void;
     const done = new Promise<void>((resolve) => (handled = resolve));
 
-    const receiver = connection.open_receiver({ source: { address: inbox }, autoaccept: false, credit_window: 5 });
-    receiver.on('message', async (ctx: EventContext) => {
+    const receiver = connection.open_receiver({
+      source: { address: inbox },
+      autoaccept: false,
+      credit_window: 5,
+    });
+    const handle = async (ctx: EventContext): Promise<void> => {
       seen.traceparent = ctx.message?.application_properties?.traceparent;
       inHandler();
       await gate;
@@ -87,7 +93,8 @@ describe('rhea instrumentation on RabbitMQ', () => {
       await forwarded;
       ctx.delivery?.accept();
       handled();
-    });
+    };
+    receiver.on('message', (ctx: EventContext) => void handle(ctx));
 
     const sender = await openSender(inbox);
     tracer.startActiveSpan('request', (request) => {

@@ -61,9 +61,13 @@ export async function deleteTestQueues(): Promise<void> {
 }
 
 /** Environment for a traced child process exporting to `receiver`. */
-export function tracingEnv(receiver: OtlpReceiver | undefined, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+export function tracingEnv(
+  receiver: OtlpReceiver | undefined,
+  extra: Record<string, string> = {},
+): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env };
-  for (const key of Object.keys(env)) if (key.startsWith('OTEL_') || key.startsWith('IIB_OTEL')) delete env[key];
+  for (const key of Object.keys(env))
+    if (key.startsWith('OTEL_') || key.startsWith('IIB_OTEL')) delete env[key];
   return {
     ...env,
     IIB_OTEL_TRACING: 'true',
@@ -116,7 +120,11 @@ export function startFixture(script: string, args: string[], env: NodeJS.Process
       };
       const timer = setTimeout(() => {
         done();
-        reject(new Error(`fixture ${script}: expected line not printed within ${timeoutMs} ms\nstdout:\n${out}\nstderr:\n${err}`));
+        reject(
+          new Error(
+            `fixture ${script}: expected line not printed within ${timeoutMs} ms\nstdout:\n${out}\nstderr:\n${err}`,
+          ),
+        );
       }, timeoutMs);
       const done = (): void => {
         clearTimeout(timer);
@@ -132,6 +140,9 @@ export function startFixture(script: string, args: string[], env: NodeJS.Process
 
 export function byName(spans: ReceivedSpan[], name: string): ReceivedSpan {
   const found = spans.filter((s) => s.name === name);
-  if (found.length !== 1) throw new Error(`expected one span "${name}", got ${found.length}: ${spans.map((s) => s.name).join(', ')}`);
+  if (found.length !== 1)
+    throw new Error(
+      `expected one span "${name}", got ${found.length}: ${spans.map((s) => s.name).join(', ')}`,
+    );
   return found[0]!;
 }

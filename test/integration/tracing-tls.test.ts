@@ -18,12 +18,59 @@ async function openssl(cwd: string, ...args: string[]): Promise<void> {
 
 /** A CA, a server certificate for 127.0.0.1 and a client certificate, all signed by the CA. */
 async function makePki(dir: string): Promise<void> {
-  await openssl(dir, 'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.crt', '-days', '1', '-subj', '/CN=iib-test-ca');
-  fs.writeFileSync(path.join(dir, 'server.ext'), 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n');
+  await openssl(
+    dir,
+    'req',
+    '-x509',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-keyout',
+    'ca.key',
+    '-out',
+    'ca.crt',
+    '-days',
+    '1',
+    '-subj',
+    '/CN=iib-test-ca',
+  );
+  fs.writeFileSync(
+    path.join(dir, 'server.ext'),
+    'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n',
+  );
   fs.writeFileSync(path.join(dir, 'client.ext'), 'extendedKeyUsage=clientAuth\n');
   for (const name of ['server', 'client']) {
-    await openssl(dir, 'req', '-newkey', 'rsa:2048', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=iib-test-${name}`);
-    await openssl(dir, 'x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-out', `${name}.crt`, '-days', '1', '-extfile', `${name}.ext`);
+    await openssl(
+      dir,
+      'req',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-keyout',
+      `${name}.key`,
+      '-out',
+      `${name}.csr`,
+      '-subj',
+      `/CN=iib-test-${name}`,
+    );
+    await openssl(
+      dir,
+      'x509',
+      '-req',
+      '-in',
+      `${name}.csr`,
+      '-CA',
+      'ca.crt',
+      '-CAkey',
+      'ca.key',
+      '-CAcreateserial',
+      '-out',
+      `${name}.crt`,
+      '-days',
+      '1',
+      '-extfile',
+      `${name}.ext`,
+    );
   }
 }
 
@@ -36,7 +83,9 @@ describe('OTLP export over TLS with a client certificate', () => {
     pki = tempDir('pki');
     await makePki(pki);
     const read = (f: string): Buffer => fs.readFileSync(path.join(pki, f));
-    receiver = await startOtlpReceiver({ tls: { key: read('server.key'), cert: read('server.crt'), clientCa: read('ca.crt') } });
+    receiver = await startOtlpReceiver({
+      tls: { key: read('server.key'), cert: read('server.crt'), clientCa: read('ca.crt') },
+    });
   });
   afterAll(async () => {
     await receiver.stop();
@@ -54,9 +103,16 @@ describe('OTLP export over TLS with a client certificate', () => {
     expect(await refused.exited).toEqual({ code: 0, signal: null });
     expect(receiver.requestCount()).toBe(0);
     expect(fs.readdirSync(bufferDir).filter((f) => f.endsWith('.json'))).toHaveLength(1);
-    const refusedTraceId = (JSON.parse(refused.stdout().split('\n').find((l) => l.includes('"ids"'))!) as {
-      ids: { traceId: string };
-    }).ids.traceId;
+    const refusedTraceId = (
+      JSON.parse(
+        refused
+          .stdout()
+          .split('\n')
+          .find((l) => l.includes('"ids"'))!,
+      ) as {
+        ids: { traceId: string };
+      }
+    ).ids.traceId;
 
     const trusted = startFixture(
       'one-span.js',

@@ -6,7 +6,8 @@
  * exporter's own package ships only an encoder.
  */
 
-export type AttributeValue = string | number | boolean | null | AttributeValue[] | { [key: string]: AttributeValue };
+export type AttributeValue =
+  string | number | boolean | null | AttributeValue[] | { [key: string]: AttributeValue };
 
 export type ReceivedSpanKind = 'UNSPECIFIED' | 'INTERNAL' | 'SERVER' | 'CLIENT' | 'PRODUCER' | 'CONSUMER';
 export type ReceivedStatusCode = 'UNSET' | 'OK' | 'ERROR';

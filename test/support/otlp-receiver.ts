@@ -5,7 +5,12 @@ import { promisify } from 'node:util';
 import * as zlib from 'node:zlib';
 import { decodeJsonRequest, decodeProtobufRequest, type ReceivedSpan } from './otlp-receiver-decode';
 
-export type { ReceivedSpan, AttributeValue, ReceivedSpanKind, ReceivedStatusCode } from './otlp-receiver-decode';
+export type {
+  ReceivedSpan,
+  AttributeValue,
+  ReceivedSpanKind,
+  ReceivedStatusCode,
+} from './otlp-receiver-decode';
 
 export interface OtlpReceiverTls {
   /** PEM server key and certificate. */
@@ -86,7 +91,13 @@ export async function startOtlpReceiver(options: OtlpReceiverOptions = {}): Prom
   const tls = options.tls;
   const server: http.Server = tls
     ? https.createServer(
-        { key: tls.key, cert: tls.cert, ca: tls.clientCa, requestCert: !!tls.clientCa, rejectUnauthorized: !!tls.clientCa },
+        {
+          key: tls.key,
+          cert: tls.cert,
+          ca: tls.clientCa,
+          requestCert: !!tls.clientCa,
+          rejectUnauthorized: !!tls.clientCa,
+        },
         handler,
       )
     : http.createServer(handler);
@@ -129,7 +140,11 @@ export async function startOtlpReceiver(options: OtlpReceiverOptions = {}): Prom
         const timer = setTimeout(() => {
           cleanup();
           const names = received.map((s) => `${s.serviceName ?? '?'}:${s.name}`).join(', ');
-          reject(new Error(`OTLP receiver: condition not met within ${timeoutMs} ms; got ${received.length} spans: ${names}`));
+          reject(
+            new Error(
+              `OTLP receiver: condition not met within ${timeoutMs} ms; got ${received.length} spans: ${names}`,
+            ),
+          );
         }, timeoutMs);
         const cleanup = (): void => {
           clearTimeout(timer);

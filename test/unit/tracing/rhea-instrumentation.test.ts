@@ -36,10 +36,21 @@ interface FakeDelivery {
 const { exporter, rhea: instrumentation } = startMemoryTracing({ settleTimeoutMs: 60_000 });
 const tracer = trace.getTracer('unit');
 
+type Outcome = 'accepted' | 'released' | 'rejected' | 'modified';
+// rhea's typings do not declare the outcome constructors of `message`.
+const outcomes = rhea.message as unknown as Record<Outcome, (fields?: object) => { described(): unknown }>;
+
 function fakeSession() {
   let ids = 0;
   const connection = {
-    options: { id: 'conn-1', host: 'broker.example', port: 5671, username: 'svc', password: 'hunter2', container_id: 'c-1' },
+    options: {
+      id: 'conn-1',
+      host: 'broker.example',
+      port: 5671,
+      username: 'svc',
+      password: 'hunter2',
+      container_id: 'c-1',
+    },
     container_id: 'c-1',
     _register: () => undefined,
   };
@@ -51,7 +62,7 @@ function fakeSession() {
     remove_link: () => undefined,
     _context: (c: object) => c,
     send: (_link: unknown, tag: unknown, data: Buffer): FakeDelivery =>
-      ({ id: ids++, tag, data, settled: false, remote_settled: false }) as FakeDelivery,
+      ({ id: ids++, tag, data, settled: false, remote_settled: false }) as unknown as FakeDelivery,
   };
 }
 
@@ -66,16 +77,16 @@ function incomingDelivery(): FakeDelivery & { outcomes: unknown[] } {
     },
     // Like rhea's per-delivery closures: they call this.update.
     accept(this: FakeDelivery) {
-      this.update(undefined, rhea.message.accepted().described());
+      this.update(undefined, outcomes.accepted().described());
     },
     release(this: FakeDelivery) {
-      this.update(undefined, rhea.message.released().described());
+      this.update(undefined, outcomes.released().described());
     },
     reject(this: FakeDelivery) {
-      this.update(undefined, rhea.message.rejected({}).described());
+      this.update(undefined, outcomes.rejected({}).described());
     },
     modified(this: FakeDelivery) {
-      this.update(undefined, rhea.message.modified({}).described());
+      this.update(undefined, outcomes.modified({}).described());
     },
   };
   return d;
@@ -84,7 +95,11 @@ function incomingDelivery(): FakeDelivery & { outcomes: unknown[] } {
 const newSender = (opts: object = {}): FakeLink =>
   new linkModule.Sender(fakeSession(), 's', 0, { target: { address: '/queue/orders' }, ...opts });
 const newReceiver = (opts: object = {}): FakeLink =>
-  new linkModule.Receiver(fakeSession(), 'r', 1, { source: { address: '/queue/orders' }, autoaccept: false, ...opts });
+  new linkModule.Receiver(fakeSession(), 'r', 1, {
+    source: { address: '/queue/orders' },
+    autoaccept: false,
+    ...opts,
+  });
 
 function deliver(receiver: FakeLink, message: rhea.Message, delivery = incomingDelivery()): typeof delivery {
   receiver.dispatch('message', { message, delivery, receiver });
@@ -92,7 +107,7 @@ function deliver(receiver: FakeLink, message: rhea.Message, delivery = incomingD
 }
 
 function sentMessage(delivery: FakeDelivery): rhea.Message {
-  return rhea.message.decode(delivery.data!);
+  return rhea.message.decode(delivery.data!) as unknown as rhea.Message;
 }
 
 beforeAll(() => warmUp(exporter));
@@ -123,15 +138,18 @@ describe('rhea instrumentation: send', () => {
     });
   });
 
-  it.each(['rejected', 'released', 'modified'])('when the broker answers %s, then the span ends with ERROR', (outcome) => {
-    const sender = newSender();
-    const delivery = sender.send({ body: 'x' });
-    delivery.remote_state = { error: { condition: 'amqp:precondition-failed' } };
-    sender.dispatch(outcome, { delivery });
-    const [span] = finished(exporter, 'send /queue/orders');
-    expect(span?.status.code).toBe(SpanStatusCode.ERROR);
-    expect(span?.attributes['error.type']).toBe(`amqp:${outcome}`);
-  });
+  it.each(['rejected', 'released', 'modified'])(
+    'when the broker answers %s, then the span ends with ERROR',
+    (outcome) => {
+      const sender = newSender();
+      const delivery = sender.send({ body: 'x' });
+      delivery.remote_state = { error: { condition: 'amqp:precondition-failed' } };
+      sender.dispatch(outcome, { delivery });
+      const [span] = finished(exporter, 'send /queue/orders');
+      expect(span?.status.code).toBe(SpanStatusCode.ERROR);
+      expect(span?.attributes['error.type']).toBe(`amqp:${outcome}`);
+    },
+  );
 
   it('when the message is sent, then traceparent/tracestate are strings on a copy, and the caller object is untouched', () => {
     const sender = newSender();
@@ -154,7 +172,9 @@ describe('rhea instrumentation: send', () => {
   it('when there is no active span and the message carries a traceparent, then it is the parent', () => {
     const sender = newSender();
     const stored = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
-    const delivery = context.with(ROOT_CONTEXT, () => sender.send({ body: 'x', application_properties: { traceparent: stored } }));
+    const delivery = context.with(ROOT_CONTEXT, () =>
+      sender.send({ body: 'x', application_properties: { traceparent: stored } }),
+    );
     sender.dispatch('accepted', { delivery });
     const [span] = finished(exporter, 'send /queue/orders');
     expect(span?.spanContext().traceId).toBe('0af7651916cd43dd8448eb211c80319c');
@@ -208,7 +228,10 @@ describe('rhea instrumentation: send', () => {
     instrumentation.setConfig({ ...config, settleTimeoutMs: 50 });
     try {
       newSender().send({ body: 'x' });
-      await eventually(() => finished(exporter, 'send /queue/orders').length === 1, 'the timed-out send span');
+      await eventually(
+        () => finished(exporter, 'send /queue/orders').length === 1,
+        'the timed-out send span',
+      );
       expect(finished(exporter, 'send /queue/orders')[0]?.attributes['error.type']).toBe('settle_timeout');
     } finally {
       instrumentation.setConfig(config);
@@ -234,7 +257,10 @@ describe('rhea instrumentation: process', () => {
     expect(span?.links.map((l) => l.context.spanId)).toEqual(['00f067aa0ba902b7']);
     expect(active).toBe(span?.spanContext().spanId);
     expect(span?.status.code).toBe(SpanStatusCode.OK);
-    expect(span?.attributes).toMatchObject({ 'messaging.operation.type': 'process', 'messaging.message.id': 'm-2' });
+    expect(span?.attributes).toMatchObject({
+      'messaging.operation.type': 'process',
+      'messaging.message.id': 'm-2',
+    });
   });
 
   it('when the handler is async, then the span ends only when it settles, and its sends are children', async () => {
@@ -313,7 +339,9 @@ describe('rhea instrumentation: process', () => {
     const receiver = newReceiver();
     receiver.on('message', (ctx) => ctx.delivery.accept());
     deliver(receiver, { body: 'x', application_properties: { 'Diagnostic-Id': traceparent } });
-    expect(finished(exporter, 'process /queue/orders')[0]?.parentSpanContext?.spanId).toBe('00f067aa0ba902b7');
+    expect(finished(exporter, 'process /queue/orders')[0]?.parentSpanContext?.spanId).toBe(
+      '00f067aa0ba902b7',
+    );
   });
 
   it('when the message was pre-settled by the broker, then the span ends after the listeners', () => {
