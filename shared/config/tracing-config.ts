@@ -40,7 +40,10 @@ export interface TracingConfig {
 }
 
 export interface AmqpTracingConfig {
-  /** `IIB_MESSAGING_SYSTEM`: the `messaging.system` attribute (default `activemq`; `rabbitmq` for the local broker). */
+  /**
+   * `IIB_MESSAGING_SYSTEM`: the `messaging.system` attribute. Default from
+   * `IIB_BROKER_DIALECT`: `activemq` for activemq/artemis, else `rabbitmq`.
+   */
   readonly messagingSystem: string;
   /**
    * `IIB_OTEL_AMQP_USE_LINKS_FOR_CONSUME` (default `false`): `false` makes the
@@ -121,10 +124,19 @@ export function loadTracingConfig(env: Env = process.env, scriptPath = process.a
 /** The AMQP part alone, so the rhea instrumentation gets its defaults without the rest. */
 export function loadAmqpTracingConfig(env: Env = process.env): AmqpTracingConfig {
   return {
-    messagingSystem: nonEmpty(env.IIB_MESSAGING_SYSTEM) ?? 'activemq',
+    messagingSystem: nonEmpty(env.IIB_MESSAGING_SYSTEM) ?? messagingSystemOfDialect(env.IIB_BROKER_DIALECT),
     useLinksForConsume: bool(env, 'IIB_OTEL_AMQP_USE_LINKS_FOR_CONSUME', false),
     settleTimeoutMs: positiveInt(env, 'IIB_OTEL_AMQP_SETTLE_TIMEOUT_MS', 60_000),
   };
+}
+
+/**
+ * The semconv `messaging.system` of the broker the dialect talks to (Artemis
+ * is ActiveMQ Artemis). Unset follows the dialect's own default, RabbitMQ.
+ */
+function messagingSystemOfDialect(dialect: string | undefined): string {
+  const d = nonEmpty(dialect)?.toLowerCase();
+  return d === 'activemq' || d === 'artemis' ? 'activemq' : 'rabbitmq';
 }
 
 /** `.../services/<svc>/main.js` → `iib-<svc>`, so a service is named without any configuration. */

@@ -41,7 +41,7 @@ export interface RheaHookInfo {
 }
 
 export interface RheaInstrumentationConfig extends InstrumentationConfig {
-  /** `messaging.system`; default `IIB_MESSAGING_SYSTEM` or `activemq`. */
+  /** `messaging.system`; default from `IIB_MESSAGING_SYSTEM` / `IIB_BROKER_DIALECT`. */
   messagingSystem?: string;
   /**
    * `false` (default): the process span is a child of the message's creation
@@ -345,7 +345,7 @@ function baseAttributes(
   operation: 'send' | 'process',
 ): Attributes {
   return {
-    'messaging.system': config.messagingSystem ?? 'activemq',
+    'messaging.system': config.messagingSystem ?? 'rabbitmq',
     'messaging.operation.name': operation,
     'messaging.operation.type': operation,
     ...connectionAttributes(link.connection),

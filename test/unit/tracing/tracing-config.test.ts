@@ -14,7 +14,7 @@ describe('tracing config', () => {
       logsExporterConfigured: false,
       extraInstrumentations: [],
       disabledInstrumentations: [],
-      amqp: { messagingSystem: 'activemq', useLinksForConsume: false, settleTimeoutMs: 60_000 },
+      amqp: { messagingSystem: 'rabbitmq', useLinksForConsume: false, settleTimeoutMs: 60_000 },
       buffer: {
         enabled: true,
         dir: path.join(os.tmpdir(), 'iib-otel-buffer'),
@@ -58,6 +58,12 @@ describe('tracing config', () => {
   it('when a switch or a number is malformed, then loading fails naming the variable', () => {
     expect(() => loadTracingConfig({ IIB_OTEL_TRACING: 'yes' })).toThrow('IIB_OTEL_TRACING');
     expect(() => loadTracingConfig({ IIB_OTEL_BUFFER_MAX_BYTES: '-1' })).toThrow('IIB_OTEL_BUFFER_MAX_BYTES');
+  });
+
+  it('when only the broker dialect is set, then messaging.system follows it', () => {
+    expect(loadTracingConfig({ IIB_BROKER_DIALECT: 'artemis' }).amqp.messagingSystem).toBe('activemq');
+    expect(loadTracingConfig({ IIB_BROKER_DIALECT: 'activemq' }).amqp.messagingSystem).toBe('activemq');
+    expect(loadTracingConfig({ IIB_BROKER_DIALECT: 'rabbitmq' }).amqp.messagingSystem).toBe('rabbitmq');
   });
 
   it('when no service name is set, then it is derived from a services/<svc>/ script path', () => {
