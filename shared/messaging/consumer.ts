@@ -1,3 +1,4 @@
+import { context, Context } from '@opentelemetry/api';
 import type { Delivery, EventContext, Receiver } from 'rhea';
 import type { Logger } from 'pino';
 import { errorMessage } from '../errors';
@@ -11,6 +12,8 @@ interface Waiting {
   delivery: Delivery;
   message: InboundMessage;
   epoch: number;
+  /** The context the message arrived in (its process span): the handler runs in it. */
+  ctx: Context;
 }
 
 export interface ConsumerOptions {
@@ -76,7 +79,7 @@ export class AmqpConsumer {
     if (!delivery || !raw) return;
     // Some brokers (RabbitMQ 3.x's AMQP 1.0 plugin) deliver past the link
     // credit, so the handler limit is enforced here, in arrival order.
-    this.waiting.push({ delivery, message: fromAmqp(raw), epoch: this.conn.epoch });
+    this.waiting.push({ delivery, message: fromAmqp(raw), epoch: this.conn.epoch, ctx: context.active() });
     this.pump();
   }
 
@@ -88,12 +91,15 @@ export class AmqpConsumer {
       const localCount = key ? (this.seen.get(key) ?? 0) : 0;
       const deliveries = Math.max(next.message.deliveryCount, localCount) + 1;
       this.inFlight += 1;
-      void this.handle(next.message, next.delivery, next.epoch, deliveries).finally(() => {
-        this.inFlight -= 1;
-        this.pump();
-        this.topUp();
-        if (this.inFlight === 0 && this.waiting.length === 0) this.idleWaiters.splice(0).forEach((w) => w());
-      });
+      void context
+        .with(next.ctx, () => this.handle(next.message, next.delivery, next.epoch, deliveries))
+        .finally(() => {
+          this.inFlight -= 1;
+          this.pump();
+          this.topUp();
+          if (this.inFlight === 0 && this.waiting.length === 0)
+            this.idleWaiters.splice(0).forEach((w) => w());
+        });
     }
   }
 
