@@ -153,7 +153,8 @@ describe('one create-empty-index request through the four services', () => {
   it("when the body is invalid, then the gateway answers 400 with IIB's message and nothing is queued", async () => {
     const { status, json } = await submit({ binary_image: testImages.binary });
     expect(status).toBe(400);
-    expect(json).toEqual({ error: 'Missing required parameter(s): from_index' });
+    expect(Object.keys(json)).toEqual(['error']);
+    expect(json.error).toMatch(/from_index/);
     const bad = await submit({
       from_index: testImages.index,
       binary_image: testImages.binary,
