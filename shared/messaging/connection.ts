@@ -169,5 +169,27 @@ export class AmqpConnection extends EventEmitter {
       });
       this.connection.close();
     });
+    this.clearIdleTimers();
+  }
+
+  /**
+   * rhea re-arms its idle timer (twice idle_time_out, 60 s) when it flushes
+   * frames after the socket has gone, e.g. a link detach queued just before
+   * close(); that timer alone keeps the process alive. A closed connection
+   * needs none of its timers, so they are cleared now and once the socket is
+   * gone.
+   */
+  private clearIdleTimers(): void {
+    const internals = this.connection as unknown as {
+      heartbeat_in?: NodeJS.Timeout;
+      heartbeat_out?: NodeJS.Timeout;
+      socket?: net.Socket;
+    };
+    const clear = (): void => {
+      clearTimeout(internals.heartbeat_in);
+      clearTimeout(internals.heartbeat_out);
+    };
+    clear();
+    internals.socket?.once('close', () => setImmediate(clear));
   }
 }
