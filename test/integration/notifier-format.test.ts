@@ -2,6 +2,7 @@ import { pythonJsonDumps } from '../../services/notifier/python-json';
 import { startNotifier, type Notifier } from '../../services/notifier/notifier';
 import { Names } from '../../shared/messaging';
 import { subscribeAmqp10, type Amqp10Subscriber } from '../support/amqp10-subscriber';
+import { rabbitmqManagementUrl } from '../support/env';
 import {
   captureLog,
   deleteNamespaceQueues,
@@ -70,6 +71,25 @@ afterEach(async () => {
     await deleteNamespaceQueues(w.namespace);
   }
 });
+
+/** The README's RabbitMQ recipe: a durable queue bound to amq.topic with the destination's routing key. */
+async function bindDurableQueue(queue: string, routingKey: string): Promise<void> {
+  const base = new URL(rabbitmqManagementUrl);
+  const auth = `Basic ${Buffer.from(`${decodeURIComponent(base.username)}:${decodeURIComponent(base.password)}`).toString('base64')}`;
+  const api = `${base.protocol}//${base.host}/api`;
+  const put = await fetch(`${api}/queues/%2F/${encodeURIComponent(queue)}`, {
+    method: 'PUT',
+    headers: { authorization: auth, 'content-type': 'application/json' },
+    body: JSON.stringify({ durable: true }),
+  });
+  expect([201, 204]).toContain(put.status);
+  const bind = await fetch(`${api}/bindings/%2F/e/amq.topic/q/${encodeURIComponent(queue)}`, {
+    method: 'POST',
+    headers: { authorization: auth, 'content-type': 'application/json' },
+    body: JSON.stringify({ routing_key: routingKey }),
+  });
+  expect(bind.status).toBe(201);
+}
 
 describe('notifier: IIB message format, read by amqp10 (not rhea)', () => {
   it('when a request changes state, then the build-state message is IIB’s: JSON string body, batch/id/state/user, content type, correlation id, durable', async () => {
@@ -209,5 +229,23 @@ describe('notifier: IIB message format, read by amqp10 (not rhea)', () => {
       (s) => s.messages === 1,
       'the malformed event dead-lettered',
     );
+  });
+
+  it('when a subscriber binds its own durable queue to the topic (README recipe), then messages sent while it is away wait for it', async () => {
+    const w = await world();
+    const queue = `${w.namespace}subscriber.build-state`;
+    await bindDurableQueue(queue, w.buildTopic);
+    await start(w, destinations(w));
+
+    await w.publisher.publishBuild(requestJson(12, 4, 'complete', 'done'), 'evt-durable-sub');
+    await w.capture.waitFor(
+      (l) => l.msg === 'state message sent' && l.correlationId === 'evt-durable-sub',
+      'the message sent',
+    );
+    const sub = await subscribeAmqp10(`/amq/queue/${queue}`);
+    w.subscribers.push(sub);
+
+    const [m] = await sub.waitForCount(1);
+    expect(m!.properties?.correlationId).toBe('evt-durable-sub');
   });
 });
