@@ -3,14 +3,15 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Logger } from 'pino';
 import type { BuilderConfig } from '../../shared/config';
-import { parseBuildRequestEvent, RequestType } from '../../shared/contracts';
+import { attemptsExhaustedReason, parseBuildRequestEvent, RequestType } from '../../shared/contracts';
 import { errorMessage } from '../../shared/errors';
 import { InboundMessage, isRetryable, Messaging, Names } from '../../shared/messaging';
 import type { Pipeline } from './build-context';
 import { Buildah } from './buildah';
 import { CommandRunner } from './command-runner';
 import { Images } from './images';
-import { Reporter } from './reporter';
+import { AnnouncingReporter } from './announcing-reporter';
+import type { FinalStates } from './final-states';
 
 export interface BuildHandlerDeps {
   config: Pick<
@@ -25,6 +26,9 @@ export interface BuildHandlerDeps {
   >;
   builderId: string;
   messaging: Messaging;
+  finals: FinalStates;
+  /** Deliveries of a lane message before its request is failed (IIB_AMQP_MAX_DELIVERIES). */
+  maxDeliveries: number;
   pipelines: Partial<Record<RequestType, Pipeline>>;
   binaryImageConfig?: Record<string, Record<string, string>>;
   log: Logger;
@@ -41,7 +45,20 @@ export function createBuildHandler(deps: BuildHandlerDeps) {
     const event = parseBuildRequestEvent(message.body);
     const log = deps.log.child({ requestId: event.id, requestType: event.request_type });
     const sender = await deps.messaging.queueSender(Names.stateUpdates);
-    const reporter = new Reporter(sender, event.id, deps.builderId);
+    const reporter = new AnnouncingReporter(sender, event.id, deps.builderId, deps.finals);
+    const known = deps.finals.stateOf(event.id);
+    if (known) {
+      // It ended while this message was out (its builder died before settling it): nothing to build.
+      log.info({ state: known }, 'request already final, settling without building');
+      return;
+    }
+    if (message.deliveryCount >= deps.maxDeliveries) {
+      // Brokers that count redeliveries in the AMQP header (ActiveMQ) end up
+      // here; RabbitMQ's quorum lanes dead-letter instead (the scheduler fails those).
+      log.warn({ deliveries: message.deliveryCount }, 'delivery limit reached, failing the request');
+      await reporter.state('failed', attemptsExhaustedReason(message.deliveryCount));
+      return;
+    }
     await mkdir(base, { recursive: true });
     const workDir = await mkdtemp(path.join(base, `request-${event.id}-`));
     const runner = new CommandRunner(
@@ -76,7 +93,10 @@ export function createBuildHandler(deps: BuildHandlerDeps) {
     try {
       const pipeline = deps.pipelines[event.request_type];
       if (!pipeline) {
-        await reporter.state('failed', `The request type ${event.request_type} is not supported by this builder`);
+        await reporter.state(
+          'failed',
+          `The request type ${event.request_type} is not supported by this builder`,
+        );
         return;
       }
       await pipeline(ctx);

@@ -5,6 +5,7 @@ import { createLogger } from '../../shared/logging';
 import { laneQueue, Messaging } from '../../shared/messaging';
 import { shutdownTracing } from '../../shared/tracing';
 import { createBuildHandler } from './build-handler';
+import { FinalStates } from './final-states';
 import { createEmptyIndex } from './pipelines/create-empty-index';
 
 const config = loadOrExit(() => loadBuilderConfig());
@@ -15,25 +16,33 @@ void runService(
   log,
   async () => {
     const messaging = new Messaging(config.amqp, log);
+    const finals = new FinalStates(messaging, log);
+    finals.start();
     const handler = createBuildHandler({
       config,
       builderId,
       messaging,
+      finals,
+      maxDeliveries: config.amqp.maxDeliveries,
       pipelines: { 'create-empty-index': createEmptyIndex },
       log,
     });
     for (const lane of config.lanes) {
       const queue = laneQueue(lane.serial, lane.lane);
-      // A serial lane: one request at a time here, and one consumer at a time across builders.
+      // A serial lane: one request at a time here, and one consumer at a time
+      // across builders. Every lane counts deliveries on the broker, so a
+      // request whose builders keep dying is failed, not retried forever.
       messaging.consumeQueue(
         queue,
         handler,
         { concurrency: lane.serial ? 1 : config.concurrency, retryBaseDelayMs: 1000 },
-        { exclusive: lane.serial },
+        { exclusive: lane.serial, maxDeliveries: config.amqp.maxDeliveries },
       );
       log.info({ queue, serial: lane.serial }, 'consuming lane');
     }
-    return [shutdownTracing, () => messaging.close(120_000)];
+    // On SIGTERM: intake stops, the build in hand gets stopGraceMs to finish,
+    // then its lane message goes back to the broker for another builder.
+    return [shutdownTracing, () => messaging.close(config.stopGraceMs), () => finals.stop()];
   },
-  { graceMs: 150_000 },
+  { graceMs: config.stopGraceMs + 30_000 },
 );

@@ -38,7 +38,12 @@ export function parseUserToQueue(value: unknown): UserToQueue {
   return value as UserToQueue;
 }
 
-const OVERWRITE_FROM_INDEX_TYPES: readonly RequestType[] = ['add', 'rm', 'fbc-operations', 'add-deprecations'];
+const OVERWRITE_FROM_INDEX_TYPES: readonly RequestType[] = [
+  'add',
+  'rm',
+  'fbc-operations',
+  'add-deprecations',
+];
 
 /** Whether IIB routes the request as serial, and the pull spec it uses for per-index maps. */
 export function serialityOf(event: Pick<BuildRequestEvent, 'request_type' | 'params'>): {

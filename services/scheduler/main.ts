@@ -4,6 +4,7 @@ import { createLogger } from '../../shared/logging';
 import { laneQueue, Messaging, Names } from '../../shared/messaging';
 import { shutdownTracing } from '../../shared/tracing';
 import { allLanes, parseUserToQueue } from './lane-router';
+import { createDeadLetterHandler } from './dead-letter-handler';
 import { createRouteHandler } from './route-handler';
 
 const config = loadOrExit(() => loadSchedulerConfig());
@@ -13,18 +14,24 @@ const log = createLogger('scheduler', config.logLevel);
 
 void runService(log, async () => {
   const messaging = new Messaging(config.amqp, log);
+  const maxDeliveries = config.amqp.maxDeliveries;
   // Declare every lane up front so builders can attach before the first request.
   for (const lane of allLanes(userToQueue, config.defaultLane)) {
     for (const serial of [true, false]) {
-      messaging.ensureQueue(laneQueue(serial, lane), { exclusive: serial }).catch((err: unknown) =>
-        log.warn({ lane, err: (err as Error).message }, 'lane not declared yet; it will be on first use'),
-      );
+      messaging
+        .ensureQueue(laneQueue(serial, lane), { exclusive: serial, maxDeliveries })
+        .catch((err: unknown) =>
+          log.warn({ lane, err: (err as Error).message }, 'lane not declared yet; it will be on first use'),
+        );
     }
   }
   messaging.consumeQueue(
     Names.requests,
-    createRouteHandler({ messaging, userToQueue, defaultLane: config.defaultLane, log }),
+    createRouteHandler({ messaging, userToQueue, defaultLane: config.defaultLane, maxDeliveries, log }),
     { concurrency: 16 },
   );
+  messaging.consumeQueue(Names.deadLetter, createDeadLetterHandler({ messaging, maxDeliveries, log }), {
+    concurrency: 4,
+  });
   return [shutdownTracing, () => messaging.close()];
 });

@@ -12,6 +12,8 @@ export function createRouteHandler(deps: {
   messaging: Messaging;
   userToQueue: UserToQueue;
   defaultLane: string;
+  /** The lanes' delivery limit; every declarer of a queue must agree on it. */
+  maxDeliveries: number;
   log: Logger;
 }) {
   return async (message: InboundMessage): Promise<void> => {
@@ -33,7 +35,10 @@ export function createRouteHandler(deps: {
       'iib.lane.serial': route.serial,
     });
     deps.log.info(decision, 'request routed');
-    const sender = await deps.messaging.queueSender(queue, { exclusive: route.serial });
+    const sender = await deps.messaging.queueSender(queue, {
+      exclusive: route.serial,
+      maxDeliveries: deps.maxDeliveries,
+    });
     await sender.send({
       body: { ...event, lane: { serial: route.serial, name: route.lane } },
       messageId: message.messageId,

@@ -254,6 +254,7 @@ export interface BuilderConfig extends CommonConfig {
   retryMultiplier: number;
   secretsKey: string | undefined;
   builderId: string | undefined;
+  stopGraceMs: number;
 }
 
 function parseLanes(raw: string[]): LaneRef[] {
@@ -290,6 +291,15 @@ export function loadBuilderConfig(env: Env = process.env): BuilderConfig {
     retryMultiplier: readKey(env, 'IIB_RETRY_MULTIPLIER', int('Backoff multiplier', 2, 1)),
     secretsKey: loadSecretsKey(env),
     builderId: readKey(env, 'IIB_BUILDER_ID', optStr('Name of this builder in logs and state updates')),
+    stopGraceMs: readKey(
+      env,
+      'IIB_BUILDER_STOP_GRACE_MS',
+      int(
+        'On SIGTERM, how long the build in hand may finish before it is released to another builder',
+        120_000,
+        0,
+      ),
+    ),
   };
 }
 

@@ -78,6 +78,18 @@ export function parseBuildRequestEvent(body: unknown): BuildRequestEvent {
   if (!e.request_type || !(REQUEST_TYPES as readonly string[]).includes(e.request_type)) {
     throw new ValidationError(`request event has an unknown request_type ${String(e.request_type)}`);
   }
-  if (typeof e.params !== 'object' || e.params === null) throw new ValidationError('request event needs params');
+  if (typeof e.params !== 'object' || e.params === null)
+    throw new ValidationError('request event needs params');
   return e as BuildRequestEvent;
+}
+
+/** On the `iib.events.final-state` topic: a request reached a final state (builders skip it if redelivered). */
+export interface FinalStateEvent {
+  request_id: number;
+  state: RequestState;
+}
+
+/** The reason of a request failed because its lane message was delivered too often. */
+export function attemptsExhaustedReason(attempts: number): string {
+  return `The request failed after ${attempts} attempts: its builder stopped or crashed each time`;
 }

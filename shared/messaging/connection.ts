@@ -82,7 +82,7 @@ export class AmqpConnection extends EventEmitter {
       return {
         host: ep.host,
         port: ep.port,
-        connect: (ep.tls ? tls.connect : net.connect),
+        connect: ep.tls ? tls.connect : net.connect,
         options,
       };
     };

@@ -3,6 +3,13 @@ import type { DialectName } from '../config';
 export interface QueueOptions {
   /** One active consumer at a time across all connections (serial lanes). */
   exclusive?: boolean;
+  /**
+   * Deliveries of one message before the broker dead-letters it, counting
+   * deliveries to consumers that died (RabbitMQ: a quorum queue with
+   * `x-delivery-limit`; brokers that count redeliveries in the AMQP
+   * delivery-count leave this to the consumer).
+   */
+  maxDeliveries?: number;
 }
 
 export interface Terminus {

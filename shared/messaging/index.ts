@@ -35,7 +35,12 @@ export class Messaging {
     settings: Partial<ConnectionSettings> = {},
   ) {
     this.dialect = getDialect(config.dialect);
-    this.provisioner = new QueueProvisioner(this.dialect, config.rabbitmqManagementUrl, config.namespace);
+    this.provisioner = new QueueProvisioner(
+      this.dialect,
+      config.rabbitmqManagementUrl,
+      config.namespace,
+      (f, m) => log.warn(f, m),
+    );
     this.connection = new AmqpConnection(
       { urls: config.urls, ca: config.ca, cert: config.cert, key: config.key, ...settings },
       log,

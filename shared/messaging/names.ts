@@ -8,6 +8,8 @@ export const Names = {
   buildStateEvents: 'iib.events.build-state',
   batchStateEvents: 'iib.events.batch-state',
   deadLetter: 'iib.dead-letter',
+  /** Topic: request ids that reached a final state, so builders skip redelivered ones. */
+  finalStates: 'iib.events.final-state',
 } as const;
 
 /** IIB's Celery default queue: the lane of users not in IIB_USER_TO_QUEUE. */

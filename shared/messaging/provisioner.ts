@@ -15,6 +15,7 @@ export class QueueProvisioner {
     private readonly dialect: Dialect,
     private readonly managementUrl: string,
     private readonly namespace = '',
+    private readonly warn: (fields: Record<string, unknown>, msg: string) => void = () => undefined,
   ) {}
 
   private get deadLetter(): string {
@@ -45,6 +46,13 @@ export class QueueProvisioner {
     const url = new URL(`api/queues/%2F/${encodeURIComponent(name)}`, base.toString().replace(/\/?$/, '/'));
     const args: Record<string, unknown> = {};
     if (options.exclusive) args['x-single-active-consumer'] = true;
+    if (options.maxDeliveries !== undefined) {
+      // Only quorum queues count returns from dead consumers; past the limit
+      // the message goes to the dead-letter route (x-delivery-limit counts
+      // redeliveries, hence one less than the deliveries allowed).
+      args['x-queue-type'] = 'quorum';
+      args['x-delivery-limit'] = Math.max(0, options.maxDeliveries - 1);
+    }
     if (name !== this.deadLetter) {
       args['x-dead-letter-exchange'] = '';
       args['x-dead-letter-routing-key'] = this.deadLetter;
@@ -65,6 +73,16 @@ export class QueueProvisioner {
     }
     if (res.status !== 201 && res.status !== 204) {
       const text = await res.text().catch(() => '');
+      if (res.status === 400 && /inequivalent arg/.test(text)) {
+        // Declared earlier with other arguments (an older release, or another
+        // IIB_AMQP_MAX_DELIVERIES): it still works as declared; RabbitMQ cannot
+        // change a queue's arguments in place, so an operator deletes it when empty.
+        this.warn(
+          { queue: name, wanted: args, broker: text },
+          'queue exists with other arguments; using it as is',
+        );
+        return;
+      }
       throw new DependencyError(`Declaring queue ${name} failed: HTTP ${res.status} ${text}`, {
         retryable: res.status >= 500,
       });

@@ -33,7 +33,19 @@ export interface RunningSystem {
   logs(service: ServiceName): string;
   start(service: ServiceName): Promise<void>;
   kill(service: ServiceName, signal?: NodeJS.Signals): Promise<void>;
+  /**
+   * Starts one more process of a service (say a second builder) with extra
+   * environment; stop() ends it with the others.
+   */
+  startExtra(service: ServiceName, env?: Record<string, string>): Promise<ExtraProcess>;
   stop(): Promise<void>;
+}
+
+export interface ExtraProcess {
+  child: ChildProcess;
+  logs(): string;
+  /** Sends the signal and waits for the exit; resolves with the exit code (null if killed). */
+  kill(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
 export async function freePort(): Promise<number> {
@@ -124,7 +136,15 @@ export async function startSystem(options: SystemOptions = {}): Promise<RunningS
   const procs = new Map<ServiceName, ChildProcess>();
   const output = new Map<ServiceName, string>();
 
-  const start = async (service: ServiceName): Promise<void> => {
+  const extras: ExtraProcess[] = [];
+
+  const spawnService = async (
+    service: ServiceName,
+    extraEnv: Record<string, string>,
+    onOutput: (text: string) => void,
+    current: () => string,
+    register: (child: ChildProcess) => void,
+  ): Promise<ChildProcess> => {
     const child = spawn(
       process.execPath,
       [
@@ -133,24 +153,65 @@ export async function startSystem(options: SystemOptions = {}): Promise<RunningS
         path.join(repoRoot, `dist/services/${service}/main.js`),
       ],
       {
-        env: { ...env, OTEL_SERVICE_NAME: `iib-${service}`, ...(options.serviceEnv?.[service] ?? {}) },
+        env: {
+          ...env,
+          OTEL_SERVICE_NAME: `iib-${service}`,
+          ...(options.serviceEnv?.[service] ?? {}),
+          ...extraEnv,
+        },
         stdio: ['ignore', 'pipe', 'pipe'],
       },
     );
-    procs.set(service, child);
-    const append = (chunk: Buffer): void => {
-      output.set(service, (output.get(service) ?? '') + chunk.toString());
-    };
+    register(child);
+    const append = (chunk: Buffer): void => onOutput(chunk.toString());
     child.stdout?.on('data', append);
     child.stderr?.on('data', append);
     const deadline = Date.now() + 30_000;
-    while (!/"msg":"started"/.test(output.get(service) ?? '')) {
+    while (!/"msg":"started"/.test(current())) {
       if (child.exitCode !== null) {
-        throw new Error(`${service} exited with ${child.exitCode}:\n${output.get(service) ?? ''}`);
+        throw new Error(`${service} exited with ${child.exitCode}:\n${current()}`);
       }
-      if (Date.now() > deadline) throw new Error(`${service} did not start:\n${output.get(service) ?? ''}`);
+      if (Date.now() > deadline) throw new Error(`${service} did not start:\n${current()}`);
       await new Promise((r) => setTimeout(r, 100));
     }
+    return child;
+  };
+
+  const start = async (service: ServiceName): Promise<void> => {
+    await spawnService(
+      service,
+      {},
+      (text) => output.set(service, (output.get(service) ?? '') + text),
+      () => output.get(service) ?? '',
+      (c) => procs.set(service, c),
+    );
+  };
+
+  const exitOf = async (child: ChildProcess, signal: NodeJS.Signals): Promise<number | null> => {
+    if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
+    const exited = once(child, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;
+    child.kill(signal);
+    const [code] = await exited;
+    return code;
+  };
+
+  const startExtra = async (
+    service: ServiceName,
+    extraEnv: Record<string, string> = {},
+  ): Promise<ExtraProcess> => {
+    let text = '';
+    let handle: ExtraProcess | undefined;
+    await spawnService(
+      service,
+      extraEnv,
+      (t) => (text += t),
+      () => text,
+      (child) => {
+        handle = { child, logs: () => text, kill: (signal = 'SIGTERM') => exitOf(child, signal) };
+        extras.push(handle);
+      },
+    );
+    return handle as ExtraProcess;
   };
 
   const kill = async (service: ServiceName, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> => {
@@ -179,8 +240,9 @@ export async function startSystem(options: SystemOptions = {}): Promise<RunningS
     logs: (s) => output.get(s) ?? '',
     start,
     kill,
+    startExtra,
     stop: async () => {
-      await Promise.all(SERVICES.map((s) => kill(s)));
+      await Promise.all([...SERVICES.map((s) => kill(s)), ...extras.map((e) => e.kill())]);
       await dropDatabase(dbName).catch(() => undefined);
     },
   };

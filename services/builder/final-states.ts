@@ -1,0 +1,74 @@
+import type { Logger } from 'pino';
+import { FinalStateEvent, isFinal } from '../../shared/contracts';
+import { AmqpConsumer, AmqpSender, Messaging, Names } from '../../shared/messaging';
+
+/**
+ * The ids of requests known to be final, learnt from the final-state topic
+ * (every builder and the scheduler's attempts limit publish to it). A lane
+ * message that comes back after its request ended (its builder died between
+ * reporting and settling) is then settled without building again. Bounded:
+ * redeliveries follow the final state closely, so recent ids are enough.
+ */
+export class FinalStates {
+  private readonly ids = new Map<number, string>();
+  private consumer: AmqpConsumer | undefined;
+  private sender: AmqpSender | undefined;
+
+  constructor(
+    private readonly messaging: Messaging,
+    private readonly log: Logger,
+    private readonly limit = 50_000,
+  ) {}
+
+  /** Subscribes (non-durably: only finals from now on matter). */
+  start(): void {
+    const topic = this.messaging.dialect.topicTarget(this.messaging.queueName(Names.finalStates));
+    this.consumer = new AmqpConsumer(
+      this.messaging.connection,
+      topic,
+      (message) => {
+        const e = message.body as Partial<FinalStateEvent> | null;
+        if (e && typeof e.request_id === 'number' && typeof e.state === 'string') {
+          this.remember(e.request_id, e.state);
+          this.log.debug({ requestId: e.request_id, state: e.state }, 'final state learnt');
+        }
+        return Promise.resolve();
+      },
+      { concurrency: 100, maxDeliveries: 1 },
+      this.log,
+    );
+  }
+
+  stateOf(requestId: number): string | undefined {
+    return this.ids.get(requestId);
+  }
+
+  remember(requestId: number, state: string): void {
+    if (!isFinal(state)) return;
+    this.ids.set(requestId, state);
+    if (this.ids.size > this.limit) {
+      const oldest = this.ids.keys().next().value;
+      if (oldest !== undefined) this.ids.delete(oldest);
+    }
+  }
+
+  /** Tells every builder; a lost announcement only costs a rebuild of an ended request, so errors are logged. */
+  async announce(event: FinalStateEvent): Promise<void> {
+    this.remember(event.request_id, event.state);
+    this.sender ??= this.messaging.senderTo(
+      this.messaging.dialect.topicTarget(this.messaging.queueName(Names.finalStates)),
+    );
+    await this.sender
+      .send({ body: event, applicationProperties: { request_id: event.request_id, state: event.state } })
+      .catch((err: unknown) =>
+        this.log.warn(
+          { requestId: event.request_id, err: (err as Error).message },
+          'final state not announced',
+        ),
+      );
+  }
+
+  async stop(): Promise<void> {
+    await this.consumer?.stop(0);
+  }
+}
