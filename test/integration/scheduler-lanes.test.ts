@@ -1,0 +1,68 @@
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import * as path from 'node:path';
+import { promisify } from 'node:util';
+import pino from 'pino';
+import { loadAmqpConfig } from '../../shared/config';
+import { laneQueue, Messaging } from '../../shared/messaging';
+import { amqpUrl, brokerDialect, rabbitmqManagementUrl, repoRoot } from '../support/env';
+
+jest.setTimeout(120_000);
+
+const run = promisify(execFile);
+
+describe('the scheduler process and the lanes command', () => {
+  const namespace = `l${randomBytes(4).toString('hex')}.`;
+  const env = {
+    PATH: process.env.PATH ?? '/usr/bin:/bin',
+    IIB_AMQP_URLS: amqpUrl,
+    IIB_BROKER_DIALECT: brokerDialect,
+    IIB_RABBITMQ_MANAGEMENT_URL: rabbitmqManagementUrl,
+    IIB_AMQP_NAMESPACE: namespace,
+    IIB_AMQP_MAX_DELIVERIES: '3',
+  };
+  const script = (name: string): string => path.join(repoRoot, 'dist', 'services', 'scheduler', name);
+
+  it('when IIB_USER_TO_QUEUE has a per-index map without "all", then the scheduler refuses to start naming the key', async () => {
+    const bad = { ...env, IIB_USER_TO_QUEUE: JSON.stringify({ 'SERIAL:bob': { 'quay.io/x:1': 'q' } }) };
+    const err = (await run(process.execPath, [script('main.js')], { env: bad }).catch((e: unknown) => e)) as {
+      code?: number;
+      stderr?: string;
+    };
+    expect(err.code).toBe(2);
+    expect(err.stderr).toContain('IIB_USER_TO_QUEUE["SERIAL:bob"] must have an "all" key');
+  });
+
+  it('when a lane holds messages, then the lanes command prints its depth', async () => {
+    const messaging = new Messaging(loadAmqpConfig(env), pino({ level: 'silent' }));
+    try {
+      const sender = await messaging.queueSender(laneQueue(true, 'ops'), {
+        exclusive: true,
+        maxDeliveries: 3,
+      });
+      await sender.send({ body: { id: 1 } });
+      await sender.send({ body: { id: 2 } });
+      const lanesEnv = { ...env, IIB_USER_TO_QUEUE: JSON.stringify({ 'SERIAL:ops-user': 'ops' }) };
+      // The management API refreshes queue statistics every few seconds.
+      let out = '';
+      for (let i = 0; i < 120 && !/iib\.build\.serial\.ops\s+quorum\s+2\s/.test(out); i += 1) {
+        if (i > 0) await new Promise((r) => setTimeout(r, 500));
+        out = (await run(process.execPath, [script('lanes.js')], { env: lanesEnv })).stdout;
+      }
+      expect(out).toMatch(/^LANE\s+TYPE\s+READY\s+IN_PROGRESS\s+CONSUMERS\s+OLDEST_AGE_S/);
+      expect(out).toMatch(/iib\.build\.serial\.ops\s+quorum\s+2\s+0\s+0\s+-/);
+      // Lane names are shown without the namespace prefix.
+      expect(out).not.toContain(namespace);
+    } finally {
+      await messaging.close(1000);
+      for (const q of [laneQueue(true, 'ops'), 'iib.dead-letter']) {
+        const u = new URL(rabbitmqManagementUrl);
+        const auth = Buffer.from(`${u.username}:${u.password}`).toString('base64');
+        await fetch(`${u.origin}/api/queues/%2F/${encodeURIComponent(namespace + q)}`, {
+          method: 'DELETE',
+          headers: { authorization: `Basic ${auth}` },
+        });
+      }
+    }
+  });
+});
