@@ -1,0 +1,205 @@
+/**
+ * Benchmark of the scheduler (issue 5, point 7): requests per second routed
+ * from iib.requests to a lane by one scheduler process with tracing on,
+ * against a bare rhea forwarder (same broker, same queues, same credit, accept
+ * after the lane accepted) in the same run. Run: node dist/bench/scheduler.js
+ * (BENCH_MESSAGES, default 2000). Needs the broker of `npm run stack`.
+ */
+import { ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import * as http from 'node:http';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import pino from 'pino';
+import { create_container, Delivery } from 'rhea';
+import { loadAmqpConfig } from '../shared/config';
+import type { BuildRequestEvent } from '../shared/contracts';
+import { DEFAULT_LANE, laneQueue, Messaging, Names } from '../shared/messaging';
+
+const MESSAGES = Number(process.env.BENCH_MESSAGES ?? 2000);
+const CREDIT = 16; // the scheduler's consumer concurrency
+const MAX_DELIVERIES = 5;
+const repoRoot = path.resolve(__dirname, '..', '..');
+const log = pino({ level: 'silent' });
+const lane = laneQueue(false, DEFAULT_LANE);
+
+function env(namespace: string): Record<string, string> {
+  return {
+    PATH: process.env.PATH ?? '/usr/bin:/bin',
+    IIB_AMQP_URLS: process.env.IIB_AMQP_URLS ?? 'amqp://guest:guest@127.0.0.1:5672',
+    IIB_BROKER_DIALECT: process.env.IIB_BROKER_DIALECT ?? 'rabbitmq',
+    IIB_RABBITMQ_MANAGEMENT_URL:
+      process.env.IIB_RABBITMQ_MANAGEMENT_URL ?? 'http://guest:guest@127.0.0.1:15672',
+    IIB_AMQP_NAMESPACE: namespace,
+    IIB_AMQP_MAX_DELIVERIES: String(MAX_DELIVERIES),
+  };
+}
+
+/** The floor: receive, send to the lane, accept the input once the lane accepted. */
+function forwarder(): void {
+  const e = env(process.env.IIB_AMQP_NAMESPACE ?? '');
+  const url = new URL(e.IIB_AMQP_URLS!.split(',')[0]!);
+  const conn = create_container().connect({
+    host: url.hostname,
+    port: Number(url.port || 5672),
+    username: decodeURIComponent(url.username),
+    password: decodeURIComponent(url.password),
+  });
+  const ns = e.IIB_AMQP_NAMESPACE!;
+  const sender = conn.open_sender({ target: { address: `/amq/queue/${ns}${lane}` } });
+  const receiver = conn.open_receiver({
+    source: { address: `/amq/queue/${ns}${Names.requests}` },
+    autoaccept: false,
+    credit_window: CREDIT,
+  });
+  receiver.on('message', (ctx) => {
+    const input = ctx.delivery!;
+    const out = sender.send({ ...ctx.message!, durable: true });
+    (out as unknown as { input: Delivery }).input = input;
+  });
+  sender.on('accepted', (ctx) => (ctx.delivery as unknown as { input: Delivery }).input.accept());
+  receiver.on('receiver_open', () => process.stdout.write('{"msg":"started"}\n'));
+}
+
+async function preload(messaging: Messaging): Promise<void> {
+  const sender = await messaging.queueSender(Names.requests);
+  await messaging.ensureQueue(lane, { maxDeliveries: MAX_DELIVERIES });
+  const sends: Promise<void>[] = [];
+  for (let id = 1; id <= MESSAGES; id += 1) {
+    const event: BuildRequestEvent = {
+      id,
+      request_type: 'add',
+      user: `user${id % 7}`,
+      batch: id,
+      params: { from_index: 'registry.example/index:v4.15', bundles: ['registry.example/b:1'] },
+      submitted_at: new Date().toISOString(),
+    };
+    sends.push(sender.send({ body: event }));
+    if (sends.length >= 200) await Promise.all(sends.splice(0));
+  }
+  await Promise.all(sends);
+}
+
+/** Drains the lane; the rate is taken between the first and the last arrival, so start-up is not counted. */
+async function drain(messaging: Messaging, start: () => Promise<ChildProcess>): Promise<number> {
+  let first = 0;
+  let count = 0;
+  let done: () => void = () => undefined;
+  const finished = new Promise<void>((r) => (done = r));
+  const consumer = messaging.consumeQueue(
+    lane,
+    () => {
+      count += 1;
+      if (count === 1) first = performance.now();
+      if (count === MESSAGES) done();
+      return Promise.resolve();
+    },
+    { concurrency: 500 },
+    { maxDeliveries: MAX_DELIVERIES },
+  );
+  await consumer.ready();
+  const child = await start();
+  await finished;
+  const seconds = (performance.now() - first) / 1000;
+  child.kill('SIGTERM');
+  await once(child, 'exit');
+  return (MESSAGES - 1) / seconds;
+}
+
+async function spawnUntilStarted(args: string[], childEnv: Record<string, string>): Promise<ChildProcess> {
+  const child = spawn(process.execPath, args, {
+    env: childEnv, // rhea warns on every over-delivery (RabbitMQ 3.x ignores credit); BENCH_VERBOSE shows it.
+    stdio: ['ignore', 'pipe', process.env.BENCH_VERBOSE ? 'inherit' : 'ignore'],
+  });
+  let out = '';
+  child.stdout?.on('data', (c: Buffer) => {
+    if (out.length < 10_000) out += c.toString();
+  });
+  while (!/"msg":"started"/.test(out)) {
+    if (child.exitCode !== null) throw new Error(`benchmark child exited:\n${out}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return child;
+}
+
+async function main(): Promise<void> {
+  // A collector that accepts and discards, so tracing does its full work.
+  const collector = http.createServer((req, res) => {
+    req.resume();
+    req.on('end', () => res.writeHead(200, { 'content-type': 'application/x-protobuf' }).end());
+  });
+  collector.listen(0, '127.0.0.1');
+  await once(collector, 'listening');
+  const otlp = `http://127.0.0.1:${(collector.address() as { port: number }).port}`;
+
+  const run = async (kind: 'scheduler' | 'forwarder'): Promise<number> => {
+    const ns = `bench${randomBytes(3).toString('hex')}.`;
+    const messaging = new Messaging(loadAmqpConfig(env(ns)), log);
+    try {
+      await preload(messaging);
+      return await drain(messaging, () =>
+        kind === 'forwarder'
+          ? spawnUntilStarted([__filename, 'forwarder'], { ...env(ns) })
+          : spawnUntilStarted(
+              [
+                '--require',
+                path.join(repoRoot, 'dist/shared/tracing/preload.js'),
+                path.join(repoRoot, 'dist/services/scheduler/main.js'),
+              ],
+              {
+                ...env(ns),
+                IIB_USER_TO_QUEUE: JSON.stringify({ 'SERIAL:user1': 'one' }),
+                IIB_OTEL_TRACING: 'true',
+                OTEL_SERVICE_NAME: 'iib-scheduler',
+                OTEL_EXPORTER_OTLP_ENDPOINT: otlp,
+                IIB_OTEL_BUFFER_DIR: path.join(os.tmpdir(), `iib-bench-otel-${ns}`),
+              },
+            ),
+      );
+    } finally {
+      await messaging.close(1000);
+      await cleanup(ns);
+    }
+  };
+
+  const bare = await run('forwarder');
+  const scheduler = await run('scheduler');
+  collector.close();
+  process.stdout.write(
+    `messages: ${MESSAGES}\n` +
+      `bare rhea forwarder:       ${bare.toFixed(0)} requests/s\n` +
+      `scheduler (tracing on):    ${scheduler.toFixed(0)} requests/s\n` +
+      `ratio scheduler/forwarder: ${(scheduler / bare).toFixed(2)}\n`,
+  );
+}
+
+/** Removes the run's queues so benchmark runs leave nothing behind on the broker. */
+async function cleanup(ns: string): Promise<void> {
+  const base = new URL(env(ns).IIB_RABBITMQ_MANAGEMENT_URL!);
+  const auth = Buffer.from(
+    `${decodeURIComponent(base.username)}:${decodeURIComponent(base.password)}`,
+  ).toString('base64');
+  const res = await fetch(`${base.origin}/api/queues/%2F?columns=name`, {
+    headers: { authorization: `Basic ${auth}` },
+  });
+  const queues = (await res.json()) as { name: string }[];
+  for (const q of queues.filter((x) => x.name.startsWith(ns))) {
+    await fetch(`${base.origin}/api/queues/%2F/${encodeURIComponent(q.name)}`, {
+      method: 'DELETE',
+      headers: { authorization: `Basic ${auth}` },
+    });
+  }
+}
+
+if (process.argv[2] === 'forwarder') {
+  forwarder();
+} else {
+  main().then(
+    () => process.exit(0),
+    (err: unknown) => {
+      process.stderr.write(`${(err as Error).stack ?? String(err)}\n`);
+      process.exit(1);
+    },
+  );
+}
