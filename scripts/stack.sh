@@ -454,6 +454,18 @@ migrate() {
   ok "migrated"
 }
 
+test_images() {
+  step "test images (scripts/test-images.sh)"
+  local fixtures="${IIB_FIXTURES_DIR:-$ROOT/../shared/fixtures/olm}"
+  if [[ ! -d $fixtures/bundles ]]; then
+    warn "fixtures not found at $fixtures (set IIB_FIXTURES_DIR); test images not built"
+    return
+  fi
+  # The README's curl example uses them; fast when they are already pushed.
+  bash "$ROOT/scripts/test-images.sh" --quiet || die "scripts/test-images.sh failed"
+  ok "localhost:$REGISTRY_PORT/iib-test/index:v4.18, iib-test/binary:v1, fixtures/<op>-bundle:v<ver>"
+}
+
 svc_pattern() { echo "dist/services/$1/main.js"; }
 
 stop_services() {
@@ -542,6 +554,7 @@ cmd_up() {
   check_tools
   write_env
   build_app
+  test_images
   migrate
   start_services
   summary
