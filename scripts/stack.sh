@@ -411,6 +411,10 @@ write_env() {
     "STORAGE_DRIVER=${STORAGE_DRIVER:-vfs}"
     "BUILDAH_ISOLATION=${BUILDAH_ISOLATION:-chroot}"
     "LOGIN_DISABLED=${LOGIN_DISABLED:-true}"
+    "IIB_MESSAGING_URLS=${IIB_MESSAGING_URLS:-amqp://guest:guest@127.0.0.1:5672}"
+    "IIB_MESSAGING_BUILD_STATE_DESTINATION=${IIB_MESSAGING_BUILD_STATE_DESTINATION:-topic://VirtualTopic.eng.iib.build.state}"
+    "IIB_MESSAGING_BATCH_STATE_DESTINATION=${IIB_MESSAGING_BATCH_STATE_DESTINATION:-topic://VirtualTopic.eng.iib.batch.state}"
+    "IIB_SECRETS_KEY=${IIB_SECRETS_KEY:-$(head -c 32 /dev/urandom | base64)}"
   )
   if [[ ! -f $ENV_FILE ]]; then
     {

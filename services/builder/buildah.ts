@@ -16,7 +16,12 @@ export class Buildah {
     return this.settings.authFile ? ['--authfile', this.settings.authFile] : [];
   }
 
-  async buildArch(opts: { contextDir: string; dockerfile: string; tag: string; arch: string }): Promise<void> {
+  async buildArch(opts: {
+    contextDir: string;
+    dockerfile: string;
+    tag: string;
+    arch: string;
+  }): Promise<void> {
     await this.run.run(
       'buildah',
       [

@@ -44,7 +44,9 @@ export function toolError(stderr: string): string {
     .map((l) => l.trim())
     .filter((l) => l.length > 0);
   const err = [...lines].reverse().find((l) => /error|fatal|failed|denied|not found|unknown/i.test(l));
-  return (err ?? lines[lines.length - 1] ?? 'no error output').replace(/^time="[^"]*" level=\w+ msg="?/, '').replace(/"$/, '');
+  return (err ?? lines[lines.length - 1] ?? 'no error output')
+    .replace(/^time="[^"]*" level=\w+ msg="?/, '')
+    .replace(/"$/, '');
 }
 
 /**
@@ -68,7 +70,13 @@ export class CommandRunner {
   }
 
   withSecrets(secrets: string[]): CommandRunner {
-    return new CommandRunner(this.policy, this.defaultTimeoutMs, this.log, [...this.secrets, ...secrets], this.baseEnv);
+    return new CommandRunner(
+      this.policy,
+      this.defaultTimeoutMs,
+      this.log,
+      [...this.secrets, ...secrets],
+      this.baseEnv,
+    );
   }
 
   async run(cmd: string, args: string[], options: RunOptions = {}): Promise<CommandResult> {
@@ -121,7 +129,8 @@ export class CommandRunner {
               resolve({ stdout, stderr });
               return;
             }
-            const timedOut = error.killed === true && (error.signal === 'SIGKILL' || error.signal === 'SIGTERM');
+            const timedOut =
+              error.killed === true && (error.signal === 'SIGKILL' || error.signal === 'SIGTERM');
             this.log(`$ ${shown} -> ${timedOut ? 'timed out' : `exit ${code}`} in ${ms} ms`);
             if (errText.trim()) this.log(errText.trimEnd());
             const reason = timedOut

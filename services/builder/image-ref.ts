@@ -21,5 +21,7 @@ export function tagOf(ref: string): string | undefined {
 /** Registry host of a pull spec (docker.io when the first part is no host). */
 export function registryOf(ref: string): string {
   const first = ref.split('/')[0] ?? '';
-  return ref.includes('/') && (first.includes('.') || first.includes(':') || first === 'localhost') ? first : 'docker.io';
+  return ref.includes('/') && (first.includes('.') || first.includes(':') || first === 'localhost')
+    ? first
+    : 'docker.io';
 }

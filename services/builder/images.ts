@@ -44,10 +44,19 @@ export class Images {
     return this.settings.authFile ? ['--authfile', this.settings.authFile] : [];
   }
 
-  async rawManifest(ref: string): Promise<{ raw: string; digest: string; mediaType: string | undefined; json: unknown }> {
+  async rawManifest(
+    ref: string,
+  ): Promise<{ raw: string; digest: string; mediaType: string | undefined; json: unknown }> {
     const { stdout } = await this.run.run(
       'skopeo',
-      ['--command-timeout', this.settings.skopeoTimeout, 'inspect', '--raw', ...this.auth(), `docker://${ref}`],
+      [
+        '--command-timeout',
+        this.settings.skopeoTimeout,
+        'inspect',
+        '--raw',
+        ...this.auth(),
+        `docker://${ref}`,
+      ],
       { attempts: this.settings.attempts },
     );
     const digest = `sha256:${createHash('sha256').update(stdout).digest('hex')}`;
@@ -65,7 +74,8 @@ export class Images {
     const isList = m.mediaType !== undefined && LIST_TYPES.has(m.mediaType);
     let arches: string[];
     if (isList) {
-      const manifests = (m.json as { manifests?: { platform?: { architecture?: string; os?: string } }[] }).manifests ?? [];
+      const manifests =
+        (m.json as { manifests?: { platform?: { architecture?: string; os?: string } }[] }).manifests ?? [];
       arches = [...new Set(manifests.map((x) => x.platform?.architecture).filter((a): a is string => !!a))];
     } else {
       const cfg = await this.config(withDigest(ref, m.digest));
@@ -77,9 +87,13 @@ export class Images {
   async config(ref: string, arch?: string): Promise<ImageConfig> {
     const args = ['--command-timeout', this.settings.skopeoTimeout];
     if (arch) args.push('--override-arch', arch);
-    const { stdout } = await this.run.run('skopeo', [...args, 'inspect', '--config', ...this.auth(), `docker://${ref}`], {
-      attempts: this.settings.attempts,
-    });
+    const { stdout } = await this.run.run(
+      'skopeo',
+      [...args, 'inspect', '--config', ...this.auth(), `docker://${ref}`],
+      {
+        attempts: this.settings.attempts,
+      },
+    );
     return JSON.parse(stdout) as ImageConfig;
   }
 

@@ -33,7 +33,8 @@ export async function prepareIndexBuild(ctx: BuildContext, addArches: string[] =
   }
   const ocpVersion = labels[LABEL_OCP_VERSION] ?? 'v4.5';
   const fromScope = (labels[LABEL_SCOPE] ?? 'prod').toLowerCase();
-  const requested = typeof ctx.params.distribution_scope === 'string' ? ctx.params.distribution_scope : fromScope;
+  const requested =
+    typeof ctx.params.distribution_scope === 'string' ? ctx.params.distribution_scope : fromScope;
   if (SCOPES.indexOf(requested) > SCOPES.indexOf(fromScope)) {
     throw new ValidationError(
       `Cannot set "distribution_scope" to ${requested} because from index is already set to ${fromScope}`,

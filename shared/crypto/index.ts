@@ -24,12 +24,15 @@ export class SecretBox {
     const cipher = createCipheriv('aes-256-gcm', this.key, iv);
     cipher.setAAD(Buffer.from(associated));
     const ct = Buffer.concat([cipher.update(JSON.stringify(value), 'utf8'), cipher.final()]);
-    return ['v1', iv, cipher.getAuthTag(), ct].map((p) => (typeof p === 'string' ? p : p.toString('base64url'))).join('.');
+    return ['v1', iv, cipher.getAuthTag(), ct]
+      .map((p) => (typeof p === 'string' ? p : p.toString('base64url')))
+      .join('.');
   }
 
   open<T>(sealed: string, associated = ''): T {
     const [version, iv, tag, ct] = sealed.split('.');
-    if (version !== 'v1' || !iv || !tag || ct === undefined) throw new ValidationError('malformed sealed secret');
+    if (version !== 'v1' || !iv || !tag || ct === undefined)
+      throw new ValidationError('malformed sealed secret');
     const decipher = createDecipheriv('aes-256-gcm', this.key, Buffer.from(iv, 'base64url'));
     decipher.setAAD(Buffer.from(associated));
     decipher.setAuthTag(Buffer.from(tag, 'base64url'));

@@ -11,13 +11,16 @@ import { buildAndPushIndex, prepareIndexBuild } from '../index-image';
  */
 export async function createEmptyIndex(ctx: BuildContext): Promise<void> {
   const prepared = await prepareIndexBuild(ctx);
-  await ctx.reporter.progress(`Building the index image for the following arches: ${prepared.arches.join(', ')}`, {
-    arches: prepared.arches,
-    binary_image: prepared.binary.ref,
-    binary_image_resolved: prepared.binary.resolved,
-    from_index_resolved: prepared.fromIndex.resolved,
-    distribution_scope: prepared.distributionScope,
-  });
+  await ctx.reporter.progress(
+    `Building the index image for the following arches: ${prepared.arches.join(', ')}`,
+    {
+      arches: prepared.arches,
+      binary_image: prepared.binary.ref,
+      binary_image_resolved: prepared.binary.resolved,
+      from_index_resolved: prepared.fromIndex.resolved,
+      distribution_scope: prepared.distributionScope,
+    },
+  );
   const contextDir = path.join(ctx.workDir, 'context');
   const arch = prepared.arches[0] as string;
   await ctx.images.extract(prepared.fromIndex.resolved, arch, prepared.configsPath, ctx.workDir, contextDir);
