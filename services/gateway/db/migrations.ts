@@ -101,6 +101,10 @@ export const migrationSource: Knex.MigrationSource<Migration> = {
   getMigration: (m) => Promise.resolve(m),
 };
 
+export function migrationNames(): string[] {
+  return migrations.map((m) => m.name);
+}
+
 export async function migrateLatest(knex: Knex): Promise<void> {
   await knex.migrate.latest({ migrationSource });
 }

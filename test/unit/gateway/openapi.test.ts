@@ -1,0 +1,69 @@
+import { openApiDocument } from '../../../services/gateway/openapi';
+import { SINGLE_VALIDATORS } from '../../../services/gateway/routes/submit';
+import { AppError } from '../../../shared/errors';
+import type { ValidationContext } from '../../../services/gateway/validation/common';
+import { SINGLE_ENDPOINTS } from '../../../services/gateway/validation/schemas';
+
+const ctx: ValidationContext = {
+  user: null,
+  authEnabled: false,
+  binaryImageConfigured: true,
+  graphModeOptions: [],
+  graphModeIndexAllowList: [],
+};
+
+function messageOf(fn: () => unknown): string {
+  try {
+    fn();
+    return '';
+  } catch (err) {
+    return err instanceof AppError ? err.message : String(err);
+  }
+}
+
+describe('OpenAPI document', () => {
+  const doc = openApiDocument() as { openapi: string; paths: Record<string, Record<string, any>> };
+
+  it('when generated, then every POST endpoint the app serves is described', () => {
+    expect(doc.openapi).toMatch(/^3\./);
+    for (const path of [
+      ...Object.keys(SINGLE_VALIDATORS),
+      '/builds/add-rm-batch',
+      '/builds/regenerate-bundle-batch',
+    ]) {
+      expect(doc.paths[path]?.post).toBeDefined();
+    }
+    for (const path of ['/builds', '/builds/{id}', '/builds/{id}/logs', '/healthcheck']) {
+      expect(doc.paths[path]?.get).toBeDefined();
+    }
+  });
+
+  it.each(SINGLE_ENDPOINTS.map((e) => [e.path, e] as const))(
+    'when %s gets a key its schema does not declare, then its validator rejects it',
+    (path, e) => {
+      const validate = SINGLE_VALIDATORS[path]!;
+      const body = doc.paths[path]!.post.requestBody.content['application/json'].schema;
+      expect(Object.keys(body.properties)).toEqual(Object.keys(e.fields));
+      expect(messageOf(() => validate({ not_a_declared_key: 'x', from_index: 'a:b' }, ctx))).toMatch(
+        /not_a_declared_key|must be|should be|Missing|Either/,
+      );
+    },
+  );
+
+  it.each(SINGLE_ENDPOINTS.map((e) => [e.path, e] as const))(
+    'when %s gets each declared key, then its validator never calls it invalid',
+    (path, e) => {
+      const validate = SINGLE_VALIDATORS[path]!;
+      for (const key of Object.keys(e.fields)) {
+        expect(messageOf(() => validate({ [key]: 'x' }, ctx))).not.toContain(
+          'The following parameters are invalid',
+        );
+      }
+    },
+  );
+
+  it('when a field is a secret, then the document marks it write-only', () => {
+    const add = doc.paths['/builds/add']!.post.requestBody.content['application/json'].schema;
+    expect(add.properties.overwrite_from_index_token.writeOnly).toBe(true);
+  });
+});
