@@ -1,3 +1,4 @@
+/* eslint-disable @typescript-eslint/no-explicit-any -- JSON answers are checked by value */
 import { openApiDocument } from '../../../services/gateway/openapi';
 import { SINGLE_VALIDATORS } from '../../../services/gateway/routes/submit';
 import { AppError } from '../../../shared/errors';
