@@ -133,7 +133,7 @@ async function main(): Promise<void> {
   await once(collector, 'listening');
   const otlp = `http://127.0.0.1:${(collector.address() as { port: number }).port}`;
 
-  const run = async (kind: 'scheduler' | 'forwarder'): Promise<number> => {
+  const run = async (kind: 'scheduler' | 'scheduler-untraced' | 'forwarder'): Promise<number> => {
     const ns = `bench${randomBytes(3).toString('hex')}.`;
     const messaging = new Messaging(loadAmqpConfig(env(ns)), log);
     try {
@@ -150,7 +150,7 @@ async function main(): Promise<void> {
               {
                 ...env(ns),
                 IIB_USER_TO_QUEUE: JSON.stringify({ 'SERIAL:user1': 'one' }),
-                IIB_OTEL_TRACING: 'true',
+                IIB_OTEL_TRACING: kind === 'scheduler' ? 'true' : 'false',
                 OTEL_SERVICE_NAME: 'iib-scheduler',
                 OTEL_EXPORTER_OTLP_ENDPOINT: otlp,
                 IIB_OTEL_BUFFER_DIR: path.join(os.tmpdir(), `iib-bench-otel-${ns}`),
@@ -164,13 +164,16 @@ async function main(): Promise<void> {
   };
 
   const bare = await run('forwarder');
+  const untraced = await run('scheduler-untraced');
   const scheduler = await run('scheduler');
   collector.close();
   process.stdout.write(
     `messages: ${MESSAGES}\n` +
       `bare rhea forwarder:       ${bare.toFixed(0)} requests/s\n` +
+      `scheduler (tracing off):   ${untraced.toFixed(0)} requests/s\n` +
       `scheduler (tracing on):    ${scheduler.toFixed(0)} requests/s\n` +
-      `ratio scheduler/forwarder: ${(scheduler / bare).toFixed(2)}\n`,
+      `ratio scheduler/forwarder: ${(scheduler / bare).toFixed(2)}\n` +
+      `ratio tracing on/off:      ${(scheduler / untraced).toFixed(2)} (target >= 0.85)\n`,
   );
 }
 
