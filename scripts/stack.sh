@@ -480,6 +480,25 @@ stop_services() {
   done
 }
 
+# The services of another checkout's stack hold the same ports and queues;
+# one machine runs one stack, so a new `up` takes over from them. They are
+# recognised by how this script starts them (a relative dist/ path), which
+# test runs (absolute paths) never match.
+stop_foreign_services() {
+  local pid cwd stopped=()
+  for pid in $(pgrep -f "(^| )dist/services/(gateway|scheduler|builder|notifier)/main\.js" || true); do
+    cwd=$(readlink "/proc/$pid/cwd" 2>/dev/null || true)
+    [[ -n $cwd && $cwd != "$ROOT" ]] || continue
+    kill -TERM "$pid" 2>/dev/null && stopped+=("$pid")
+  done
+  ((${#stopped[@]} == 0)) && return
+  warn "stopped the services of another checkout's stack (pids ${stopped[*]})"
+  for pid in "${stopped[@]}"; do
+    for _ in $(seq 1 150); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$pid" 2>/dev/null || true
+  done
+}
+
 start_services() {
   step "services"
   local svc started=() preload=()
@@ -489,6 +508,7 @@ start_services() {
     warn "dist/shared/tracing/preload.js does not exist yet; starting without the tracing preload"
   fi
   stop_services
+  stop_foreign_services
   (
     cd "$ROOT"
     load_env
