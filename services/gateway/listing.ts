@@ -1,20 +1,11 @@
 import type { Knex } from 'knex';
+import { REQUEST_TYPES, STATES } from '../../shared/contracts';
 import { NotFoundError, ValidationError } from '../../shared/errors';
 import type { RequestRecord } from './request-json';
 
 /** IIB's RequestTypeMapping, in enum order (generic is valid and matches nothing). */
-const TYPE_NAMES = [
-  'generic',
-  'add',
-  'rm',
-  'regenerate-bundle',
-  'merge-index-image',
-  'create-empty-index',
-  'recursive-related-bundles',
-  'fbc-operations',
-  'add-deprecations',
-];
-const STATE_NAMES = ['complete', 'failed', 'in_progress'];
+const TYPE_NAMES: readonly string[] = ['generic', ...REQUEST_TYPES];
+const STATE_NAMES: readonly string[] = STATES;
 /** The types IIB's from_index and index_image filters look at. */
 const INDEX_IMAGE_TYPES = ['add', 'rm', 'merge-index-image', 'create-empty-index', 'fbc-operations'];
 
