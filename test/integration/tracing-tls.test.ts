@@ -1,8 +1,7 @@
-import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { promisify } from 'node:util';
 import { startOtlpReceiver, type OtlpReceiver } from '../support/otlp-receiver';
+import { createTestPki, type TestPki } from '../support/test-pki';
 import { requireBuild, startFixture, tempDir, tracingEnv } from './tracing-support';
 
 /*
@@ -10,81 +9,16 @@ import { requireBuild, startFixture, tempDir, tracingEnv } from './tracing-suppo
  * certificate, configured only by the standard OTEL_EXPORTER_OTLP_* file
  * variables (the 0.223 OTLP exporter reads them itself).
  */
-const run = promisify(execFile);
-
-async function openssl(cwd: string, ...args: string[]): Promise<void> {
-  await run('openssl', args, { cwd });
-}
-
-/** A CA, a server certificate for 127.0.0.1 and a client certificate, all signed by the CA. */
-async function makePki(dir: string): Promise<void> {
-  await openssl(
-    dir,
-    'req',
-    '-x509',
-    '-newkey',
-    'rsa:2048',
-    '-nodes',
-    '-keyout',
-    'ca.key',
-    '-out',
-    'ca.crt',
-    '-days',
-    '1',
-    '-subj',
-    '/CN=iib-test-ca',
-  );
-  fs.writeFileSync(
-    path.join(dir, 'server.ext'),
-    'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n',
-  );
-  fs.writeFileSync(path.join(dir, 'client.ext'), 'extendedKeyUsage=clientAuth\n');
-  for (const name of ['server', 'client']) {
-    await openssl(
-      dir,
-      'req',
-      '-newkey',
-      'rsa:2048',
-      '-nodes',
-      '-keyout',
-      `${name}.key`,
-      '-out',
-      `${name}.csr`,
-      '-subj',
-      `/CN=iib-test-${name}`,
-    );
-    await openssl(
-      dir,
-      'x509',
-      '-req',
-      '-in',
-      `${name}.csr`,
-      '-CA',
-      'ca.crt',
-      '-CAkey',
-      'ca.key',
-      '-CAcreateserial',
-      '-out',
-      `${name}.crt`,
-      '-days',
-      '1',
-      '-extfile',
-      `${name}.ext`,
-    );
-  }
-}
-
 describe('OTLP export over TLS with a client certificate', () => {
-  let pki: string;
+  let pki: TestPki;
   let receiver: OtlpReceiver;
 
   beforeAll(async () => {
     requireBuild();
-    pki = tempDir('pki');
-    await makePki(pki);
-    const read = (f: string): Buffer => fs.readFileSync(path.join(pki, f));
+    pki = await createTestPki();
+    const read = (f: string): Buffer => fs.readFileSync(f);
     receiver = await startOtlpReceiver({
-      tls: { key: read('server.key'), cert: read('server.crt'), clientCa: read('ca.crt') },
+      tls: { key: read(pki.serverKey), cert: read(pki.serverCert), clientCa: read(pki.ca) },
     });
   });
   afterAll(async () => {
@@ -96,7 +30,7 @@ describe('OTLP export over TLS with a client certificate', () => {
     const bufferDir = path.join(bufferRoot, 'tracing-fixture');
     const base = {
       IIB_OTEL_BUFFER_DIR: bufferRoot,
-      OTEL_EXPORTER_OTLP_CERTIFICATE: path.join(pki, 'ca.crt'),
+      OTEL_EXPORTER_OTLP_CERTIFICATE: pki.ca,
     };
 
     const refused = startFixture('one-span.js', [], tracingEnv(receiver, base));
@@ -119,8 +53,8 @@ describe('OTLP export over TLS with a client certificate', () => {
       [],
       tracingEnv(receiver, {
         ...base,
-        OTEL_EXPORTER_OTLP_TRACES_CLIENT_CERTIFICATE: path.join(pki, 'client.crt'),
-        OTEL_EXPORTER_OTLP_TRACES_CLIENT_KEY: path.join(pki, 'client.key'),
+        OTEL_EXPORTER_OTLP_TRACES_CLIENT_CERTIFICATE: pki.clientCert,
+        OTEL_EXPORTER_OTLP_TRACES_CLIENT_KEY: pki.clientKey,
       }),
     );
     const spans = await receiver.waitFor((s) => s.filter((x) => x.name === 'fixture.work').length === 2);
