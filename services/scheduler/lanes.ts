@@ -95,6 +95,7 @@ async function main(): Promise<void> {
   );
   const now = Date.now();
   const rows = queues
+    .filter((q) => q.name.startsWith(ns))
     .filter((q) => q.name.startsWith(`${ns}iib.build.`) || wanted.has(q.name.slice(ns.length)))
     .map((q) => toRow(q, ns, now))
     .sort((a, b) => a.queue.localeCompare(b.queue));
