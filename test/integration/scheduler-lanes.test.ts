@@ -43,9 +43,9 @@ describe('the scheduler process and the lanes command', () => {
       await sender.send({ body: { id: 1 } });
       await sender.send({ body: { id: 2 } });
       const lanesEnv = { ...env, IIB_USER_TO_QUEUE: JSON.stringify({ 'SERIAL:ops-user': 'ops' }) };
-      // The management API refreshes queue statistics every few seconds.
+      // The management API refreshes queue statistics (depth, consumers) every few seconds.
       let out = '';
-      for (let i = 0; i < 120 && !/iib\.build\.serial\.ops\s+quorum\s+2\s/.test(out); i += 1) {
+      for (let i = 0; i < 120 && !/iib\.build\.serial\.ops\s+quorum\s+2\s+0\s+0\s+-/.test(out); i += 1) {
         if (i > 0) await new Promise((r) => setTimeout(r, 500));
         out = (await run(process.execPath, [script('lanes.js')], { env: lanesEnv })).stdout;
       }
