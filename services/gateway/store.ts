@@ -3,7 +3,7 @@ import type { BatchStateBody, BuildRequestEvent, RequestType, StateUpdate } from
 import { isFinal } from '../../shared/contracts';
 import { DependencyError } from '../../shared/errors';
 import { Names } from '../../shared/messaging/names';
-import { currentTraceId } from './trace-id';
+import { currentTraceId } from '../../shared/tracing';
 import { enqueue, OutboxMessage } from './outbox';
 import { requestJson, RequestRecord, StateRecord } from './request-json';
 
@@ -67,7 +67,7 @@ export class RequestStore {
         .returning<{ id: number }[]>('id');
       const batchId = (batch as { id: number }).id;
       const now = new Date();
-      const traceId = currentTraceId();
+      const traceId = currentTraceId() ?? null;
       const rows = (await trx('requests')
         .insert(
           items.map((i) => ({

@@ -1,6 +1,6 @@
-import { amqpUrl, testImages } from '../support/env';
+import { testImages } from '../support/env';
 import { RunningSystem, startSystem, waitForFinal } from '../support/system';
-import { startTcpProxy, TcpProxy } from '../support/tcp-proxy';
+import { startBrokerProxy, TcpProxy } from '../support/tcp-proxy';
 
 jest.setTimeout(300_000);
 
@@ -9,10 +9,10 @@ describe('a broker outage while requests are submitted', () => {
   let system: RunningSystem;
 
   beforeAll(async () => {
-    const broker = new URL(amqpUrl);
-    proxy = await startTcpProxy(broker.hostname, Number(broker.port || 5672));
+    const behind = await startBrokerProxy();
+    proxy = behind.proxy;
     system = await startSystem({
-      env: { IIB_AMQP_URLS: proxy.url('amqp', `${broker.username}:${broker.password}`) },
+      env: { IIB_AMQP_URLS: behind.url },
     });
   });
 

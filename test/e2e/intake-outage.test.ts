@@ -1,20 +1,19 @@
 import { Connection, create_container } from 'rhea';
-import { amqpUrl, rabbitmqManagementUrl, testImages } from '../support/env';
+import { amqpUrl, testImages } from '../support/env';
+import { queueStats } from '../support/rabbitmq-admin';
 import { RunningSystem, startSystem } from '../support/system';
-import { startTcpProxy, TcpProxy } from '../support/tcp-proxy';
+import { startBrokerProxy, TcpProxy } from '../support/tcp-proxy';
 
 jest.setTimeout(300_000);
 
 const COUNT = 1000;
 
+/** Messages on a queue; 0 while it does not exist yet. */
 async function queueDepth(name: string): Promise<number> {
-  const base = new URL(rabbitmqManagementUrl);
-  const auth = Buffer.from(`${base.username}:${base.password}`).toString('base64');
-  const res = await fetch(`${base.protocol}//${base.host}/api/queues/%2F/${encodeURIComponent(name)}`, {
-    headers: { authorization: `Basic ${auth}` },
-  });
-  if (res.status === 404) return 0;
-  return ((await res.json()) as { messages?: number }).messages ?? 0;
+  return queueStats(name).then(
+    (q) => q.messages,
+    () => 0,
+  );
 }
 
 /** Takes every message off a queue and returns the request ids they carry. */
@@ -47,13 +46,13 @@ describe('intake while the broker is down', () => {
   let system: RunningSystem;
 
   beforeAll(async () => {
-    const broker = new URL(amqpUrl);
-    proxy = await startTcpProxy(broker.hostname, Number(broker.port || 5672));
+    const behind = await startBrokerProxy();
+    proxy = behind.proxy;
     // No builder: the requests stay on their lane, where they are counted.
     system = await startSystem({
       services: ['gateway', 'scheduler'],
       env: {
-        IIB_AMQP_URLS: proxy.url('amqp', `${broker.username}:${broker.password}`),
+        IIB_AMQP_URLS: behind.url,
         IIB_LOG_LEVEL: 'info',
       },
     });

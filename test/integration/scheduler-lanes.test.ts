@@ -5,6 +5,7 @@ import { promisify } from 'node:util';
 import pino from 'pino';
 import { loadAmqpConfig } from '../../shared/config';
 import { laneQueue, Messaging } from '../../shared/messaging';
+import { deleteNamespaceQueues } from '../support/rabbitmq-admin';
 import { amqpUrl, brokerDialect, rabbitmqManagementUrl, repoRoot } from '../support/env';
 
 jest.setTimeout(120_000);
@@ -55,14 +56,7 @@ describe('the scheduler process and the lanes command', () => {
       expect(out).not.toContain(namespace);
     } finally {
       await messaging.close(1000);
-      for (const q of [laneQueue(true, 'ops'), 'iib.dead-letter']) {
-        const u = new URL(rabbitmqManagementUrl);
-        const auth = Buffer.from(`${u.username}:${u.password}`).toString('base64');
-        await fetch(`${u.origin}/api/queues/%2F/${encodeURIComponent(namespace + q)}`, {
-          method: 'DELETE',
-          headers: { authorization: `Basic ${auth}` },
-        });
-      }
+      await deleteNamespaceQueues(namespace);
     }
   });
 });

@@ -5,6 +5,7 @@ import { existsSync } from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import { Client } from 'pg';
+import { deleteNamespaceQueues } from './rabbitmq-admin';
 import { amqpUrl, brokerDialect, databaseUrl, rabbitmqManagementUrl, registryHost, repoRoot } from './env';
 
 export const SERVICES = ['gateway', 'scheduler', 'builder', 'notifier'] as const;
@@ -244,24 +245,9 @@ export async function startSystem(options: SystemOptions = {}): Promise<RunningS
     stop: async () => {
       await Promise.all([...SERVICES.map((s) => kill(s)), ...extras.map((e) => e.kill())]);
       await dropDatabase(dbName).catch(() => undefined);
-      await deleteQueues(`${id}.`).catch(() => undefined);
+      await deleteNamespaceQueues(`${id}.`).catch(() => undefined);
     },
   };
-}
-
-/** Deletes a test run's queues, so runs do not pile queues up on the shared broker. */
-export async function deleteQueues(prefix: string): Promise<void> {
-  const base = new URL(rabbitmqManagementUrl);
-  const auth = `Basic ${Buffer.from(`${decodeURIComponent(base.username)}:${decodeURIComponent(base.password)}`).toString('base64')}`;
-  const res = await fetch(`${base.origin}/api/queues/%2F?columns=name`, { headers: { authorization: auth } });
-  if (!res.ok) return;
-  const queues = (await res.json()) as { name: string }[];
-  for (const q of queues.filter((x) => x.name.startsWith(prefix))) {
-    await fetch(`${base.origin}/api/queues/%2F/${encodeURIComponent(q.name)}`, {
-      method: 'DELETE',
-      headers: { authorization: auth },
-    });
-  }
 }
 
 /** Polls GET /builds/<id> until the request is in a final state. */

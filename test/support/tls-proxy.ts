@@ -3,6 +3,7 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as tls from 'node:tls';
 
+import { bridge } from './tcp-proxy';
 import type { TestPki } from './test-pki';
 
 export { createTestPki, type TestPki } from './test-pki';
@@ -43,17 +44,7 @@ export async function startTlsProxy(
     (client) => {
       const cn = client.getPeerCertificate().subject?.CN;
       acceptedClients.push(Array.isArray(cn) ? cn.join(',') : (cn ?? ''));
-      const upstream = net.connect(targetPort, targetHost);
-      for (const s of [client, upstream]) sockets.add(s);
-      const drop = (): void => {
-        client.destroy();
-        upstream.destroy();
-        sockets.delete(client);
-        sockets.delete(upstream);
-      };
-      client.on('error', drop).on('close', drop);
-      upstream.on('error', drop).on('close', drop);
-      client.pipe(upstream).pipe(client);
+      bridge(client, net.connect(targetPort, targetHost), sockets);
     },
   );
   server.on('tlsClientError', (err) => {
