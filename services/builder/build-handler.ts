@@ -4,33 +4,36 @@ import * as path from 'node:path';
 import type { Logger } from 'pino';
 import type { BuilderConfig } from '../../shared/config';
 import { attemptsExhaustedReason, parseBuildRequestEvent, RequestType } from '../../shared/contracts';
-import { errorMessage } from '../../shared/errors';
+import { SecretBox } from '../../shared/crypto';
+import { errorMessage, ValidationError } from '../../shared/errors';
 import { InboundMessage, isRetryable, Messaging, Names } from '../../shared/messaging';
-import type { Pipeline } from './build-context';
+import type { BuildContext, Pipeline, PipelineConfig, RequestSecrets } from './build-context';
 import { Buildah } from './buildah';
 import { CommandRunner } from './command-runner';
 import { Images } from './images';
 import { AnnouncingReporter } from './announcing-reporter';
+import { tokenSecrets, writePullAuthFile } from './registry-auth';
 import type { FinalStates } from './final-states';
 
 export interface BuildHandlerDeps {
-  config: Pick<
-    BuilderConfig,
-    | 'registry'
-    | 'workDir'
-    | 'commandTimeoutMs'
-    | 'totalAttempts'
-    | 'retryDelayMs'
-    | 'retryJitterMs'
-    | 'retryMultiplier'
-  >;
+  config: PipelineConfig &
+    Pick<
+      BuilderConfig,
+      | 'workDir'
+      | 'commandTimeoutMs'
+      | 'totalAttempts'
+      | 'retryDelayMs'
+      | 'retryJitterMs'
+      | 'retryMultiplier'
+      | 'secretsKey'
+      | 'dockerConfigTemplate'
+    >;
   builderId: string;
   messaging: Messaging;
   finals: FinalStates;
   /** Deliveries of a lane message before its request is failed (IIB_AMQP_MAX_DELIVERIES). */
   maxDeliveries: number;
   pipelines: Partial<Record<RequestType, Pipeline>>;
-  binaryImageConfig?: Record<string, Record<string, string>>;
   log: Logger;
 }
 
@@ -61,36 +64,53 @@ export function createBuildHandler(deps: BuildHandlerDeps) {
     }
     await mkdir(base, { recursive: true });
     const workDir = await mkdtemp(path.join(base, `request-${event.id}-`));
-    const runner = new CommandRunner(
-      {
-        attempts: deps.config.totalAttempts,
-        delayMs: deps.config.retryDelayMs,
-        jitterMs: deps.config.retryJitterMs,
-        multiplier: deps.config.retryMultiplier,
-      },
-      deps.config.commandTimeoutMs,
-      (line) => reporter.log(line),
-    );
-    const attempts = deps.config.totalAttempts;
-    const buildah = new Buildah(runner, { attempts });
-    const ctx = {
-      event,
-      params: event.params,
-      workDir,
-      reporter,
-      images: new Images(runner, {
-        skopeoTimeout: `${Math.round(deps.config.commandTimeoutMs / 1000)}s`,
-        attempts,
-        maxExtractBytes: 2 * 1024 * 1024 * 1024,
-      }),
-      buildah,
-      registry: deps.config.registry,
-      binaryImageConfig: deps.binaryImageConfig,
-      log,
-      localTags: [] as string[],
+    const localTags: string[] = [];
+    const policy = {
+      attempts: deps.config.totalAttempts,
+      delayMs: deps.config.retryDelayMs,
+      jitterMs: deps.config.retryJitterMs,
+      multiplier: deps.config.retryMultiplier,
     };
+    const newRunner = (secrets: string[]): CommandRunner =>
+      new CommandRunner(policy, deps.config.commandTimeoutMs, (line) => reporter.log(line), secrets);
+    const cleanup = new Buildah(newRunner([]), { attempts: 1 });
     log.info({ lane: event.lane }, 'build started');
     try {
+      const secrets = openSecrets(event.sealed_secrets, event.id, deps.config.secretsKey);
+      const runner = newRunner([
+        ...tokenSecrets(secrets.overwrite_from_index_token),
+        ...tokenSecrets(secrets.overwrite_target_index_token),
+        ...Object.values(secrets.registry_auths?.auths ?? {}).flatMap((a) =>
+          a.auth ? [a.auth, ...tokenSecrets(Buffer.from(a.auth, 'base64').toString('utf8'))] : [],
+        ),
+      ]);
+      const authFile = await writePullAuthFile(
+        workDir,
+        deps.config.dockerConfigTemplate,
+        secrets.registry_auths,
+      );
+      const attempts = deps.config.totalAttempts;
+      const ctx: BuildContext = {
+        event,
+        params: event.params,
+        secrets,
+        workDir,
+        reporter,
+        runner,
+        authFile,
+        images: new Images(runner, {
+          skopeoTimeout: `${Math.round(deps.config.commandTimeoutMs / 1000)}s`,
+          attempts,
+          maxExtractBytes: deps.config.maxExtractBytes,
+          authFile,
+        }),
+        buildah: new Buildah(runner, { attempts, authFile }),
+        config: deps.config,
+        registry: deps.config.registry,
+        binaryImageConfig: deps.config.binaryImageConfig,
+        log,
+        localTags,
+      };
       const pipeline = deps.pipelines[event.request_type];
       if (!pipeline) {
         await reporter.state(
@@ -111,8 +131,18 @@ export function createBuildHandler(deps: BuildHandlerDeps) {
       await reporter.state('failed', reason);
     } finally {
       await reporter.flush().catch(() => undefined);
-      await buildah.removeImages(ctx.localTags);
+      await cleanup.removeImages(localTags);
       await rm(workDir, { recursive: true, force: true });
     }
   };
+}
+
+function openSecrets(sealed: string | undefined, id: number, key: string | undefined): RequestSecrets {
+  if (!sealed) return {};
+  if (!key) {
+    throw new ValidationError(
+      'The request carries credentials but this builder has no IIB_SECRETS_KEY to open them',
+    );
+  }
+  return new SecretBox(key).open<RequestSecrets>(sealed, `iib-request:${id}`);
 }

@@ -40,6 +40,30 @@ export class Images {
     private readonly settings: ToolSettings,
   ) {}
 
+  /** The same operations with another auth file (e.g. an overwrite token's). */
+  withAuthFile(authFile: string | undefined): Images {
+    return new Images(this.run, { ...this.settings, authFile });
+  }
+
+  /** `skopeo copy --all --format v2s2`: a whole manifest list (or image) to another reference. */
+  async copyAll(src: string, dest: string): Promise<void> {
+    await this.run.run(
+      'skopeo',
+      [
+        '--command-timeout',
+        this.settings.skopeoTimeout,
+        'copy',
+        '--all',
+        '--format',
+        'v2s2',
+        ...this.auth(),
+        `docker://${src}`,
+        `docker://${dest}`,
+      ],
+      { attempts: this.settings.attempts },
+    );
+  }
+
   private auth(): string[] {
     return this.settings.authFile ? ['--authfile', this.settings.authFile] : [];
   }

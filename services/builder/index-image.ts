@@ -1,6 +1,8 @@
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, rename, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { ValidationError } from '../../shared/errors';
+import { readCatalog, type Catalog } from './catalog';
+import { writeOverwriteAuthFile } from './registry-auth';
 import { BuildContext, LABEL_CONFIGS, LABEL_OCP_VERSION, LABEL_SCOPE } from './build-context';
 import type { ResolvedImage } from './images';
 
@@ -68,6 +70,19 @@ function dockerfile(binary: string, labels: Record<string, string>): string {
   return `${lines.join('\n')}\n`;
 }
 
+export interface IndexBuildOptions {
+  /** Labels beyond the configs, OCP version and scope labels. */
+  labels?: Record<string, string>;
+  /** Extra tags of the manifest list (`<registry>/iib-build:<tag>`). */
+  buildTags?: string[];
+  /**
+   * Top-level entries of `/configs` (package directories) that this request
+   * changed or removed; everything else is the from index's catalog as it was.
+   * Undefined means unknown (rebuild everything).
+   */
+  changed?: ReadonlySet<string>;
+}
+
 /**
  * Builds `FROM binary` + `/configs` for every arch, pushes each, then the
  * manifest list `<registry>/iib-build:<id>` (and the build tags).
@@ -76,15 +91,14 @@ export async function buildAndPushIndex(
   ctx: BuildContext,
   prepared: PreparedBuild,
   contextDir: string,
-  extraLabels: Record<string, string>,
-  buildTags: string[] = [],
+  options: IndexBuildOptions = {},
 ): Promise<{ index_image: string; index_image_resolved: string }> {
   const id = ctx.event.id;
   const labels = {
     [LABEL_CONFIGS]: '/configs',
     [LABEL_OCP_VERSION]: prepared.ocpVersion,
     [LABEL_SCOPE]: prepared.distributionScope,
-    ...extraLabels,
+    ...(options.labels ?? {}),
   };
   const dockerfilePath = path.join(contextDir, 'index.Dockerfile');
   await mkdir(path.join(contextDir, 'configs'), { recursive: true });
@@ -100,8 +114,111 @@ export async function buildAndPushIndex(
   }
   await ctx.reporter.progress('Creating the manifest list');
   const output = `${ctx.registry}/iib-build:${id}`;
-  const dests = [output, ...buildTags.map((t) => `${ctx.registry}/iib-build:${t}`)];
+  const dests = [output, ...(options.buildTags ?? []).map((t) => `${ctx.registry}/iib-build:${t}`)];
   await ctx.buildah.pushManifestList(`iib-build-${id}-list`, pushed, dests);
   const resolved = await ctx.images.resolve(output);
   return { index_image: output, index_image_resolved: resolved.resolved };
+}
+
+/** The from index's catalog, extracted into `<workDir>/context/configs` and parsed. */
+export interface IndexCatalog {
+  contextDir: string;
+  configsDir: string;
+  catalog: Catalog;
+}
+
+export async function loadIndexCatalog(ctx: BuildContext, prepared: PreparedBuild): Promise<IndexCatalog> {
+  const contextDir = path.join(ctx.workDir, 'context');
+  const configsDir = path.join(contextDir, 'configs');
+  const arch = prepared.arches.find((a) => prepared.fromIndex.arches.includes(a)) ?? prepared.arches[0];
+  const root = path.join(ctx.workDir, 'from-index');
+  await ctx.images.extract(
+    prepared.fromIndex.resolved,
+    arch as string,
+    prepared.configsPath,
+    ctx.workDir,
+    root,
+  );
+  await mkdir(contextDir, { recursive: true });
+  const extracted = path.join(root, prepared.configsPath.replace(/^\/+/, ''));
+  await rename(extracted, configsDir).catch(async (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'ENOENT') throw err;
+    await mkdir(configsDir, { recursive: true });
+  });
+  const catalog = await readCatalog(configsDir);
+  return { contextDir, configsDir, catalog };
+}
+
+export const FROM_INDEX_CHANGED =
+  'The supplied from_index image changed during the IIB request. Please resubmit the request.';
+
+export interface FinishOptions extends IndexBuildOptions {
+  /** The final state_reason. */
+  reason: string;
+  /** Result fields reported with the final state (bundle_mapping, ...). */
+  fields?: Record<string, unknown>;
+  /** Copy the result onto this image (the from_index or target_index) with `token`. */
+  overwrite?: { target: string; resolvedAtStart: ResolvedImage; token: string | undefined };
+}
+
+/** `index_image` as users see it: IIB_INDEX_IMAGE_OUTPUT_REGISTRY in place of the push registry. */
+export function publicImage(ctx: BuildContext, image: string): string {
+  const out = ctx.config.indexImageOutputRegistry;
+  return out && image.startsWith(`${ctx.registry}/`)
+    ? `${out}/${image.slice(ctx.registry.length + 1)}`
+    : image;
+}
+
+/**
+ * The end of every index request: build and push, optionally overwrite the
+ * from index (only if it did not change meanwhile), report `complete`.
+ */
+export async function finishIndexRequest(
+  ctx: BuildContext,
+  prepared: PreparedBuild,
+  contextDir: string,
+  options: FinishOptions,
+): Promise<void> {
+  const built = await buildAndPushIndex(ctx, prepared, contextDir, options);
+  let indexImage = publicImage(ctx, built.index_image);
+  let indexImageResolved = publicImage(ctx, built.index_image_resolved);
+  if (options.overwrite) {
+    const result = await overwriteIndex(ctx, built.index_image, options.overwrite);
+    indexImage = result.image;
+    indexImageResolved = result.resolved;
+  }
+  await ctx.reporter.state('complete', options.reason, {
+    arches: prepared.arches,
+    binary_image: prepared.binary.ref,
+    binary_image_resolved: prepared.binary.resolved,
+    from_index_resolved: prepared.fromIndex.resolved,
+    distribution_scope: prepared.distributionScope,
+    ...(options.fields ?? {}),
+    index_image: indexImage,
+    index_image_resolved: indexImageResolved,
+    internal_index_image_copy: publicImage(ctx, built.index_image),
+    internal_index_image_copy_resolved: publicImage(ctx, built.index_image_resolved),
+  });
+}
+
+/**
+ * IIB's _overwrite_from_index: re-resolve the target and refuse if it moved
+ * since the request resolved it, then `skopeo copy --all` the built list onto
+ * it with the caller's token, from an auth file of this request alone.
+ */
+export async function overwriteIndex(
+  ctx: BuildContext,
+  built: string,
+  overwrite: NonNullable<FinishOptions['overwrite']>,
+): Promise<{ image: string; resolved: string }> {
+  const authFile = overwrite.token
+    ? await writeOverwriteAuthFile(ctx.workDir, ctx.authFile, overwrite.target, overwrite.token)
+    : ctx.authFile;
+  const images = ctx.images.withAuthFile(authFile);
+  const now = await images.resolve(overwrite.target);
+  if (now.digest !== overwrite.resolvedAtStart.digest) throw new ValidationError(FROM_INDEX_CHANGED);
+  await ctx.reporter.progress(`Overwriting the index image ${overwrite.target} with ${built}`);
+  await images.copyAll(built, overwrite.target);
+  const after = await images.resolve(overwrite.target);
+  return { image: overwrite.target, resolved: after.resolved };
 }

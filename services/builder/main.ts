@@ -6,7 +6,7 @@ import { laneQueue, Messaging } from '../../shared/messaging';
 import { shutdownTracing } from '../../shared/tracing';
 import { createBuildHandler } from './build-handler';
 import { FinalStates } from './final-states';
-import { createEmptyIndex } from './pipelines/create-empty-index';
+import { PIPELINES } from './pipelines';
 
 const config = loadOrExit(() => loadBuilderConfig());
 const builderId = config.builderId ?? `${os.hostname()}-${process.pid}`;
@@ -24,7 +24,7 @@ void runService(
       messaging,
       finals,
       maxDeliveries: config.amqp.maxDeliveries,
-      pipelines: { 'create-empty-index': createEmptyIndex },
+      pipelines: PIPELINES,
       log,
     });
     for (const lane of config.lanes) {

@@ -255,6 +255,28 @@ export interface BuilderConfig extends CommonConfig {
   secretsKey: string | undefined;
   builderId: string | undefined;
   stopGraceMs: number;
+  /** IIB_BINARY_IMAGE_CONFIG: {scope: {ocp_version: binary image}}. */
+  binaryImageConfig: Record<string, Record<string, string>> | undefined;
+  /** Labels every bundle of an add request must carry (iib_required_labels). */
+  requiredLabels: Record<string, string>;
+  /** Registry written into index_image instead of `registry` (iib_index_image_output_registry). */
+  indexImageOutputRegistry: string | undefined;
+  /** Docker config JSON file the builder's own pulls use (iib_docker_config_template). */
+  dockerConfigTemplate: string | undefined;
+  /** iib_organization_customizations: {org: [{type: ..., ...}]}. */
+  organizationCustomizations: Record<string, unknown[]>;
+  /** iib_related_image_registry_replacement: {user: {from: to}}... kept as given. */
+  relatedImageRegistryReplacement: Record<string, Record<string, string>>;
+  /** iib_no_ocp_label_allow_list: index prefixes for ignore_bundle_ocp_version. */
+  noOcpLabelAllowList: string[];
+  /** iib_max_recursive_related_bundles. */
+  maxRecursiveRelatedBundles: number;
+  /** Largest layer (bytes) the builder extracts. */
+  maxExtractBytes: number;
+  /** Push only the changed packages as an extra layer over the from index (see docs/builder.md). */
+  incrementalPush: boolean;
+  /** Catalog layers an incremental index may carry before it is squashed into one. */
+  incrementalMaxLayers: number;
 }
 
 function parseLanes(raw: string[]): LaneRef[] {
@@ -299,6 +321,67 @@ export function loadBuilderConfig(env: Env = process.env): BuilderConfig {
         120_000,
         0,
       ),
+    ),
+    binaryImageConfig: readKey(
+      env,
+      'IIB_BINARY_IMAGE_CONFIG',
+      json<Record<string, Record<string, string>> | undefined>(
+        'JSON {scope: {ocp_version: binary_image}} used when a request names no binary_image',
+        undefined,
+      ),
+    ),
+    requiredLabels: readKey(
+      env,
+      'IIB_REQUIRED_LABELS',
+      json<Record<string, string>>('JSON {label: value} every added bundle must carry', {}),
+    ),
+    indexImageOutputRegistry: readKey(
+      env,
+      'IIB_INDEX_IMAGE_OUTPUT_REGISTRY',
+      optStr('Registry shown in index_image instead of IIB_REGISTRY'),
+    ),
+    dockerConfigTemplate: readKey(
+      env,
+      'IIB_DOCKER_CONFIG_TEMPLATE',
+      optStr("Docker config JSON with the builder's own registry credentials"),
+    ),
+    organizationCustomizations: readKey(
+      env,
+      'IIB_ORGANIZATION_CUSTOMIZATIONS',
+      json<Record<string, unknown[]>>('JSON {organization: [customization, ...]} for regenerate-bundle', {}),
+    ),
+    relatedImageRegistryReplacement: readKey(
+      env,
+      'IIB_RELATED_IMAGE_REGISTRY_REPLACEMENT',
+      json<Record<string, Record<string, string>>>(
+        'JSON {user: {registry: replacement}} applied to related images',
+        {},
+      ),
+    ),
+    noOcpLabelAllowList: readKey(
+      env,
+      'IIB_NO_OCP_LABEL_ALLOW_LIST',
+      list('Index prefixes for which ignore_bundle_ocp_version is honoured', []),
+    ),
+    maxRecursiveRelatedBundles: readKey(
+      env,
+      'IIB_MAX_RECURSIVE_RELATED_BUNDLES',
+      int('Depth limit of recursive-related-bundles', 15, 1),
+    ),
+    maxExtractBytes: readKey(
+      env,
+      'IIB_MAX_EXTRACT_BYTES',
+      int('Largest image content (bytes) the builder extracts', 2 * 1024 * 1024 * 1024, 1024),
+    ),
+    incrementalPush: readKey(
+      env,
+      'IIB_INCREMENTAL_PUSH',
+      bool('Push only the changed packages as a layer over the from index', true),
+    ),
+    incrementalMaxLayers: readKey(
+      env,
+      'IIB_INCREMENTAL_MAX_LAYERS',
+      int('Catalog layers before an incremental index is squashed', 8, 1),
     ),
   };
 }

@@ -1,7 +1,6 @@
-import { readdir, rm } from 'node:fs/promises';
-import * as path from 'node:path';
+import { rm } from 'node:fs/promises';
 import type { BuildContext } from '../build-context';
-import { buildAndPushIndex, prepareIndexBuild } from '../index-image';
+import { finishIndexRequest, loadIndexCatalog, prepareIndexBuild } from '../index-image';
 
 /**
  * create-empty-index: the from index's catalog with every package removed,
@@ -21,14 +20,13 @@ export async function createEmptyIndex(ctx: BuildContext): Promise<void> {
       distribution_scope: prepared.distributionScope,
     },
   );
-  const contextDir = path.join(ctx.workDir, 'context');
-  const arch = prepared.arches[0] as string;
-  await ctx.images.extract(prepared.fromIndex.resolved, arch, prepared.configsPath, ctx.workDir, contextDir);
-  const configsDir = path.join(contextDir, prepared.configsPath.replace(/^\/+/, ''));
-  const packages = (await readdir(configsDir)).sort();
+  const work = await loadIndexCatalog(ctx, prepared);
+  const packages = [...work.catalog.packages.keys()].sort();
   ctx.reporter.log(`Removing all the operators from the index image: ${packages.join(', ') || '(none)'}`);
-  await Promise.all(packages.map((p) => rm(path.join(configsDir, p), { recursive: true, force: true })));
+  await rm(work.configsDir, { recursive: true, force: true });
   const labels = (ctx.params.labels as Record<string, string> | undefined) ?? {};
-  const out = await buildAndPushIndex(ctx, prepared, contextDir, labels);
-  await ctx.reporter.state('complete', 'The empty index image was successfully created', out);
+  await finishIndexRequest(ctx, prepared, work.contextDir, {
+    labels,
+    reason: 'The empty index image was successfully created',
+  });
 }
