@@ -171,7 +171,10 @@ export function openApiDocument(serverUrl = '/api/v1'): Json {
       },
     },
   });
-  paths['/builds/{id}/logs'] = text('text/plain', 'The request log');
+  paths['/builds/{id}/logs'] = text(
+    'text/plain',
+    'The request log; with ?follow=true it streams while the request runs and ends at its final state',
+  );
   paths['/builds/{id}/related_bundles'] = text('application/json', 'Related bundles (regenerate-bundle)');
   paths['/builds/{id}/nested-bundles'] = text(
     'application/json',

@@ -178,6 +178,17 @@ export class RequestStore {
     return row?.content;
   }
 
+  /** Log lines after the line `afterId` (0 = from the start), with their ids, for following a log. */
+  async logsAfter(id: number, afterId: number, limit = 1000): Promise<{ id: number; text: string }[]> {
+    const rows = await this.db('request_logs')
+      .where({ request_id: id })
+      .andWhere('id', '>', afterId)
+      .orderBy('id')
+      .limit(limit)
+      .select<{ id: number | string; text: string }[]>('id', 'text');
+    return rows.map((r) => ({ id: Number(r.id), text: r.text }));
+  }
+
   async logs(id: number): Promise<string[]> {
     const rows = await this.db('request_logs')
       .where({ request_id: id })

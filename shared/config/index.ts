@@ -102,6 +102,8 @@ export interface GatewayConfig extends CommonConfig {
   graphModeIndexAllowList: string[];
   requestDataDaysToLive: number;
   outboxPollMs: number;
+  /** How often GET /builds/<id>/logs?follow=true looks for new lines. */
+  logFollowPollMs: number;
   secretsKey: string | undefined;
   maxBodyBytes: number;
   authModes: AuthMode[];
@@ -176,6 +178,11 @@ export function loadGatewayConfig(env: Env = process.env): GatewayConfig {
       env,
       'IIB_OUTBOX_POLL_MS',
       int('Fallback poll interval of the outbox relay (it is woken by NOTIFY)', 1000, 10),
+    ),
+    logFollowPollMs: readKey(
+      env,
+      'IIB_LOG_FOLLOW_POLL_MS',
+      int('How often a followed request log is checked for new lines', 500, 50),
     ),
     secretsKey: loadSecretsKey(env),
     maxBodyBytes: readKey(env, 'IIB_MAX_BODY_BYTES', int('Largest accepted request body', 1_000_000, 1024)),

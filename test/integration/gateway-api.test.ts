@@ -286,6 +286,46 @@ describe('GET endpoints', () => {
     });
   });
 
+  it('when a log is followed while the request runs, then every line arrives as reported and the stream ends at the final state', async () => {
+    const c = await post('/builds/create-empty-index', { from_index: IDX, binary_image: BIN });
+    const id = c.body.id as number;
+    const update = (n: number, extra: Record<string, unknown> = {}) =>
+      gw.store.applyUpdate({
+        key: `follow-${id}-${n}`,
+        request_id: id,
+        logs: [`line ${n}`],
+        at: new Date().toISOString(),
+        ...extra,
+      });
+    await update(1);
+    const res = await fetch(`${gw.base}/builds/${id}/logs?follow=true`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toMatch(/^text\/plain/);
+    const reader = res.body!.getReader();
+    const decoder = new TextDecoder();
+    let text = '';
+    const readUntil = async (needle: string): Promise<void> => {
+      while (!text.includes(needle)) {
+        const { value, done } = await reader.read();
+        if (done) throw new Error(`stream ended before "${needle}": ${text}`);
+        text += decoder.decode(value, { stream: true });
+      }
+    };
+    // The first line is there at once, the request still in progress.
+    await readUntil('line 1\n');
+    await update(2);
+    await readUntil('line 2\n');
+    await update(3, { state: 'complete', state_reason: 'done' });
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      text += decoder.decode(value, { stream: true });
+    }
+    expect(text).toBe('line 1\nline 2\nline 3\n');
+    // Without follow, IIB's answer is unchanged once final.
+    expect(await call('GET', `${gw.base}/builds/${id}/logs`)).toMatchObject({ status: 200, text });
+  });
+
   it('when the healthcheck and the docs are asked for, then they answer', async () => {
     expect(await call('GET', `${gw.base}/healthcheck`)).toMatchObject({
       status: 200,

@@ -1,5 +1,5 @@
 import { Router } from 'express';
-import type { Request } from 'express';
+import type { Request, Response } from 'express';
 import { isFinal } from '../../../shared/contracts';
 import { ForbiddenError, GoneError, NotFoundError, ValidationError } from '../../../shared/errors';
 import { currentUser, requireLogin } from '../auth';
@@ -94,10 +94,45 @@ export function buildRoutes(deps: AppDeps): Router {
 
   router.get('/builds/:id/logs', async (req, res) => {
     const r = await load(req.params.id);
+    if (req.query.follow === 'true' || req.query.follow === '1') {
+      if (expired(r)) throw new GoneError(`The logs for the build request ${r.id} no longer exist`);
+      await followLogs(r.id, req, res);
+      return;
+    }
     temporaryData(r, 'logs');
     const lines = await store.logs(r.id);
     res.type('text/plain').send(lines.join('\n') + (lines.length ? '\n' : ''));
   });
+
+  /**
+   * `?follow=true` (our extension; IIB serves logs only once a request is
+   * final): streams the log as the builder reports it, chunk by chunk, and
+   * ends once the request is final and every line has been sent.
+   */
+  const followLogs = async (id: number, req: Request, res: Response): Promise<void> => {
+    res.status(200).type('text/plain');
+    res.setHeader('cache-control', 'no-store');
+    res.setHeader('x-content-type-options', 'nosniff');
+    let closed = false;
+    req.on('close', () => {
+      closed = true;
+    });
+    let after = 0;
+    for (;;) {
+      // Read the state before the lines, so the last lines of a final request are never missed.
+      const current = await store.get(id);
+      const lines = await store.logsAfter(id, after);
+      if (closed) return;
+      if (lines.length > 0) {
+        after = lines[lines.length - 1]!.id;
+        res.write(lines.map((l) => `${l.text}\n`).join(''));
+      }
+      if (lines.length === 0 && (!current || isFinal(current.state))) break;
+      if (lines.length === 0)
+        await new Promise((resolve) => setTimeout(resolve, config.logFollowPollMs ?? 500));
+    }
+    res.end();
+  };
 
   const artifact = (path: string, kind: string, type: string, what: string): void => {
     router.get(`/builds/:id/${path}`, async (req, res) => {

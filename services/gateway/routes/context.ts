@@ -14,7 +14,8 @@ export type AppConfig = Pick<
   | 'graphModeIndexAllowList'
   | 'requestDataDaysToLive'
   | 'maxBodyBytes'
->;
+> &
+  Partial<Pick<GatewayConfig, 'logFollowPollMs'>>;
 
 export interface AppDeps {
   config: AppConfig;
