@@ -29,7 +29,8 @@ const FLAKY = [
   /\b5\d\d\b.*(Internal Server Error|Bad Gateway|Service Unavailable|Gateway Timeout)/i,
   /(received unexpected HTTP status|status code|StatusCode):? 5\d\d/i,
   /\b(503|502|504) /,
-  /i\/o timeout|TLS handshake timeout|connection reset by peer|EOF$|context deadline exceeded/im,
+  // Go's net errors as skopeo/buildah print them (often inside a quoted URL error).
+  /i\/o timeout|TLS handshake timeout|connection reset by peer|\bEOF\b|context deadline exceeded|connection refused/i,
   /unexpected HTTP status: 403|denied: requested access to the resource is denied/i,
 ];
 
