@@ -1,8 +1,12 @@
 import type { RequestType } from '../../../shared/contracts';
 import type { Pipeline } from '../build-context';
+import { addPipeline } from './add';
 import { createEmptyIndex } from './create-empty-index';
+import { rmPipeline } from './rm';
 
 /** The pipeline of each request type. */
 export const PIPELINES: Partial<Record<RequestType, Pipeline>> = {
+  add: addPipeline,
+  rm: rmPipeline,
   'create-empty-index': createEmptyIndex,
 };

@@ -1,0 +1,176 @@
+import { mkdir } from 'node:fs/promises';
+import * as path from 'node:path';
+import { ValidationError } from '../../../shared/errors';
+import type { BuildContext } from '../build-context';
+import {
+  BundleFiles,
+  bundleMapping,
+  catalogBundleImages,
+  checkRelatedImages,
+  resolveBundles,
+  splitPresent,
+  verifyRequiredLabels,
+  type ResolvedBundle,
+} from '../bundles';
+import { writeTouchedPackages } from '../bundles-catalog';
+import { ADD_MODES, addBundles, deprecateBundles, emptyCatalog, type AddMode } from '../catalog';
+import {
+  finishIndexRequest,
+  loadIndexCatalog,
+  prepareIndexBuild,
+  type IndexCatalog,
+  type PreparedBuild,
+} from '../index-image';
+
+const SCOPES = ['dev', 'stage', 'prod'];
+/** IIB's default OCP version when there is no from_index to read it from. */
+const DEFAULT_OCP_VERSION = 'v4.5';
+
+function stringList(value: unknown): string[] {
+  return Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : [];
+}
+
+/**
+ * IIB's prepare_request_for_build for an add without from_index: the index
+ * starts empty, the arches are add_arches, OCP version v4.5, scope as
+ * requested (default prod).
+ */
+async function prepareWithoutFromIndex(ctx: BuildContext, addArches: string[]): Promise<PreparedBuild> {
+  await ctx.reporter.progress('Resolving the container images');
+  const scope = typeof ctx.params.distribution_scope === 'string' ? ctx.params.distribution_scope : 'prod';
+  if (!SCOPES.includes(scope)) throw new ValidationError(`Unknown distribution scope ${scope}`);
+  let binaryRef = typeof ctx.params.binary_image === 'string' ? ctx.params.binary_image : undefined;
+  binaryRef ??= ctx.binaryImageConfig?.[scope]?.[DEFAULT_OCP_VERSION];
+  if (!binaryRef) {
+    throw new ValidationError(
+      `The "binary_image" value was not provided and no binary image is configured for distribution scope ${scope} and OCP version ${DEFAULT_OCP_VERSION}`,
+    );
+  }
+  const arches = [...new Set(addArches)].sort();
+  if (arches.length === 0) throw new ValidationError('No arches were provided to build the index image');
+  const binary = await ctx.images.resolve(binaryRef);
+  const missing = arches.filter((a) => !binary.arches.includes(a));
+  if (missing.length > 0) {
+    throw new ValidationError(
+      `The binary image is not available for the following arches: ${missing.join(', ')}`,
+    );
+  }
+  return {
+    // No from index: nothing to compare, overwrite or reuse.
+    fromIndex: { ref: '', resolved: '', digest: '', arches: [], isList: false },
+    binary,
+    arches,
+    ocpVersion: DEFAULT_OCP_VERSION,
+    distributionScope: scope,
+    configsPath: '/configs',
+  };
+}
+
+async function emptyIndexCatalog(ctx: BuildContext): Promise<IndexCatalog> {
+  const contextDir = path.join(ctx.workDir, 'context');
+  const configsDir = path.join(contextDir, 'configs');
+  await mkdir(configsDir, { recursive: true });
+  return { contextDir, configsDir, catalog: emptyCatalog() };
+}
+
+/**
+ * add (IIB's handle_add_request, file-based catalogs): pin the bundles,
+ * check labels and related images, drop those already in the index, add the
+ * rest with opm's graph semantics, apply the deprecation list, build, push
+ * and optionally overwrite the from index.
+ */
+export async function addPipeline(ctx: BuildContext): Promise<void> {
+  const fromIndexRef = typeof ctx.params.from_index === 'string' ? ctx.params.from_index : undefined;
+  const requested = stringList(ctx.params.bundles);
+  const mode = (ctx.params.graph_update_mode ?? 'replaces') as AddMode;
+  if (!ADD_MODES.includes(mode)) {
+    throw new ValidationError(`The graph_update_mode ${String(mode)} is not supported`);
+  }
+
+  await ctx.reporter.progress('Resolving the bundles');
+  const bundles = await resolveBundles(ctx, requested);
+  verifyRequiredLabels(bundles, ctx.config.requiredLabels);
+  const files = new BundleFiles(ctx);
+  if (ctx.params.check_related_images === true) await checkRelatedImages(ctx, bundles, files);
+
+  const addArches = stringList(ctx.params.add_arches);
+  const prepared = fromIndexRef
+    ? await prepareIndexBuild(ctx, addArches)
+    : await prepareWithoutFromIndex(ctx, addArches);
+  const mapping = bundleMapping(bundles);
+  await ctx.reporter.progress(
+    `Building the index image for the following arches: ${prepared.arches.join(', ')}`,
+    {
+      binary_image: prepared.binary.ref,
+      binary_image_resolved: prepared.binary.resolved,
+      distribution_scope: prepared.distributionScope,
+      ...(Object.keys(mapping).length > 0 ? { bundle_mapping: mapping } : {}),
+      ...(fromIndexRef ? { from_index_resolved: prepared.fromIndex.resolved } : {}),
+    },
+  );
+
+  let work: IndexCatalog;
+  let toAdd: ResolvedBundle[] = bundles;
+  if (fromIndexRef) {
+    await ctx.reporter.progress('Checking if bundles are already present in index image');
+    work = await loadIndexCatalog(ctx, prepared);
+    const split = splitPresent(work.catalog, bundles);
+    toAdd = split.missing;
+    if (split.present.length > 0) {
+      ctx.reporter.log(
+        `Following bundles are already present in the index image: ${split.present.map((b) => b.resolved).join(' ')}`,
+      );
+    }
+  } else {
+    work = await emptyIndexCatalog(ctx);
+  }
+  const presentImages = catalogBundleImages(work.catalog);
+  const before = new Map(work.catalog.packages);
+  const touched = new Set<string>();
+
+  if (toAdd.length > 0) {
+    const sources = [];
+    for (const b of toAdd) sources.push({ dir: await files.dirOf(b), image: b.resolved });
+    const overwriteLatest = ['dev', 'stage'].includes(prepared.distributionScope);
+    ctx.reporter.log(
+      `Adding bundles (mode ${mode}${overwriteLatest ? ', overwrite latest' : ''}): ${toAdd.map((b) => b.resolved).join(', ')}`,
+    );
+    const added = await addBundles(work.catalog, sources, { mode, overwriteLatest });
+    for (const pkg of added.dirty) touched.add(pkg);
+    for (const w of added.warnings) ctx.reporter.log(`warning: ${w}`);
+  }
+
+  const deprecationList = stringList(ctx.params.deprecation_list);
+  if (deprecationList.length > 0) {
+    // IIB's get_bundles_from_deprecation_list: pinned, then matched against the index's and the added bundles.
+    const pinned = (await resolveBundles(ctx, deprecationList)).map((b) => b.resolved);
+    const candidates = [...presentImages, ...toAdd.map((b) => b.resolved)];
+    const deprecate = [...new Set(candidates.filter((img) => pinned.includes(img)))];
+    if (deprecate.length === 0) {
+      ctx.reporter.log('Deprecation list was set but no bundles were found for deprecation.');
+    } else {
+      ctx.reporter.log(`Bundles that will be deprecated from the index image: ${deprecate.join(', ')}`);
+      for (const pkg of deprecateBundles(work.catalog, deprecate)) touched.add(pkg);
+    }
+  }
+
+  const changed = await writeTouchedPackages(work.configsDir, before, work.catalog, touched);
+  const overwrite = ctx.params.overwrite_from_index === true && fromIndexRef;
+  await finishIndexRequest(ctx, prepared, work.contextDir, {
+    buildTags: stringList(ctx.params.build_tags),
+    // Without a from index there is nothing to layer onto: a full build.
+    changed: fromIndexRef ? changed : undefined,
+    reason: 'The operator bundle(s) were successfully added to the index image',
+    fields: {
+      bundle_mapping: mapping,
+      ...(fromIndexRef ? {} : { from_index_resolved: null }),
+    },
+    overwrite: overwrite
+      ? {
+          target: fromIndexRef,
+          resolvedAtStart: prepared.fromIndex,
+          token: ctx.secrets.overwrite_from_index_token,
+        }
+      : undefined,
+  });
+}

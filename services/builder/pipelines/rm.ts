@@ -1,0 +1,46 @@
+import type { BuildContext } from '../build-context';
+import { writeTouchedPackages } from '../bundles-catalog';
+import { removePackages } from '../catalog';
+import { finishIndexRequest, loadIndexCatalog, prepareIndexBuild } from '../index-image';
+
+/**
+ * rm (IIB's handle_rm_request, file-based catalogs): remove the packages
+ * (and their `_operator-deprecations-content/<pkg>`) from the from index's
+ * `/configs`; an unknown package fails with opm's `registry rm` error. Every
+ * other file of `/configs` is left as it was.
+ */
+export async function rmPipeline(ctx: BuildContext): Promise<void> {
+  const operators = Array.isArray(ctx.params.operators)
+    ? ctx.params.operators.filter((o): o is string => typeof o === 'string')
+    : [];
+  const addArches = Array.isArray(ctx.params.add_arches) ? (ctx.params.add_arches as string[]) : [];
+  const fromIndex = ctx.params.from_index as string;
+  const prepared = await prepareIndexBuild(ctx, addArches);
+  await ctx.reporter.progress(
+    `Building the index image for the following arches: ${prepared.arches.join(', ')}`,
+    {
+      binary_image: prepared.binary.ref,
+      binary_image_resolved: prepared.binary.resolved,
+      distribution_scope: prepared.distributionScope,
+      from_index_resolved: prepared.fromIndex.resolved,
+    },
+  );
+  const work = await loadIndexCatalog(ctx, prepared);
+  const before = new Map(work.catalog.packages);
+  ctx.reporter.log(`Removing the operators from the index image: ${operators.join(', ')}`);
+  const removed = removePackages(work.catalog, operators);
+  const changed = await writeTouchedPackages(work.configsDir, before, work.catalog, removed);
+  await finishIndexRequest(ctx, prepared, work.contextDir, {
+    buildTags: Array.isArray(ctx.params.build_tags) ? (ctx.params.build_tags as string[]) : [],
+    changed,
+    reason: 'The operator(s) were successfully removed from the index image',
+    overwrite:
+      ctx.params.overwrite_from_index === true
+        ? {
+            target: fromIndex,
+            resolvedAtStart: prepared.fromIndex,
+            token: ctx.secrets.overwrite_from_index_token,
+          }
+        : undefined,
+  });
+}
