@@ -2,6 +2,8 @@ import type { RequestType } from '../../../shared/contracts';
 import type { Pipeline } from '../build-context';
 import { addPipeline } from './add';
 import { createEmptyIndex } from './create-empty-index';
+import { recursiveRelatedBundles } from './recursive-related-bundles';
+import { regenerateBundle } from './regenerate-bundle';
 import { rmPipeline } from './rm';
 
 /** The pipeline of each request type. */
@@ -9,4 +11,6 @@ export const PIPELINES: Partial<Record<RequestType, Pipeline>> = {
   add: addPipeline,
   rm: rmPipeline,
   'create-empty-index': createEmptyIndex,
+  'regenerate-bundle': regenerateBundle,
+  'recursive-related-bundles': recursiveRelatedBundles,
 };
