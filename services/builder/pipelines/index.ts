@@ -1,7 +1,10 @@
 import type { RequestType } from '../../../shared/contracts';
 import type { Pipeline } from '../build-context';
 import { addPipeline } from './add';
+import { addDeprecations } from './add-deprecations';
 import { createEmptyIndex } from './create-empty-index';
+import { fbcOperations } from './fbc-operations';
+import { mergeIndexImage } from './merge-index-image';
 import { recursiveRelatedBundles } from './recursive-related-bundles';
 import { regenerateBundle } from './regenerate-bundle';
 import { rmPipeline } from './rm';
@@ -11,6 +14,9 @@ export const PIPELINES: Partial<Record<RequestType, Pipeline>> = {
   add: addPipeline,
   rm: rmPipeline,
   'create-empty-index': createEmptyIndex,
+  'fbc-operations': fbcOperations,
+  'add-deprecations': addDeprecations,
+  'merge-index-image': mergeIndexImage,
   'regenerate-bundle': regenerateBundle,
   'recursive-related-bundles': recursiveRelatedBundles,
 };

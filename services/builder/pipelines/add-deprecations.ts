@@ -1,0 +1,67 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import * as path from 'node:path';
+import { ValidationError } from '../../../shared/errors';
+import type { BuildContext } from '../build-context';
+import { readCatalog } from '../catalog';
+import { finishIndexRequest, prepareIndexBuild } from '../index-image';
+import { DEPRECATIONS_DIR, extractArch, extractConfigs, validateConfigs } from './configs-files';
+import { checkDeprecations, parseDeprecationSchema, pythonJson } from './deprecations-schema';
+import { stringList } from './fbc-operations';
+
+/**
+ * add-deprecations (IIB's build_add_deprecations): writes the request's
+ * olm.deprecations blob to `/configs/_operator-deprecations-content/<pkg>/<pkg>.json`
+ * (replacing an earlier one), validates, builds and optionally overwrites.
+ * IIB requires the package in its hidden SQLite database; with no such
+ * database here, the package must be defined in the index's /configs.
+ */
+export async function addDeprecations(ctx: BuildContext): Promise<void> {
+  const pkg = ctx.params.operator_package as string;
+  const schema = parseDeprecationSchema(ctx.params.deprecation_schema as string, pkg);
+  if (pkg === '.' || pkg === '..' || path.basename(pkg) !== pkg) {
+    throw new ValidationError(`The operator_package ${JSON.stringify(pkg)} is not a valid package name`);
+  }
+  await ctx.reporter.progress('Resolving the index images');
+  const prepared = await prepareIndexBuild(ctx);
+  await ctx.reporter.progress(
+    `Building the index image for the following arches: ${prepared.arches.join(', ')}`,
+    {
+      arches: prepared.arches,
+      binary_image: prepared.binary.ref,
+      binary_image_resolved: prepared.binary.resolved,
+      from_index_resolved: prepared.fromIndex.resolved,
+      distribution_scope: prepared.distributionScope,
+    },
+  );
+  const configs = await extractConfigs(
+    ctx,
+    prepared.fromIndex,
+    extractArch(prepared.fromIndex, prepared.arches),
+    prepared.configsPath,
+    'from-index',
+  );
+  const present = (await readCatalog(configs)).packages.get(pkg)?.package !== undefined;
+  if (!present) {
+    throw new ValidationError(
+      `Cannot add deprecations for ${pkg}, It is either not present in index or opted in fbc`,
+    );
+  }
+  await ctx.reporter.progress('Getting all deprecations present in index image');
+  const dir = path.join(configs, DEPRECATIONS_DIR, pkg);
+  await mkdir(dir, { recursive: true });
+  await ctx.reporter.progress('Adding deprecations to from_index');
+  await writeFile(path.join(dir, `${pkg}.json`), pythonJson(schema));
+  checkDeprecations(await validateConfigs(configs));
+  await finishIndexRequest(ctx, prepared, path.dirname(configs), {
+    buildTags: stringList(ctx.params.build_tags),
+    changed: new Set([DEPRECATIONS_DIR]),
+    reason: 'The deprecation schema was successfully added to the index image',
+    overwrite: ctx.params.overwrite_from_index
+      ? {
+          target: ctx.params.from_index as string,
+          resolvedAtStart: prepared.fromIndex,
+          token: ctx.secrets.overwrite_from_index_token,
+        }
+      : undefined,
+  });
+}

@@ -1,0 +1,180 @@
+import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { cp, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { promisify } from 'node:util';
+import { parse } from 'yaml';
+import { addBundles, emptyCatalog, writeCatalog, type Catalog } from '../../services/builder/catalog';
+import { fixturesDir, registryHost } from './env';
+
+const run = promisify(execFile);
+
+/**
+ * Index, fragment and bundle images for the fbc-operations, add-deprecations
+ * and merge tests, built with buildah (vfs storage, chroot isolation, FROM
+ * scratch + COPY so the foreign arch needs no emulation) and pushed to the
+ * test registry.
+ */
+
+const buildahEnv = { ...process.env, STORAGE_DRIVER: 'vfs', BUILDAH_ISOLATION: 'chroot' };
+
+async function buildah(args: string[]): Promise<void> {
+  try {
+    await run('buildah', args, { env: buildahEnv, maxBuffer: 64 * 1024 * 1024 });
+  } catch (err) {
+    const e = err as { code?: string; stderr?: string; message: string };
+    if (e.code === 'ENOENT') throw new Error('buildah is not installed: run `npm run stack`');
+    throw new Error(`buildah ${args.join(' ')} failed: ${e.stderr ?? e.message}`);
+  }
+}
+
+/** Fails with how to start the registry when it does not answer. */
+export async function requireRegistry(): Promise<void> {
+  const url = `http://${registryHost.replace(/^localhost(?=:|$)/, '127.0.0.1')}/v2/`;
+  try {
+    const res = await fetch(url);
+    if (!res.ok) throw new Error(`HTTP ${res.status}`);
+  } catch (err) {
+    throw new Error(
+      `the registry ${registryHost} does not answer (${(err as Error).message}): start it with \`npm run stack\``,
+    );
+  }
+}
+
+export interface TreeImage {
+  /** Directories to copy in: path in the image -> local directory. */
+  dirs: Record<string, string>;
+  labels?: Record<string, string>;
+  arches?: string[];
+}
+
+/** Builds FROM scratch with the given trees and labels, pushes it (a list for several arches), returns `repo@digest`. */
+export async function pushTreeImage(ref: string, spec: TreeImage): Promise<string> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'iib-fbc-image-'));
+  const arches = spec.arches ?? ['amd64'];
+  const name = `localhost/iib-fbc-test/${path.basename(dir).toLowerCase()}`;
+  try {
+    const lines = ['FROM scratch'];
+    for (const [i, [dest, src]] of Object.entries(spec.dirs).entries()) {
+      await cp(src, path.join(dir, 'ctx', `d${i}`), { recursive: true });
+      lines.push(`COPY d${i} ${dest}`);
+    }
+    await mkdir(path.join(dir, 'ctx'), { recursive: true });
+    for (const [k, v] of Object.entries(spec.labels ?? {}))
+      lines.push(`LABEL ${JSON.stringify(k)}=${JSON.stringify(v)}`);
+    const file = path.join(dir, 'Containerfile');
+    await writeFile(file, `${lines.join('\n')}\n`);
+    const common = ['build', '--quiet', '--format', 'docker', '--layers=false', '--os', 'linux'];
+    if (arches.length === 1) {
+      await buildah([...common, '--arch', arches[0]!, '-t', name, '-f', file, path.join(dir, 'ctx')]);
+      await buildah(['push', '--quiet', '--format', 'v2s2', '--tls-verify=false', name, `docker://${ref}`]);
+      await buildah(['rmi', '-f', name]).catch(() => undefined);
+    } else {
+      await buildah(['manifest', 'create', name]);
+      try {
+        for (const arch of arches) {
+          await buildah([...common, '--arch', arch, '--manifest', name, '-f', file, path.join(dir, 'ctx')]);
+        }
+        await buildah([
+          'manifest',
+          'push',
+          '--all',
+          '--quiet',
+          '--format',
+          'v2s2',
+          '--tls-verify=false',
+          name,
+          `docker://${ref}`,
+        ]);
+      } finally {
+        await buildah(['manifest', 'rm', name]).catch(() => undefined);
+      }
+    }
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+  return digestRef(ref);
+}
+
+export async function digestRef(ref: string): Promise<string> {
+  const { stdout } = await run('skopeo', ['inspect', '--raw', '--tls-verify=false', `docker://${ref}`], {
+    maxBuffer: 16 * 1024 * 1024,
+  });
+  const repo = ref.replace(/:[^/:@]+$/, '');
+  return `${repo}@sha256:${createHash('sha256').update(stdout).digest('hex')}`;
+}
+
+export const INDEX_LABELS = (version: string, scope: string): Record<string, string> => ({
+  'operators.operatorframework.io.index.configs.v1': '/configs',
+  'com.redhat.index.delivery.version': version,
+  'com.redhat.index.delivery.distribution_scope': scope,
+});
+
+/** An index image (amd64 + arm64) whose /configs is `configsDir`. */
+export async function pushIndex(
+  ref: string,
+  configsDir: string,
+  labels: Record<string, string>,
+): Promise<string> {
+  return pushTreeImage(ref, { dirs: { '/configs': configsDir }, labels, arches: ['amd64', 'arm64'] });
+}
+
+export const fixtureBundleDir = (op: string, version: string): string =>
+  path.join(fixturesDir, 'bundles', op, version);
+
+/**
+ * A fixture bundle as an image of this run, with its annotations as labels
+ * plus `extraLabels` (say com.redhat.openshift.versions); returns `repo@digest`.
+ */
+export async function pushBundle(
+  ref: string,
+  op: string,
+  version: string,
+  extraLabels: Record<string, string> = {},
+): Promise<string> {
+  const dir = fixtureBundleDir(op, version);
+  const annotations = (
+    parse(await readFile(path.join(dir, 'metadata', 'annotations.yaml'), 'utf8')) as {
+      annotations?: Record<string, string>;
+    }
+  ).annotations;
+  return pushTreeImage(ref, {
+    dirs: { '/manifests': path.join(dir, 'manifests'), '/metadata': path.join(dir, 'metadata') },
+    labels: { ...(annotations ?? {}), ...extraLabels },
+  });
+}
+
+/** A catalog of the given bundles, added in order (replaces mode) and written to `dir`. */
+export async function writeBundlesCatalog(
+  dir: string,
+  bundles: { op: string; version: string; image: string }[],
+): Promise<Catalog> {
+  const catalog = emptyCatalog();
+  for (const b of bundles) {
+    await addBundles(catalog, [{ dir: fixtureBundleDir(b.op, b.version), image: b.image }], {
+      mode: 'replaces',
+    });
+  }
+  await writeCatalog(dir, catalog);
+  return catalog;
+}
+
+/** Every file under `dir` (relative path -> bytes), to compare trees. */
+export async function readTree(dir: string): Promise<Map<string, Buffer>> {
+  const out = new Map<string, Buffer>();
+  const walk = async (rel: string): Promise<void> => {
+    for (const e of await readdir(path.join(dir, rel), { withFileTypes: true })) {
+      const r = rel ? `${rel}/${e.name}` : e.name;
+      if (e.isDirectory()) await walk(r);
+      else out.set(r, await readFile(path.join(dir, r)));
+    }
+  };
+  await walk('');
+  return out;
+}
+
+/** The files of `tree` under the top-level directory `top`. */
+export function under(tree: Map<string, Buffer>, top: string): Map<string, Buffer> {
+  return new Map([...tree].filter(([k]) => k.startsWith(`${top}/`)));
+}
