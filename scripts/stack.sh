@@ -25,6 +25,10 @@ REGISTRY_PORT=5000
 # their bundle images localhost:5055/fixtures/..., so a catalog test can render
 # the very same reference opm did.
 GOLDEN_REGISTRY_PORT=5055
+# A registry that requires auth (htpasswd) for the overwrite_from_index tests;
+# test/e2e/builder-overwrite.test.ts starts and stops it itself, this script
+# only lists it as a plain-HTTP registry for skopeo and buildah.
+AUTH_REGISTRY_PORT=5056
 REGISTRIES_CONF=/etc/containers/registries.conf.d/50-iib-local.conf
 PACKAGES=(postgresql rabbitmq-server buildah skopeo podman docker-registry uidmap fuse-overlayfs curl ca-certificates)
 
@@ -362,12 +366,20 @@ insecure = true
 [[registry]]
 location = "127.0.0.1:$GOLDEN_REGISTRY_PORT"
 insecure = true
+
+[[registry]]
+location = "localhost:$AUTH_REGISTRY_PORT"
+insecure = true
+
+[[registry]]
+location = "127.0.0.1:$AUTH_REGISTRY_PORT"
+insecure = true
 EOF
   )
   if [[ $(cat "$REGISTRIES_CONF" 2>/dev/null) != "$want" ]]; then
     as_root mkdir -p "$(dirname "$REGISTRIES_CONF")"
     printf '%s\n' "$want" | as_root tee "$REGISTRIES_CONF" >/dev/null
-    ok "wrote $REGISTRIES_CONF (localhost:$REGISTRY_PORT, :$GOLDEN_REGISTRY_PORT insecure)"
+    ok "wrote $REGISTRIES_CONF (localhost:$REGISTRY_PORT, :$GOLDEN_REGISTRY_PORT, :$AUTH_REGISTRY_PORT insecure)"
   fi
 }
 
