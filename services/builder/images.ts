@@ -25,6 +25,49 @@ export interface ImageConfig {
   config?: { Labels?: Record<string, string> | null };
 }
 
+interface ListEntry {
+  digest: string;
+  platform?: { architecture?: string };
+}
+
+export interface Descriptor {
+  mediaType: string;
+  size: number;
+  digest: string;
+}
+
+/** A single-arch image manifest (Docker v2s2 or OCI). */
+export interface ImageManifest {
+  schemaVersion: number;
+  mediaType?: string;
+  config: Descriptor;
+  layers: Descriptor[];
+  [key: string]: unknown;
+}
+
+/** An image config as stored in the registry; keys we do not touch are carried along. */
+export interface RawImageConfig {
+  architecture?: string;
+  created?: string;
+  config?: {
+    Labels?: Record<string, string> | null;
+    Entrypoint?: string[] | null;
+    Cmd?: string[] | null;
+    [key: string]: unknown;
+  };
+  rootfs?: { type: string; diff_ids: string[] };
+  history?: Record<string, unknown>[];
+  [key: string]: unknown;
+}
+
+export interface ArchImage {
+  /** repo@sha256:... of the single-arch manifest. */
+  resolved: string;
+  digest: string;
+  manifest: ImageManifest;
+  config: RawImageConfig;
+}
+
 export interface ToolSettings {
   /** Extra arguments for every skopeo call, e.g. an auth file. */
   authFile?: string;
@@ -123,6 +166,81 @@ export class Images {
 
   async labels(ref: string, arch?: string): Promise<Record<string, string>> {
     return (await this.config(ref, arch)).config?.Labels ?? {};
+  }
+
+  /**
+   * The single-arch manifest of `arch` in `ref` (a list or a plain image):
+   * `repo@digest`, its raw JSON and its config (as stored, not summarised).
+   */
+  async archImage(ref: string, arch: string): Promise<ArchImage> {
+    const top = await this.rawManifest(ref);
+    let m = top;
+    if (top.mediaType !== undefined && LIST_TYPES.has(top.mediaType)) {
+      const entry = ((top.json as { manifests?: ListEntry[] }).manifests ?? []).find(
+        (x) => x.platform?.architecture === arch,
+      );
+      if (!entry) throw new ValidationError(`${ref} has no image for the arch ${arch}`);
+      m = await this.rawManifest(withDigest(ref, entry.digest));
+    }
+    const resolved = withDigest(ref, m.digest);
+    const { stdout } = await this.run.run(
+      'skopeo',
+      [
+        '--command-timeout',
+        this.settings.skopeoTimeout,
+        'inspect',
+        '--config',
+        '--raw',
+        ...this.auth(),
+        `docker://${resolved}`,
+      ],
+      { attempts: this.settings.attempts },
+    );
+    return {
+      resolved,
+      digest: m.digest,
+      manifest: m.json as ImageManifest,
+      config: JSON.parse(stdout) as RawImageConfig,
+    };
+  }
+
+  /** `skopeo copy` of one image (by digest) into a `dir:` layout. */
+  async copyToDir(ref: string, dir: string): Promise<void> {
+    await this.run.run(
+      'skopeo',
+      [
+        '--command-timeout',
+        this.settings.skopeoTimeout,
+        'copy',
+        ...(this.settings.authFile ? ['--src-authfile', this.settings.authFile] : []),
+        `docker://${ref}`,
+        `dir:${dir}`,
+      ],
+      { attempts: this.settings.attempts },
+    );
+  }
+
+  /**
+   * Pushes a `dir:` layout. Blobs the destination already has, or can mount
+   * from a repository of the same registry, are not sent again (skopeo asks
+   * the registry before it opens a blob file), so the layout may leave out
+   * the blobs it expects to be reused.
+   */
+  async pushDir(dir: string, dest: string): Promise<void> {
+    await this.run.run(
+      'skopeo',
+      [
+        '--command-timeout',
+        this.settings.skopeoTimeout,
+        'copy',
+        '--format',
+        'v2s2',
+        ...(this.settings.authFile ? ['--dest-authfile', this.settings.authFile] : []),
+        `dir:${dir}`,
+        `docker://${dest}`,
+      ],
+      { attempts: this.settings.attempts },
+    );
   }
 
   /** Copies one arch of an image to a local dir and extracts `prefix` from its layers into `dest`. */

@@ -5,6 +5,7 @@ import { readCatalog, type Catalog } from './catalog';
 import { writeOverwriteAuthFile } from './registry-auth';
 import { BuildContext, LABEL_CONFIGS, LABEL_OCP_VERSION, LABEL_SCOPE } from './build-context';
 import type { ResolvedImage } from './images';
+import { planIncremental, pushIncremental } from './incremental';
 
 export interface PreparedBuild {
   fromIndex: ResolvedImage;
@@ -174,7 +175,10 @@ export interface IndexBuildOptions {
 
 /**
  * Builds `FROM binary` + `/configs` for every arch, pushes each, then the
- * manifest list `<registry>/iib-build:<id>` (and the build tags).
+ * manifest list `<registry>/iib-build:<id>` (and the build tags). When the
+ * from index is the same binary plus catalog layers and the changed packages
+ * are known, each arch is the from index plus one layer of those packages
+ * instead (see incremental.ts and docs/builder.md).
  */
 export async function buildAndPushIndex(
   ctx: BuildContext,
@@ -189,17 +193,35 @@ export async function buildAndPushIndex(
     [LABEL_SCOPE]: prepared.distributionScope,
     ...(options.labels ?? {}),
   };
-  const dockerfilePath = path.join(contextDir, 'index.Dockerfile');
   await mkdir(path.join(contextDir, 'configs'), { recursive: true });
-  await writeFile(dockerfilePath, dockerfile(prepared.binary.resolved, labels));
-  const pushed: string[] = [];
-  for (const arch of prepared.arches) {
-    const local = `iib-build:${id}-${arch}`;
-    ctx.localTags.push(local);
-    await ctx.buildah.buildArch({ contextDir, dockerfile: dockerfilePath, tag: local, arch });
-    const remote = `${ctx.registry}/iib-build:${id}-${arch}`;
-    await ctx.buildah.push(local, remote);
-    pushed.push(remote);
+  const plan = await planIncremental(ctx, prepared, path.join(contextDir, 'configs'), options.changed);
+  let pushed: string[];
+  if (plan.kind === 'incremental') {
+    ctx.log.info(
+      { packages: plan.changed.length, catalogLayers: plan.catalogLayers },
+      'pushing the changed packages as one layer',
+    );
+    ctx.reporter.log(
+      `pushing ${plan.changed.length} changed packages as one layer over the from index (catalog layers: ${plan.catalogLayers} -> ${plan.catalogLayers + 1})`,
+    );
+    if (plan.unreported.length > 0) {
+      ctx.reporter.log(`also changed on disk, though not reported: ${plan.unreported.join(', ')}`);
+    }
+    pushed = await pushIncremental(ctx, plan, path.join(contextDir, 'configs'), labels);
+  } else {
+    ctx.log.info({ reason: plan.reason }, 'full rebuild');
+    ctx.reporter.log(`full rebuild: ${plan.reason}`);
+    const dockerfilePath = path.join(contextDir, 'index.Dockerfile');
+    await writeFile(dockerfilePath, dockerfile(prepared.binary.resolved, labels));
+    pushed = [];
+    for (const arch of prepared.arches) {
+      const local = `iib-build:${id}-${arch}`;
+      ctx.localTags.push(local);
+      await ctx.buildah.buildArch({ contextDir, dockerfile: dockerfilePath, tag: local, arch });
+      const remote = `${ctx.registry}/iib-build:${id}-${arch}`;
+      await ctx.buildah.push(local, remote);
+      pushed.push(remote);
+    }
   }
   await ctx.reporter.progress('Creating the manifest list');
   const output = `${ctx.registry}/iib-build:${id}`;
