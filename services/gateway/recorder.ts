@@ -23,8 +23,23 @@ export function parseStateUpdate(body: unknown): StateUpdate {
 
 /** Consumes `iib.state-updates`: applies each update once, then wakes the relay. */
 export function createRecorder(deps: { store: RequestStore; log: Logger; onCommitted: () => void }) {
-  return async (message: InboundMessage): Promise<void> => {
+  // Updates are consumed several at a time, but one request's updates must be
+  // applied in the order its builder sent them (else a late progress reason
+  // would land after `complete` and be dropped): chain them per request.
+  const chains = new Map<number, Promise<void>>();
+  return (message: InboundMessage): Promise<void> => {
     const update = parseStateUpdate(message.body);
+    const previous = chains.get(update.request_id) ?? Promise.resolve();
+    const mine = previous.catch(() => undefined).then(() => apply(update));
+    const tail = mine.catch(() => undefined);
+    chains.set(update.request_id, tail);
+    void tail.then(() => {
+      if (chains.get(update.request_id) === tail) chains.delete(update.request_id);
+    });
+    return mine;
+  };
+
+  async function apply(update: StateUpdate): Promise<void> {
     let result;
     try {
       result = await deps.store.applyUpdate(update);
@@ -38,5 +53,5 @@ export function createRecorder(deps: { store: RequestStore; log: Logger; onCommi
       );
       deps.onCommitted();
     }
-  };
+  }
 }
