@@ -62,9 +62,12 @@ describe('recursive-related-bundles through the four services', () => {
     const parentResolved = `${pushTo}/mid1-bundle@${digest.mid1!}`;
     expect(done.parent_bundle_image_resolved).toBe(parentResolved);
     expect((done.nested_bundles as { url: string }).url).toBe(`${system.api}/builds/${id}/nested-bundles`);
-    // 'Writing recursive related bundles to a file' is sent too, but the gateway's recorder
-    // applies updates concurrently, so it may land after 'complete' and be dropped.
+    // Newest first; the recorder applies one request's updates in the order they were sent.
     const reasons = (done.state_history as { state_reason: string }[]).map((h) => h.state_reason);
+    expect(reasons.slice(0, 2)).toEqual([
+      'The request completed successfully',
+      'Writing recursive related bundles to a file',
+    ]);
     expect(reasons).toEqual(
       expect.arrayContaining([
         'Resolving parent_bundle_image',
