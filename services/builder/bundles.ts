@@ -75,7 +75,19 @@ export function bundleMapping(bundles: readonly ResolvedBundle[]): Record<string
  */
 export class BundleFiles {
   private readonly dirs = new Map<string, Promise<string>>();
+  private readonly names = new Map<string, string>();
   constructor(private readonly ctx: BuildContext) {}
+
+  /**
+   * An error about a bundle's files names the bundle image, not the
+   * request's scratch directory (which is gone by the time a user reads it).
+   */
+  userMessage(message: string): string {
+    let out = message;
+    for (const [dir, image] of this.names)
+      out = out.split(`${dir}/`).join(`${image}:/`).split(dir).join(image);
+    return out;
+  }
 
   dirOf(bundle: ResolvedBundle): Promise<string> {
     let dir = this.dirs.get(bundle.resolved);
@@ -93,6 +105,7 @@ export class BundleFiles {
     await mkdir(dest, { recursive: true });
     await mkdir(layoutParent, { recursive: true });
     // A resolved bundle is a single manifest, so the arch only matters to skopeo's syntax.
+    this.names.set(dest, bundle.resolved);
     await this.ctx.images.extract(bundle.resolved, 'amd64', '', layoutParent, dest);
     return dest;
   }

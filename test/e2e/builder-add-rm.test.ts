@@ -107,7 +107,14 @@ describe('add and rm requests through the four services', () => {
       ],
     });
     await pushCraftedImage(`${system.registry}/related-bundle:v1`, related.entries, related.labels);
+    const broken = minimalBundle({ pkg: 'broken', version: '0.1.0' });
+    await pushCraftedImage(
+      `${system.registry}/broken-bundle:v1`,
+      broken.entries.filter((e) => !e.name.endsWith('.clusterserviceversion.yaml')),
+      broken.labels,
+    );
     const from = testImages.index;
+    launch('broken', 'add', { from_index: from, bundles: [`${system.registry}/broken-bundle:v1`] });
     launch('one', 'add', { from_index: from, bundles: [etcd090] });
     launch('two', 'add', {
       from_index: from,
@@ -280,6 +287,13 @@ describe('add and rm requests through the four services', () => {
     const done = await result('evil');
     expect(done.state).toBe('failed');
     expect(done.state_reason).toBe('image layer entry "../escape.txt" escapes the image root');
+  });
+
+  it('when a bundle has no CSV, then the reason names the bundle image, not the scratch directory', async () => {
+    const done = await result('broken');
+    expect(done.state).toBe('failed');
+    const image = `${system.registry}/broken-bundle@${await digestOf(`${system.registry}/broken-bundle:v1`)}`;
+    expect(done.state_reason).toBe(`${image}:/manifests: no bundle objects found`);
   });
 
   it('when check_related_images is set and a related image is missing, then the add fails listing only the missing one', async () => {

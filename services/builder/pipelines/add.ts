@@ -13,7 +13,14 @@ import {
   type ResolvedBundle,
 } from '../bundles';
 import { writeTouchedPackages } from '../bundles-catalog';
-import { ADD_MODES, addBundles, deprecateBundles, emptyCatalog, type AddMode } from '../catalog';
+import {
+  ADD_MODES,
+  addBundles,
+  CatalogError,
+  deprecateBundles,
+  emptyCatalog,
+  type AddMode,
+} from '../catalog';
 import {
   finishIndexRequest,
   loadIndexCatalog,
@@ -80,6 +87,16 @@ async function emptyIndexCatalog(ctx: BuildContext): Promise<IndexCatalog> {
  * and optionally overwrite the from index.
  */
 export async function addPipeline(ctx: BuildContext): Promise<void> {
+  const files = new BundleFiles(ctx);
+  try {
+    await add(ctx, files);
+  } catch (err) {
+    if (err instanceof CatalogError) throw new ValidationError(files.userMessage(err.message));
+    throw err;
+  }
+}
+
+async function add(ctx: BuildContext, files: BundleFiles): Promise<void> {
   const fromIndexRef = typeof ctx.params.from_index === 'string' ? ctx.params.from_index : undefined;
   const requested = stringList(ctx.params.bundles);
   const mode = (ctx.params.graph_update_mode ?? 'replaces') as AddMode;
@@ -90,7 +107,6 @@ export async function addPipeline(ctx: BuildContext): Promise<void> {
   await ctx.reporter.progress('Resolving the bundles');
   const bundles = await resolveBundles(ctx, requested);
   verifyRequiredLabels(bundles, ctx.config.requiredLabels);
-  const files = new BundleFiles(ctx);
   if (ctx.params.check_related_images === true) await checkRelatedImages(ctx, bundles, files);
 
   const addArches = stringList(ctx.params.add_arches);
