@@ -23,41 +23,7 @@ const SCOPES = ['dev', 'stage', 'prod'];
  * index and the binary image, and derive arches, OCP version and scope.
  */
 export async function prepareIndexBuild(ctx: BuildContext, addArches: string[] = []): Promise<PreparedBuild> {
-  const fromRef = ctx.params.from_index as string;
-  await ctx.reporter.progress('Resolving the container images');
-  const fromIndex = await ctx.images.resolve(fromRef);
-  const arches = [...new Set([...fromIndex.arches, ...addArches])].sort();
-  const labels = await ctx.images.labels(fromIndex.resolved, fromIndex.arches[0]);
-  const configsPath = labels[LABEL_CONFIGS];
-  if (!configsPath) {
-    throw new ValidationError(
-      `The index image ${fromRef} is not a file-based catalog (it has no ${LABEL_CONFIGS} label); SQLite indexes are not supported`,
-    );
-  }
-  const ocpVersion = labels[LABEL_OCP_VERSION] ?? 'v4.5';
-  const fromScope = (labels[LABEL_SCOPE] ?? 'prod').toLowerCase();
-  const requested =
-    typeof ctx.params.distribution_scope === 'string' ? ctx.params.distribution_scope : fromScope;
-  if (SCOPES.indexOf(requested) > SCOPES.indexOf(fromScope)) {
-    throw new ValidationError(
-      `Cannot set "distribution_scope" to ${requested} because from index is already set to ${fromScope}`,
-    );
-  }
-  let binaryRef = typeof ctx.params.binary_image === 'string' ? ctx.params.binary_image : undefined;
-  binaryRef ??= ctx.binaryImageConfig?.[requested]?.[ocpVersion];
-  if (!binaryRef) {
-    throw new ValidationError(
-      `The "binary_image" value was not provided and no binary image is configured for distribution scope ${requested} and OCP version ${ocpVersion}`,
-    );
-  }
-  const binary = await ctx.images.resolve(binaryRef);
-  const missing = arches.filter((a) => !binary.arches.includes(a));
-  if (missing.length > 0) {
-    throw new ValidationError(
-      `The binary image ${binaryRef} is not available for the following arches: ${missing.join(', ')}`,
-    );
-  }
-  return { fromIndex, binary, arches, ocpVersion, distributionScope: requested, configsPath };
+  return prepareIndexBuildFrom(ctx, { content: ctx.params.from_index as string, addArches });
 }
 
 export interface PrepareIndexOptions {
