@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { ValidationError } from '../../../shared/errors';
@@ -64,8 +65,10 @@ export async function regenerateBundle(ctx: BuildContext): Promise<void> {
   await mkdir(contextDir, { recursive: true });
   await writeFile(dockerfilePath, dockerfile(from.resolved, labels));
   const pushed: string[] = [];
+  // Local names are unique per attempt: builders (and test systems) share one image store.
+  const unique = randomBytes(4).toString('hex');
   for (const a of from.arches) {
-    const local = `iib-build:${id}-${a}`;
+    const local = `iib-build:${id}-${a}-${unique}`;
     ctx.localTags.push(local);
     await ctx.buildah.buildArch({ contextDir, dockerfile: dockerfilePath, tag: local, arch: a });
     const remote = `${ctx.registry}/iib-build:${id}-${a}`;
@@ -74,7 +77,7 @@ export async function regenerateBundle(ctx: BuildContext): Promise<void> {
   }
   await ctx.reporter.progress('Creating the manifest list');
   const output = `${ctx.registry}/iib-build:${id}`;
-  await ctx.buildah.pushManifestList(`iib-build-${id}-list`, pushed, [output]);
+  await ctx.buildah.pushManifestList(`iib-build-${id}-${unique}-list`, pushed, [output]);
   await ctx.reporter.state('complete', COMPLETED, {
     arches: from.arches,
     bundle_image: publicImage(ctx, output),
