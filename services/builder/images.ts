@@ -173,15 +173,29 @@ export class Images {
    * `repo@digest`, its raw JSON and its config (as stored, not summarised).
    */
   async archImage(ref: string, arch: string): Promise<ArchImage> {
+    return (await this.archImages(ref, [arch]))[0] as ArchImage;
+  }
+
+  /** `archImage` for several arches, reading the list once and the arches in parallel. */
+  async archImages(ref: string, arches: string[]): Promise<ArchImage[]> {
     const top = await this.rawManifest(ref);
-    let m = top;
-    if (top.mediaType !== undefined && LIST_TYPES.has(top.mediaType)) {
-      const entry = ((top.json as { manifests?: ListEntry[] }).manifests ?? []).find(
-        (x) => x.platform?.architecture === arch,
-      );
-      if (!entry) throw new ValidationError(`${ref} has no image for the arch ${arch}`);
-      m = await this.rawManifest(withDigest(ref, entry.digest));
-    }
+    const isList = top.mediaType !== undefined && LIST_TYPES.has(top.mediaType);
+    return Promise.all(
+      arches.map(async (arch) => {
+        let m = top;
+        if (isList) {
+          const entry = ((top.json as { manifests?: ListEntry[] }).manifests ?? []).find(
+            (x) => x.platform?.architecture === arch,
+          );
+          if (!entry) throw new ValidationError(`${ref} has no image for the arch ${arch}`);
+          m = await this.rawManifest(withDigest(ref, entry.digest));
+        }
+        return this.withConfig(ref, m);
+      }),
+    );
+  }
+
+  private async withConfig(ref: string, m: { digest: string; json: unknown }): Promise<ArchImage> {
     const resolved = withDigest(ref, m.digest);
     const { stdout } = await this.run.run(
       'skopeo',

@@ -78,13 +78,15 @@ export async function planIncremental(
   const missing = prepared.arches.filter((a) => !prepared.fromIndex.arches.includes(a));
   if (missing.length > 0) return full(`the from index has no image for ${missing.join(', ')}`);
 
-  const pairs = await Promise.all(
-    prepared.arches.map(async (arch) => ({
-      arch,
-      from: await ctx.images.archImage(prepared.fromIndex.resolved, arch),
-      binary: await ctx.images.archImage(prepared.binary.resolved, arch),
-    })),
-  );
+  const [froms, binaries] = await Promise.all([
+    ctx.images.archImages(prepared.fromIndex.resolved, prepared.arches),
+    ctx.images.archImages(prepared.binary.resolved, prepared.arches),
+  ]);
+  const pairs = prepared.arches.map((arch, i) => ({
+    arch,
+    from: froms[i] as ArchImage,
+    binary: binaries[i] as ArchImage,
+  }));
   let catalogLayers = 0;
   for (const { arch, from, binary } of pairs) {
     const fromIds = from.config.rootfs?.diff_ids ?? [];

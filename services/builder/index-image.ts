@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { ValidationError } from '../../shared/errors';
@@ -159,6 +160,9 @@ export async function buildAndPushIndex(
     [LABEL_SCOPE]: prepared.distributionScope,
     ...(options.labels ?? {}),
   };
+  // Local names of this build only: builders of other deployments (or test
+  // runs) may share this machine's buildah storage and reuse request ids.
+  const unique = randomBytes(4).toString('hex');
   await mkdir(path.join(contextDir, 'configs'), { recursive: true });
   const plan = await planIncremental(ctx, prepared, path.join(contextDir, 'configs'), options.changed);
   let pushed: string[];
@@ -179,20 +183,23 @@ export async function buildAndPushIndex(
     ctx.reporter.log(`full rebuild: ${plan.reason}`);
     const dockerfilePath = path.join(contextDir, 'index.Dockerfile');
     await writeFile(dockerfilePath, dockerfile(prepared.binary.resolved, labels));
-    pushed = [];
-    for (const arch of prepared.arches) {
-      const local = `iib-build:${id}-${arch}`;
-      ctx.localTags.push(local);
-      await ctx.buildah.buildArch({ contextDir, dockerfile: dockerfilePath, tag: local, arch });
-      const remote = `${ctx.registry}/iib-build:${id}-${arch}`;
-      await ctx.buildah.push(local, remote);
-      pushed.push(remote);
-    }
+    // The arches build side by side: buildah locks its storage itself, and
+    // one arch's bud overlaps the other's push.
+    pushed = await Promise.all(
+      prepared.arches.map(async (arch) => {
+        const local = `iib-build:${id}-${arch}-${unique}`;
+        ctx.localTags.push(local);
+        await ctx.buildah.buildArch({ contextDir, dockerfile: dockerfilePath, tag: local, arch });
+        const remote = `${ctx.registry}/iib-build:${id}-${arch}`;
+        await ctx.buildah.push(local, remote);
+        return remote;
+      }),
+    );
   }
   await ctx.reporter.progress('Creating the manifest list');
   const output = `${ctx.registry}/iib-build:${id}`;
   const dests = [output, ...(options.buildTags ?? []).map((t) => `${ctx.registry}/iib-build:${t}`)];
-  await ctx.buildah.pushManifestList(`iib-build-${id}-list`, pushed, dests);
+  await ctx.buildah.pushManifestList(`iib-build-${id}-${unique}-list`, pushed, dests);
   const resolved = await ctx.images.resolve(output);
   return { index_image: output, index_image_resolved: resolved.resolved };
 }
