@@ -12,7 +12,7 @@ import { Buildah } from './buildah';
 import { CommandRunner } from './command-runner';
 import { Images } from './images';
 import { AnnouncingReporter } from './announcing-reporter';
-import { tokenSecrets, writePullAuthFile } from './registry-auth';
+import { tokenSecrets, writeOverwriteAuthFile, writePullAuthFile } from './registry-auth';
 import type { FinalStates } from './final-states';
 
 export interface BuildHandlerDeps {
@@ -84,11 +84,22 @@ export function createBuildHandler(deps: BuildHandlerDeps) {
           a.auth ? [a.auth, ...tokenSecrets(Buffer.from(a.auth, 'base64').toString('utf8'))] : [],
         ),
       ]);
-      const authFile = await writePullAuthFile(
+      const pullAuth = await writePullAuthFile(
         workDir,
         deps.config.dockerConfigTemplate,
         secrets.registry_auths,
       );
+      // As IIB does, an overwrite token also reads the index it will overwrite
+      // (which may be private); it is scoped to that one repository, in this request's file.
+      const overwrite = overwriteTarget(event.params, secrets);
+      const authFile = overwrite
+        ? await writeOverwriteAuthFile(
+            workDir,
+            pullAuth ?? deps.config.dockerConfigTemplate,
+            overwrite.target,
+            overwrite.token,
+          )
+        : pullAuth;
       const attempts = deps.config.totalAttempts;
       const ctx: BuildContext = {
         event,
@@ -145,4 +156,18 @@ function openSecrets(sealed: string | undefined, id: number, key: string | undef
     );
   }
   return new SecretBox(key).open<RequestSecrets>(sealed, `iib-request:${id}`);
+}
+
+/** The index a request may overwrite and the token to do it with, if any. */
+function overwriteTarget(
+  params: Record<string, unknown>,
+  secrets: RequestSecrets,
+): { target: string; token: string } | undefined {
+  if (secrets.overwrite_from_index_token && typeof params.from_index === 'string') {
+    return { target: params.from_index, token: secrets.overwrite_from_index_token };
+  }
+  if (secrets.overwrite_target_index_token && typeof params.target_index === 'string') {
+    return { target: params.target_index, token: secrets.overwrite_target_index_token };
+  }
+  return undefined;
 }

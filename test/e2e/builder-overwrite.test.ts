@@ -156,8 +156,15 @@ describe('overwrite_from_index on a registry that requires auth', () => {
     })) {
       expect([where, secrets.filter((s) => text.includes(s))]).toEqual([where, []]);
     }
-    // The request's own directory (with the token's auth file) is gone, and nothing left holds the token.
+    // The request's own directory (with the token's auth file) is gone, and once every
+    // request of this file has ended (each keeps its token in its own dir while it runs),
+    // nothing left holds the token.
     expect((await readdir(workBase)).filter((d) => d.startsWith(`request-${id}-`))).toEqual([]);
+    await Promise.all(pending.values());
+    const deadline = Date.now() + 30_000;
+    while ((await readdir(workBase)).some((d) => d.startsWith('request-')) && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 200));
+    }
     expect(await filesContaining(workBase, secrets)).toEqual([]);
   });
 
