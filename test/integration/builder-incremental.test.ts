@@ -1,9 +1,7 @@
-import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { lstat, mkdir, mkdtemp, readdir, readFile, readlink, rm, symlink } from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { promisify } from 'node:util';
 import pino from 'pino';
 import { loadBuilderConfig } from '../../shared/config';
 import type { StateUpdate } from '../../shared/contracts';
@@ -26,7 +24,6 @@ import { extractFromImage, imageConfig, validateCatalogDir } from '../support/in
 
 jest.setTimeout(900_000);
 
-const run = promisify(execFile);
 const toolEnv = {
   ...process.env,
   STORAGE_DRIVER: process.env.STORAGE_DRIVER ?? 'vfs',
@@ -220,10 +217,6 @@ describe('push only what changed: one layer over the from index vs. a full rebui
     base = await build(testImages.index, firstAdd, { incremental: true });
     incremental = await build(base.image, addRmRewrite, { incremental: true });
     fullRebuild = await build(base.image, addRmRewrite, { incremental: false });
-  });
-
-  afterAll(async () => {
-    await run('buildah', ['rmi', '--prune'], { env: toolEnv }).catch(() => undefined);
   });
 
   it('when every package of the from index changed (YAML rewritten as JSON), then it is a full rebuild', async () => {
