@@ -16,6 +16,7 @@ import { create_container, Delivery } from 'rhea';
 import { loadAmqpConfig } from '../shared/config';
 import type { BuildRequestEvent } from '../shared/contracts';
 import { DEFAULT_LANE, laneQueue, Messaging, Names } from '../shared/messaging';
+import { processCpuMs } from './process-cpu';
 
 const MESSAGES = Number(process.env.BENCH_MESSAGES ?? 2000);
 const CREDIT = 16; // the scheduler's consumer concurrency
@@ -62,11 +63,11 @@ function forwarder(): void {
   receiver.on('receiver_open', () => process.stdout.write('{"msg":"started"}\n'));
 }
 
-async function preload(messaging: Messaging): Promise<void> {
+async function preload(messaging: Messaging, messages: number): Promise<void> {
   const sender = await messaging.queueSender(Names.requests);
   await messaging.ensureQueue(lane, { maxDeliveries: MAX_DELIVERIES });
   const sends: Promise<void>[] = [];
-  for (let id = 1; id <= MESSAGES; id += 1) {
+  for (let id = 1; id <= messages; id += 1) {
     const event: BuildRequestEvent = {
       id,
       request_type: 'add',
@@ -82,7 +83,11 @@ async function preload(messaging: Messaging): Promise<void> {
 }
 
 /** Drains the lane; the rate is taken between the first and the last arrival, so start-up is not counted. */
-async function drain(messaging: Messaging, start: () => Promise<ChildProcess>): Promise<number> {
+async function drain(
+  messaging: Messaging,
+  start: () => Promise<ChildProcess>,
+  messages: number,
+): Promise<RoutingResult> {
   let first = 0;
   let count = 0;
   let done: () => void = () => undefined;
@@ -92,7 +97,7 @@ async function drain(messaging: Messaging, start: () => Promise<ChildProcess>): 
     () => {
       count += 1;
       if (count === 1) first = performance.now();
-      if (count === MESSAGES) done();
+      if (count === messages) done();
       return Promise.resolve();
     },
     { concurrency: 500 },
@@ -100,11 +105,17 @@ async function drain(messaging: Messaging, start: () => Promise<ChildProcess>): 
   );
   await consumer.ready();
   const child = await start();
+  // From here on the child does little but route (its start-up is behind it).
+  const cpu0 = processCpuMs(child.pid);
+  const routed0 = count;
   await finished;
   const seconds = (performance.now() - first) / 1000;
+  const cpu1 = processCpuMs(child.pid);
   child.kill('SIGTERM');
   await once(child, 'exit');
-  return (MESSAGES - 1) / seconds;
+  const cpuUsPerRequest =
+    cpu0 !== undefined && cpu1 !== undefined ? ((cpu1 - cpu0) * 1000) / (messages - routed0) : NaN;
+  return { perSecond: (messages - 1) / seconds, cpuUsPerRequest };
 }
 
 async function spawnUntilStarted(args: string[], childEnv: Record<string, string>): Promise<ChildProcess> {
@@ -123,22 +134,57 @@ async function spawnUntilStarted(args: string[], childEnv: Record<string, string
   return child;
 }
 
-async function main(): Promise<void> {
-  // A collector that accepts and discards, so tracing does its full work.
+/**
+ * `BENCH_TRACING_ENV` (JSON object): extra variables for the traced process
+ * only, to compare a setting against the default (e.g.
+ * `{"IIB_OTEL_EXPRESS_LAYERS":"middleware,router,request_handler"}`). Unset,
+ * tracing on is exactly the default configuration.
+ */
+export function benchTracingEnv(): Record<string, string> {
+  const raw = process.env.BENCH_TRACING_ENV;
+  return raw ? (JSON.parse(raw) as Record<string, string>) : {};
+}
+
+/** A local OTLP/HTTP collector that accepts and discards, so tracing does its full work. */
+export async function startDiscardingCollector(): Promise<{ url: string; close: () => void }> {
   const collector = http.createServer((req, res) => {
     req.resume();
     req.on('end', () => res.writeHead(200, { 'content-type': 'application/x-protobuf' }).end());
   });
   collector.listen(0, '127.0.0.1');
   await once(collector, 'listening');
-  const otlp = `http://127.0.0.1:${(collector.address() as { port: number }).port}`;
+  return {
+    url: `http://127.0.0.1:${(collector.address() as { port: number }).port}`,
+    close: () => collector.close(),
+  };
+}
 
-  const run = async (kind: 'scheduler' | 'scheduler-untraced' | 'forwarder'): Promise<number> => {
-    const ns = `bench${randomBytes(3).toString('hex')}.`;
-    const messaging = new Messaging(loadAmqpConfig(env(ns)), log);
-    try {
-      await preload(messaging);
-      return await drain(messaging, () =>
+export type RoutingTarget = 'scheduler' | 'scheduler-untraced' | 'forwarder';
+
+export interface RoutingResult {
+  /** Requests routed per second, first to last arrival at the lane. */
+  perSecond: number;
+  /** CPU time of the routing process per request routed after it started (NaN without /proc). */
+  cpuUsPerRequest: number;
+}
+
+/**
+ * Requests per second routed by one fresh process of `kind` (the scheduler
+ * with tracing on exports to `otlp` with the default configuration), over
+ * `messages` requests waiting in iib.requests when it starts.
+ */
+export async function routingRate(
+  kind: RoutingTarget,
+  otlp: string,
+  messages = MESSAGES,
+): Promise<RoutingResult> {
+  const ns = `bench${randomBytes(3).toString('hex')}.`;
+  const messaging = new Messaging(loadAmqpConfig(env(ns)), log);
+  try {
+    await preload(messaging, messages);
+    return await drain(
+      messaging,
+      () =>
         kind === 'forwarder'
           ? spawnUntilStarted([__filename, 'forwarder'], { ...env(ns) })
           : spawnUntilStarted(
@@ -154,15 +200,21 @@ async function main(): Promise<void> {
                 OTEL_SERVICE_NAME: 'iib-scheduler',
                 OTEL_EXPORTER_OTLP_ENDPOINT: otlp,
                 IIB_OTEL_BUFFER_DIR: path.join(os.tmpdir(), `iib-bench-otel-${ns}`),
+                ...(kind === 'scheduler' ? benchTracingEnv() : {}),
               },
             ),
-      );
-    } finally {
-      await messaging.close(1000);
-      await cleanup(ns);
-    }
-  };
+      messages,
+    );
+  } finally {
+    await messaging.close(1000);
+    await cleanup(ns);
+  }
+}
 
+async function main(): Promise<void> {
+  const collector = await startDiscardingCollector();
+  const run = async (kind: RoutingTarget): Promise<number> =>
+    (await routingRate(kind, collector.url)).perSecond;
   const bare = await run('forwarder');
   const untraced = await run('scheduler-untraced');
   const scheduler = await run('scheduler');
@@ -178,7 +230,7 @@ async function main(): Promise<void> {
 }
 
 /** Removes the run's queues so benchmark runs leave nothing behind on the broker. */
-async function cleanup(ns: string): Promise<void> {
+export async function cleanup(ns: string): Promise<void> {
   const base = new URL(env(ns).IIB_RABBITMQ_MANAGEMENT_URL!);
   const auth = Buffer.from(
     `${decodeURIComponent(base.username)}:${decodeURIComponent(base.password)}`,
@@ -197,7 +249,7 @@ async function cleanup(ns: string): Promise<void> {
 
 if (process.argv[2] === 'forwarder') {
   forwarder();
-} else {
+} else if (require.main === module) {
   main().then(
     () => process.exit(0),
     (err: unknown) => {

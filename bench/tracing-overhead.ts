@@ -1,21 +1,29 @@
 /**
  * Tracing overhead (issue 8, point 6): the gateway's intake and the
  * scheduler's routing, each run as the real service process with tracing off
- * and with tracing on (exporting to a local OTLP/HTTP collector that accepts
- * and discards), in the same run. Prints the on/off ratios.
+ * and with tracing on in its default configuration (`IIB_OTEL_TRACING=true`,
+ * every span exported to a local OTLP/HTTP collector that accepts and
+ * discards), in the same run. Prints the on/off ratios.
  *
- *   node dist/bench/tracing-overhead.js [--seconds 8] [--rate 200] [--concurrency 16]
+ * The machine is shared (builds and tests run beside it), so one on/off pair
+ * says little: off and on are measured in alternating order, round after
+ * round, and the median of the per-round ratios is reported. Both gateways
+ * run side by side for the whole benchmark; the one not being measured idles.
+ *
+ *   node dist/bench/tracing-overhead.js [--rounds 5] [--seconds 5] [--concurrency 16]
+ *     [--rate 100] [--messages 2000]
  */
 import { ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
-import * as http from 'node:http';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import knexFactory from 'knex';
+import knexFactory, { Knex } from 'knex';
 import { loadDatabaseUrl } from '../shared/config';
 import { arg, atRate, postOnce, throughput } from './load';
+import { processCpuMs } from './process-cpu';
+import { benchTracingEnv, cleanup, routingRate, startDiscardingCollector } from './scheduler';
 
 const repoRoot = path.resolve(__dirname, '..', '..');
 
@@ -27,8 +35,37 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-async function startGateway(env: Record<string, string>, port: number): Promise<ChildProcess> {
-  const child = spawn(
+interface Gateway {
+  url: string;
+  pid: number | undefined;
+  stop: () => Promise<void>;
+}
+
+async function startGateway(admin: Knex, tracing: boolean, otlp: string): Promise<Gateway> {
+  const id = `bench_trace_${randomBytes(3).toString('hex')}`;
+  await admin.raw(`CREATE DATABASE ${id}`);
+  const db = new URL(loadDatabaseUrl());
+  db.pathname = `/${id}`;
+  const port = await freePort();
+  const env: Record<string, string> = {
+    PATH: process.env.PATH ?? '/usr/bin:/bin',
+    IIB_DATABASE_URL: db.toString(),
+    IIB_GATEWAY_PORT: String(port),
+    IIB_AMQP_NAMESPACE: `${id}.`,
+    LOGIN_DISABLED: 'true',
+    IIB_LOG_LEVEL: 'warn',
+    OTEL_SERVICE_NAME: 'iib-gateway',
+    // Nothing else: tracing on is what a user gets from the switch alone.
+    ...(tracing
+      ? {
+          IIB_OTEL_TRACING: 'true',
+          OTEL_EXPORTER_OTLP_ENDPOINT: otlp,
+          IIB_OTEL_BUFFER_DIR: path.join(os.tmpdir(), `iib-bench-${id}`),
+          ...benchTracingEnv(),
+        }
+      : {}),
+  };
+  const child: ChildProcess = spawn(
     process.execPath,
     [
       '--require',
@@ -37,90 +74,172 @@ async function startGateway(env: Record<string, string>, port: number): Promise<
     ],
     { env, stdio: ['ignore', 'ignore', 'inherit'] },
   );
+  const stop = async (): Promise<void> => {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGTERM');
+      await once(child, 'exit');
+    }
+    await admin.raw(`DROP DATABASE IF EXISTS ${id} WITH (FORCE)`);
+    await cleanup(`${id}.`);
+  };
+  const base = `http://127.0.0.1:${port}/api/v1`;
   const deadline = Date.now() + 30_000;
   for (;;) {
-    const ok = await fetch(`http://127.0.0.1:${port}/api/v1/healthcheck`).then(
+    const ok = await fetch(`${base}/healthcheck`).then(
       (r) => r.ok,
       () => false,
     );
-    if (ok) return child;
-    if (child.exitCode !== null || Date.now() > deadline) throw new Error('gateway did not start');
+    if (ok) return { url: `${base}/builds/add`, pid: child.pid, stop };
+    if (child.exitCode !== null || Date.now() > deadline) {
+      await stop();
+      throw new Error('gateway did not start');
+    }
     await new Promise((r) => setTimeout(r, 100));
   }
 }
 
-async function main(): Promise<void> {
-  const seconds = arg('seconds', 8);
-  const rate = arg('rate', 200);
-  const concurrency = arg('concurrency', 16);
-  const collector = http.createServer((req, res) => {
-    req.resume();
-    req.on('end', () => res.writeHead(200, { 'content-type': 'application/x-protobuf' }).end());
-  });
-  collector.listen(0, '127.0.0.1');
-  await once(collector, 'listening');
-  const otlp = `http://127.0.0.1:${(collector.address() as net.AddressInfo).port}`;
-  const admin = knexFactory({ client: 'pg', connection: loadDatabaseUrl(), pool: { min: 0, max: 1 } });
-  const rows: { name: string; rps: number; p50: number; p99: number }[] = [];
-  try {
-    for (const tracing of [false, true]) {
-      const id = `bench_trace_${randomBytes(3).toString('hex')}`;
-      await admin.raw(`CREATE DATABASE ${id}`);
-      const db = new URL(loadDatabaseUrl());
-      db.pathname = `/${id}`;
-      const port = await freePort();
-      const env: Record<string, string> = {
-        PATH: process.env.PATH ?? '/usr/bin:/bin',
-        IIB_DATABASE_URL: db.toString(),
-        IIB_GATEWAY_PORT: String(port),
-        IIB_AMQP_NAMESPACE: `${id}.`,
-        LOGIN_DISABLED: 'true',
-        IIB_LOG_LEVEL: 'warn',
-        OTEL_SERVICE_NAME: 'iib-gateway',
-        ...(tracing
-          ? {
-              IIB_OTEL_TRACING: 'true',
-              OTEL_EXPORTER_OTLP_ENDPOINT: otlp,
-              IIB_OTEL_BUFFER_DIR: path.join(os.tmpdir(), `iib-bench-${id}`),
-            }
-          : {}),
-      };
-      const child = await startGateway(env, port);
-      try {
-        const url = `http://127.0.0.1:${port}/api/v1/builds/add`;
-        for (let i = 0; i < 50; i += 1) await postOnce(url);
-        const rps = await throughput(url, seconds, concurrency);
-        const lat = await atRate(url, rate, seconds);
-        rows.push({
-          name: `gateway intake, tracing ${tracing ? 'on' : 'off'}`,
-          rps,
-          p50: lat.p50,
-          p99: lat.p99,
-        });
-      } finally {
-        child.kill('SIGTERM');
-        await once(child, 'exit');
-        await admin.raw(`DROP DATABASE IF EXISTS ${id} WITH (FORCE)`);
-      }
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+/** One measurement: requests per second, and the service's CPU time per request. */
+interface Measurement {
+  perSecond: number;
+  cpuUs: number;
+}
+
+interface Round {
+  off: Measurement;
+  on: Measurement;
+}
+
+/** Alternating order (off first, then on first, ...), so a drift of the machine's load hits both alike. */
+async function alternate(
+  rounds: number,
+  measure: (tracing: boolean) => Promise<Measurement>,
+): Promise<Round[]> {
+  const result: Round[] = [];
+  for (let i = 0; i < rounds; i += 1) {
+    const r: Partial<Round> = {};
+    for (const tracing of i % 2 === 0 ? [false, true] : [true, false]) {
+      r[tracing ? 'on' : 'off'] = await measure(tracing);
     }
+    result.push(r as Round);
+  }
+  return result;
+}
+
+/** Prints the rounds; returns the medians of the on/off ratios (throughput, CPU per request). */
+function report(title: string, rounds: Round[]): { throughput: number; cpu: number } {
+  const rate = rounds.map((r) => r.on.perSecond / r.off.perSecond);
+  const cpu = rounds.map((r) => r.on.cpuUs / r.off.cpuUs);
+  const row = (cells: string[]): string =>
+    cells
+      .map((c, i) => c.padEnd(i === 0 ? 8 : 12))
+      .join('')
+      .trimEnd();
+  console.log(title);
+  console.log(row(['round', 'off req/s', 'on req/s', 'on/off', 'off cpu µs', 'on cpu µs', 'on/off']));
+  rounds.forEach((r, i) => {
+    console.log(
+      row([
+        String(i + 1),
+        r.off.perSecond.toFixed(0),
+        r.on.perSecond.toFixed(0),
+        rate[i]!.toFixed(2),
+        r.off.cpuUs.toFixed(0),
+        r.on.cpuUs.toFixed(0),
+        cpu[i]!.toFixed(2),
+      ]),
+    );
+  });
+  const result = { throughput: median(rate), cpu: median(cpu) };
+  console.log(
+    row([
+      'median',
+      median(rounds.map((r) => r.off.perSecond)).toFixed(0),
+      median(rounds.map((r) => r.on.perSecond)).toFixed(0),
+      result.throughput.toFixed(2),
+      median(rounds.map((r) => r.off.cpuUs)).toFixed(0),
+      median(rounds.map((r) => r.on.cpuUs)).toFixed(0),
+      result.cpu.toFixed(2),
+    ]),
+  );
+  return result;
+}
+
+/** Closed-loop throughput against one gateway, with the gateway's CPU time per request. */
+async function measureIntake(g: Gateway, seconds: number, concurrency: number): Promise<Measurement> {
+  const cpu0 = processCpuMs(g.pid);
+  const perSecond = await throughput(g.url, seconds, concurrency);
+  const cpu1 = processCpuMs(g.pid);
+  const cpuUs =
+    cpu0 !== undefined && cpu1 !== undefined ? ((cpu1 - cpu0) * 1000) / (perSecond * seconds) : NaN;
+  return { perSecond, cpuUs };
+}
+
+async function main(): Promise<void> {
+  const rounds = arg('rounds', 5);
+  const seconds = arg('seconds', 5);
+  const rate = arg('rate', 100);
+  const concurrency = arg('concurrency', 16);
+  const messages = arg('messages', 2000);
+  const collector = await startDiscardingCollector();
+  const admin = knexFactory({ client: 'pg', connection: loadDatabaseUrl(), pool: { min: 0, max: 1 } });
+  const gateways: Gateway[] = [];
+  let intake: Round[];
+  const latency: Record<'off' | 'on', { p50: number; p99: number; errors: number }> = {
+    off: { p50: NaN, p99: NaN, errors: 0 },
+    on: { p50: NaN, p99: NaN, errors: 0 },
+  };
+  let routing: Round[];
+  try {
+    const off = await startGateway(admin, false, collector.url);
+    gateways.push(off);
+    const on = await startGateway(admin, true, collector.url);
+    gateways.push(on);
+    for (const g of [off, on]) {
+      for (let i = 0; i < 50; i += 1) await postOnce(g.url); // warm-up
+      await throughput(g.url, 1, concurrency);
+    }
+    intake = await alternate(rounds, (tracing) => measureIntake(tracing ? on : off, seconds, concurrency));
+    latency.off = await atRate(off.url, rate, seconds);
+    latency.on = await atRate(on.url, rate, seconds);
+    for (const g of gateways.splice(0)) await g.stop();
+    routing = await alternate(rounds, async (tracing) => {
+      const r = await routingRate(tracing ? 'scheduler' : 'scheduler-untraced', collector.url, messages);
+      return { perSecond: r.perSecond, cpuUs: r.cpuUsPerRequest };
+    });
   } finally {
+    for (const g of gateways) await g.stop().catch(() => undefined);
     collector.close();
     await admin.destroy();
   }
-  console.log(`tracing overhead: ${seconds}s closed loop x${concurrency}, then ${rate} req/s open loop`);
-  console.log(`${'target'.padEnd(32)}${'req/s'.padEnd(10)}${'p50 ms'.padEnd(10)}p99 ms`);
-  for (const r of rows) {
-    console.log(
-      `${r.name.padEnd(32)}${r.rps.toFixed(0).padEnd(10)}${r.p50.toFixed(2).padEnd(10)}${r.p99.toFixed(2)}`,
-    );
-  }
-  const [off, on] = rows;
-  if (off && on) {
-    console.log(
-      `intake throughput with tracing: ${(on.rps / off.rps).toFixed(2)} of without (cost ${((1 - on.rps / off.rps) * 100).toFixed(1)}%, target < 15%)`,
-    );
-  }
-  console.log('scheduler routing with tracing on and off: node dist/bench/scheduler.js');
+
+  const extra = Object.keys(benchTracingEnv());
+  console.log(
+    `tracing overhead: ${rounds} rounds, off and on in alternating order; on = IIB_OTEL_TRACING=true, every span exported over OTLP/HTTP` +
+      (extra.length > 0 ? ` (with BENCH_TRACING_ENV: ${extra.join(', ')})` : ' (default configuration)'),
+  );
+  console.log('cpu µs = CPU time (user + system) of the service process per request');
+  console.log('');
+  const intakeRatio = report(
+    `gateway intake (POST /builds/add, ${seconds}s closed loop x${concurrency} per measurement)`,
+    intake,
+  );
+  console.log(
+    `latency at ${rate} req/s (${seconds}s open loop): off p50 ${latency.off.p50.toFixed(1)} ms p99 ${latency.off.p99.toFixed(1)} ms; on p50 ${latency.on.p50.toFixed(1)} ms p99 ${latency.on.p99.toFixed(1)} ms`,
+  );
+  console.log('');
+  const routingRatio = report(`scheduler routing (${messages} queued requests per measurement)`, routing);
+  console.log('');
+  const line = (what: string, r: { throughput: number; cpu: number }): string =>
+    `${what}: throughput with tracing ${r.throughput.toFixed(2)} of without (cost ${((1 - r.throughput) * 100).toFixed(1)}%, target < 15%); ` +
+    `CPU per request x${r.cpu.toFixed(2)} (+${((r.cpu - 1) * 100).toFixed(1)}%)`;
+  console.log(line('intake ', intakeRatio));
+  console.log(line('routing', routingRatio));
 }
 
 main().then(

@@ -35,9 +35,23 @@ export interface TracingConfig {
   readonly extraInstrumentations: readonly string[];
   /** `IIB_OTEL_DISABLED_INSTRUMENTATIONS`: built-in ones to leave out: `http,express,pg,pino,rhea`. */
   readonly disabledInstrumentations: readonly string[];
+  /**
+   * `IIB_OTEL_EXPRESS_LAYERS`: express layer types that get their own span:
+   * `middleware`, `router`, `request_handler` (default none). The SERVER span
+   * is named after the route either way.
+   */
+  readonly expressLayers: readonly ExpressLayerKind[];
+  /**
+   * `IIB_OTEL_PG_REQUIRE_PARENT_SPAN` (default `true`): a query outside any
+   * span (migrations, background polling) gets no span of its own.
+   */
+  readonly pgRequireParentSpan: boolean;
   readonly amqp: AmqpTracingConfig;
   readonly buffer: SpanBufferConfig;
 }
+
+export const EXPRESS_LAYER_KINDS = ['middleware', 'router', 'request_handler'] as const;
+export type ExpressLayerKind = (typeof EXPRESS_LAYER_KINDS)[number];
 
 export interface AmqpTracingConfig {
   /**
@@ -110,6 +124,8 @@ export function loadTracingConfig(env: Env = process.env, scriptPath = process.a
     logsExporterConfigured: nonEmpty(env.OTEL_LOGS_EXPORTER) !== undefined,
     extraInstrumentations: list(env.IIB_OTEL_EXTRA_INSTRUMENTATIONS, []),
     disabledInstrumentations: list(env.IIB_OTEL_DISABLED_INSTRUMENTATIONS, []),
+    expressLayers: expressLayers(env.IIB_OTEL_EXPRESS_LAYERS),
+    pgRequireParentSpan: bool(env, 'IIB_OTEL_PG_REQUIRE_PARENT_SPAN', true),
     amqp: loadAmqpTracingConfig(env),
     buffer: {
       enabled: bool(env, 'IIB_OTEL_BUFFER', true),
@@ -128,6 +144,18 @@ export function loadAmqpTracingConfig(env: Env = process.env): AmqpTracingConfig
     useLinksForConsume: bool(env, 'IIB_OTEL_AMQP_USE_LINKS_FOR_CONSUME', false),
     settleTimeoutMs: positiveInt(env, 'IIB_OTEL_AMQP_SETTLE_TIMEOUT_MS', 60_000),
   };
+}
+
+// Each layer span costs as much as the request's own work on a fast route;
+// a typo must not silently bring them all back (or drop them), so it fails.
+function expressLayers(value: string | undefined): ExpressLayerKind[] {
+  const kinds = list(value, []);
+  for (const k of kinds) {
+    if (!(EXPRESS_LAYER_KINDS as readonly string[]).includes(k)) {
+      throw new Error(`IIB_OTEL_EXPRESS_LAYERS must list ${EXPRESS_LAYER_KINDS.join(', ')}; got "${k}"`);
+    }
+  }
+  return kinds as ExpressLayerKind[];
 }
 
 /**

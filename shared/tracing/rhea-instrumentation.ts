@@ -172,8 +172,9 @@ export class RheaInstrumentation extends InstrumentationBase<RheaInstrumentation
     const [msg, , format] = args;
     // A pre-encoded payload (explicit format) cannot carry our properties.
     const message = format === undefined && isMessageObject(msg) ? msg : undefined;
-    const destination = addressOf(link.options?.target) ?? addressOf(message?.to);
     const config = this.getConfig();
+    const linkAddress = linkInfo(link, config, 'send');
+    const destination = linkAddress.destination ?? addressOf(message?.to);
 
     let parent = context.active();
     const links: Link[] = [];
@@ -188,13 +189,14 @@ export class RheaInstrumentation extends InstrumentationBase<RheaInstrumentation
       else links.push({ context: carried.spanContext });
     }
 
-    const attributes: Attributes = {
-      ...baseAttributes(config, link, 'send'),
-      ...messageAttributes(message),
-    };
-    if (destination !== undefined) attributes['messaging.destination.name'] = destination;
+    const attributes = messageAttributes(message, { ...linkAddress.attributes });
+    let name = linkAddress.spanName;
+    if (linkAddress.destination === undefined && destination !== undefined) {
+      attributes['messaging.destination.name'] = destination;
+      name = spanName('send', destination, attributes);
+    }
     const span = this.tracer.startSpan(
-      spanName('send', destination, attributes),
+      name,
       // semconv: PRODUCER only when the context is injected into the message.
       { kind: message ? SpanKind.PRODUCER : SpanKind.CLIENT, attributes, links },
       parent,
@@ -256,7 +258,7 @@ export class RheaInstrumentation extends InstrumentationBase<RheaInstrumentation
   private dispatchMessage(link: RheaLink, original: AnyFn, args: unknown[], ctx: RheaEventContext): unknown {
     const config = this.getConfig();
     const message = ctx.format === undefined && isMessageObject(ctx.message) ? ctx.message : undefined;
-    const destination = addressOf(link.options?.source);
+    const linkAddress = linkInfo(link, config, 'process');
     const carried =
       message && isObject(message.application_properties)
         ? extract(message.application_properties)
@@ -266,17 +268,16 @@ export class RheaInstrumentation extends InstrumentationBase<RheaInstrumentation
     // connection, never the message's producer: it is deliberately ignored.
     let parent: Context = ROOT_CONTEXT;
     if (carried) parent = config.useLinksForConsume ? trace.deleteSpan(carried.context) : carried.context;
-    const attributes: Attributes = {
-      ...baseAttributes(config, link, 'process'),
-      ...messageAttributes(message),
-    };
-    if (destination !== undefined) attributes['messaging.destination.name'] = destination;
+    const attributes = messageAttributes(message, { ...linkAddress.attributes });
     const span = this.tracer.startSpan(
-      spanName('process', destination, attributes),
+      linkAddress.spanName,
       { kind: SpanKind.CONSUMER, attributes, links: carried ? [{ context: carried.spanContext }] : [] },
       parent,
     );
-    this._runSpanCustomizationHook(config.consumeHook, 'consume', span, { message, destination });
+    this._runSpanCustomizationHook(config.consumeHook, 'consume', span, {
+      message,
+      destination: linkAddress.destination,
+    });
 
     const pending = new PendingSpan(span);
     const delivery = ctx.delivery;
@@ -339,17 +340,53 @@ function extract(
   return spanContext && isSpanContextValid(spanContext) ? { context: extracted, spanContext } : undefined;
 }
 
-function baseAttributes(
-  config: RheaInstrumentationConfig,
+interface LinkInfo {
+  /** Attributes every span of this link shares; copied, never handed to a span itself. */
+  readonly attributes: Readonly<Attributes>;
+  readonly destination: string | undefined;
+  readonly spanName: string;
+  readonly config: RheaInstrumentationConfig;
+  /** The connection's options when this was worked out: a failover to another broker replaces them. */
+  readonly connectionOptions: unknown;
+}
+
+const LINK_INFO = Symbol('iib.rhea.linkInfo');
+
+/**
+ * What every span of a link shares (system, operation, server, client id,
+ * address, span name), worked out once per link instead of on every message.
+ * A link keeps its address for its whole life; a new configuration
+ * (setConfig) or new connection options (rhea's reconnect to another broker
+ * of the list) recompute it.
+ */
+function linkInfo(
   link: RheaLink,
+  config: RheaInstrumentationConfig,
   operation: 'send' | 'process',
-): Attributes {
-  return {
+): LinkInfo {
+  const holder = link as RheaLink & { [LINK_INFO]?: LinkInfo };
+  const cached = holder[LINK_INFO];
+  if (cached && cached.config === config && cached.connectionOptions === link.connection?.options) {
+    return cached;
+  }
+  const destination = addressOf(operation === 'send' ? link.options?.target : link.options?.source);
+  const attributes: Attributes = {
     'messaging.system': config.messagingSystem ?? 'rabbitmq',
     'messaging.operation.name': operation,
     'messaging.operation.type': operation,
     ...connectionAttributes(link.connection),
   };
+  if (destination !== undefined) attributes['messaging.destination.name'] = destination;
+  const info: LinkInfo = {
+    attributes,
+    destination,
+    spanName: spanName(operation, destination, attributes),
+    config,
+    connectionOptions: link.connection?.options,
+  };
+  // Not before the connection is known: server.address would be missing for good.
+  if (link.connection) holder[LINK_INFO] = info;
+  return info;
 }
 
 // semconv: "{operation} {destination}", or the server when there is no destination.

@@ -107,8 +107,8 @@ export function connectionAttributes(connection: RheaConnection | undefined): At
   return attrs;
 }
 
-export function messageAttributes(msg: RheaMessage | undefined): Attributes {
-  const attrs: Attributes = {};
+/** Adds the message's attributes to `attrs` (a fresh object by default) and returns it. */
+export function messageAttributes(msg: RheaMessage | undefined, attrs: Attributes = {}): Attributes {
   if (!msg) return attrs;
   const id = idToString(msg.message_id);
   if (id !== undefined) attrs['messaging.message.id'] = id;

@@ -14,6 +14,8 @@ describe('tracing config', () => {
       logsExporterConfigured: false,
       extraInstrumentations: [],
       disabledInstrumentations: [],
+      expressLayers: [],
+      pgRequireParentSpan: true,
       amqp: { messagingSystem: 'rabbitmq', useLinksForConsume: false, settleTimeoutMs: 60_000 },
       buffer: {
         enabled: true,
@@ -35,6 +37,8 @@ describe('tracing config', () => {
         OTEL_LOGS_EXPORTER: 'otlp',
         IIB_OTEL_EXTRA_INSTRUMENTATIONS: ' @scope/a , b#Cls ,',
         IIB_OTEL_DISABLED_INSTRUMENTATIONS: 'pg',
+        IIB_OTEL_EXPRESS_LAYERS: 'middleware, request_handler',
+        IIB_OTEL_PG_REQUIRE_PARENT_SPAN: 'false',
         IIB_MESSAGING_SYSTEM: 'rabbitmq',
         IIB_OTEL_AMQP_USE_LINKS_FOR_CONSUME: '1',
         IIB_OTEL_AMQP_SETTLE_TIMEOUT_MS: '500',
@@ -50,6 +54,8 @@ describe('tracing config', () => {
       logsExporterConfigured: true,
       extraInstrumentations: ['@scope/a', 'b#Cls'],
       disabledInstrumentations: ['pg'],
+      expressLayers: ['middleware', 'request_handler'],
+      pgRequireParentSpan: false,
       amqp: { messagingSystem: 'rabbitmq', useLinksForConsume: true, settleTimeoutMs: 500 },
       buffer: { dir: '/var/lib/iib/spans', maxSpans: 10 },
     });
@@ -58,6 +64,9 @@ describe('tracing config', () => {
   it('when a switch or a number is malformed, then loading fails naming the variable', () => {
     expect(() => loadTracingConfig({ IIB_OTEL_TRACING: 'yes' })).toThrow('IIB_OTEL_TRACING');
     expect(() => loadTracingConfig({ IIB_OTEL_BUFFER_MAX_BYTES: '-1' })).toThrow('IIB_OTEL_BUFFER_MAX_BYTES');
+    expect(() => loadTracingConfig({ IIB_OTEL_EXPRESS_LAYERS: 'middleware,handler' })).toThrow(
+      'IIB_OTEL_EXPRESS_LAYERS',
+    );
   });
 
   it('when only the broker dialect is set, then messaging.system follows it', () => {

@@ -1,0 +1,20 @@
+import { readFileSync } from 'node:fs';
+
+/**
+ * CPU time (user + system, all threads, ms) a process has used so far, from
+ * /proc; undefined where there is none (not Linux) or the process is gone.
+ * On a machine shared with other work, a service's CPU time per request is a
+ * steadier measure of what tracing costs than its throughput, which swings
+ * with whatever else gets the cores.
+ */
+export function processCpuMs(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after "(comm)": state is field 3, utime 14, stime 15 (clock ticks, 100 per second).
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return undefined;
+  }
+}
