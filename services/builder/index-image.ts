@@ -233,6 +233,35 @@ export async function loadIndexCatalog(ctx: BuildContext, prepared: PreparedBuil
   return { contextDir, configsDir, catalog };
 }
 
+/**
+ * IIB's "Building the index image for the following arches: ..." update,
+ * with the resolved images it reports at that point (plus `fields`).
+ */
+export async function reportBuildingIndex(
+  ctx: BuildContext,
+  prepared: PreparedBuild,
+  fields: Record<string, unknown> = {},
+): Promise<void> {
+  await ctx.reporter.progress(
+    `Building the index image for the following arches: ${prepared.arches.join(', ')}`,
+    {
+      arches: prepared.arches,
+      binary_image: prepared.binary.ref,
+      binary_image_resolved: prepared.binary.resolved,
+      distribution_scope: prepared.distributionScope,
+      ...(prepared.fromIndex.resolved ? { from_index_resolved: prepared.fromIndex.resolved } : {}),
+      ...fields,
+    },
+  );
+}
+
+/** The overwrite of `from_index` a request asked for (`overwrite_from_index`), if any. */
+export function fromIndexOverwrite(ctx: BuildContext, prepared: PreparedBuild): FinishOptions['overwrite'] {
+  const target = ctx.params.from_index;
+  if (ctx.params.overwrite_from_index !== true || typeof target !== 'string' || !target) return undefined;
+  return { target, resolvedAtStart: prepared.fromIndex, token: ctx.secrets.overwrite_from_index_token };
+}
+
 export const FROM_INDEX_CHANGED =
   'The supplied from_index image changed during the IIB request. Please resubmit the request.';
 

@@ -3,7 +3,12 @@ import * as path from 'node:path';
 import { ValidationError } from '../../../shared/errors';
 import type { BuildContext } from '../build-context';
 import { readCatalog } from '../catalog';
-import { finishIndexRequest, prepareIndexBuild } from '../index-image';
+import {
+  finishIndexRequest,
+  fromIndexOverwrite,
+  prepareIndexBuild,
+  reportBuildingIndex,
+} from '../index-image';
 import { DEPRECATIONS_DIR, extractArch, extractConfigs, validateConfigs } from './configs-files';
 import { checkDeprecations, parseDeprecationSchema, pythonJson } from './deprecations-schema';
 import { stringList } from './fbc-operations';
@@ -23,16 +28,7 @@ export async function addDeprecations(ctx: BuildContext): Promise<void> {
   }
   await ctx.reporter.progress('Resolving the index images');
   const prepared = await prepareIndexBuild(ctx);
-  await ctx.reporter.progress(
-    `Building the index image for the following arches: ${prepared.arches.join(', ')}`,
-    {
-      arches: prepared.arches,
-      binary_image: prepared.binary.ref,
-      binary_image_resolved: prepared.binary.resolved,
-      from_index_resolved: prepared.fromIndex.resolved,
-      distribution_scope: prepared.distributionScope,
-    },
-  );
+  await reportBuildingIndex(ctx, prepared);
   const configs = await extractConfigs(
     ctx,
     prepared.fromIndex,
@@ -56,12 +52,6 @@ export async function addDeprecations(ctx: BuildContext): Promise<void> {
     buildTags: stringList(ctx.params.build_tags),
     changed: new Set([DEPRECATIONS_DIR]),
     reason: 'The deprecation schema was successfully added to the index image',
-    overwrite: ctx.params.overwrite_from_index
-      ? {
-          target: ctx.params.from_index as string,
-          resolvedAtStart: prepared.fromIndex,
-          token: ctx.secrets.overwrite_from_index_token,
-        }
-      : undefined,
+    overwrite: fromIndexOverwrite(ctx, prepared),
   });
 }

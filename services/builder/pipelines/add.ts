@@ -25,6 +25,8 @@ import {
   finishIndexRequest,
   loadIndexCatalog,
   prepareIndexBuild,
+  fromIndexOverwrite,
+  reportBuildingIndex,
   type IndexCatalog,
   type PreparedBuild,
 } from '../index-image';
@@ -114,15 +116,10 @@ async function add(ctx: BuildContext, files: BundleFiles): Promise<void> {
     ? await prepareIndexBuild(ctx, addArches)
     : await prepareWithoutFromIndex(ctx, addArches);
   const mapping = bundleMapping(bundles);
-  await ctx.reporter.progress(
-    `Building the index image for the following arches: ${prepared.arches.join(', ')}`,
-    {
-      binary_image: prepared.binary.ref,
-      binary_image_resolved: prepared.binary.resolved,
-      distribution_scope: prepared.distributionScope,
-      ...(Object.keys(mapping).length > 0 ? { bundle_mapping: mapping } : {}),
-      ...(fromIndexRef ? { from_index_resolved: prepared.fromIndex.resolved } : {}),
-    },
+  await reportBuildingIndex(
+    ctx,
+    prepared,
+    Object.keys(mapping).length > 0 ? { bundle_mapping: mapping } : {},
   );
 
   let work: IndexCatalog;
@@ -171,7 +168,6 @@ async function add(ctx: BuildContext, files: BundleFiles): Promise<void> {
   }
 
   const changed = await writeTouchedPackages(work.configsDir, before, work.catalog, touched);
-  const overwrite = ctx.params.overwrite_from_index === true && fromIndexRef;
   await finishIndexRequest(ctx, prepared, work.contextDir, {
     buildTags: stringList(ctx.params.build_tags),
     // Without a from index there is nothing to layer onto: a full build.
@@ -181,12 +177,6 @@ async function add(ctx: BuildContext, files: BundleFiles): Promise<void> {
       bundle_mapping: mapping,
       ...(fromIndexRef ? {} : { from_index_resolved: null }),
     },
-    overwrite: overwrite
-      ? {
-          target: fromIndexRef,
-          resolvedAtStart: prepared.fromIndex,
-          token: ctx.secrets.overwrite_from_index_token,
-        }
-      : undefined,
+    overwrite: fromIndexOverwrite(ctx, prepared),
   });
 }

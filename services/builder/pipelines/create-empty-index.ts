@@ -1,6 +1,6 @@
 import { rm } from 'node:fs/promises';
 import type { BuildContext } from '../build-context';
-import { finishIndexRequest, loadIndexCatalog, prepareIndexBuild } from '../index-image';
+import { finishIndexRequest, loadIndexCatalog, prepareIndexBuild, reportBuildingIndex } from '../index-image';
 
 /**
  * create-empty-index: the from index's catalog with every package removed,
@@ -10,16 +10,7 @@ import { finishIndexRequest, loadIndexCatalog, prepareIndexBuild } from '../inde
  */
 export async function createEmptyIndex(ctx: BuildContext): Promise<void> {
   const prepared = await prepareIndexBuild(ctx);
-  await ctx.reporter.progress(
-    `Building the index image for the following arches: ${prepared.arches.join(', ')}`,
-    {
-      arches: prepared.arches,
-      binary_image: prepared.binary.ref,
-      binary_image_resolved: prepared.binary.resolved,
-      from_index_resolved: prepared.fromIndex.resolved,
-      distribution_scope: prepared.distributionScope,
-    },
-  );
+  await reportBuildingIndex(ctx, prepared);
   const work = await loadIndexCatalog(ctx, prepared);
   const packages = [...work.catalog.packages.keys()].sort();
   ctx.reporter.log(`Removing all the operators from the index image: ${packages.join(', ') || '(none)'}`);

@@ -1,7 +1,12 @@
 import * as path from 'node:path';
 import { ValidationError } from '../../../shared/errors';
 import type { BuildContext } from '../build-context';
-import { finishIndexRequest, prepareIndexBuild } from '../index-image';
+import {
+  finishIndexRequest,
+  fromIndexOverwrite,
+  prepareIndexBuild,
+  reportBuildingIndex,
+} from '../index-image';
 import type { ResolvedImage } from '../images';
 import {
   DEPRECATIONS_DIR,
@@ -45,18 +50,7 @@ export async function fbcOperations(ctx: BuildContext): Promise<void> {
   if (typeof ctx.params.fbc_fragment === 'string' && resolved[0]) {
     fragmentFields.fbc_fragment_resolved = resolved[0].resolved;
   }
-  const buildFields = {
-    arches: prepared.arches,
-    binary_image: prepared.binary.ref,
-    binary_image_resolved: prepared.binary.resolved,
-    from_index_resolved: prepared.fromIndex.resolved,
-    distribution_scope: prepared.distributionScope,
-    ...fragmentFields,
-  };
-  await ctx.reporter.progress(
-    `Building the index image for the following arches: ${prepared.arches.join(', ')}`,
-    buildFields,
-  );
+  await reportBuildingIndex(ctx, prepared, fragmentFields);
 
   await ctx.reporter.progress(`Extracting operator packages from ${resolved.length} fbc fragment(s)`);
   const configs = await extractConfigs(
@@ -98,13 +92,7 @@ export async function fbcOperations(ctx: BuildContext): Promise<void> {
     changed,
     reason: `The ${resolved.length} FBC fragment(s) were successfully added in the index image`,
     fields: fragmentFields,
-    overwrite: ctx.params.overwrite_from_index
-      ? {
-          target: ctx.params.from_index as string,
-          resolvedAtStart: prepared.fromIndex,
-          token: ctx.secrets.overwrite_from_index_token,
-        }
-      : undefined,
+    overwrite: fromIndexOverwrite(ctx, prepared),
   });
 }
 

@@ -12,7 +12,7 @@ import {
   type Catalog,
   type RenderedBundle,
 } from '../catalog';
-import { finishIndexRequest, prepareIndexBuildFrom } from '../index-image';
+import { finishIndexRequest, prepareIndexBuildFrom, reportBuildingIndex } from '../index-image';
 import { writeOverwriteAuthFile } from '../registry-auth';
 import { deprecateAllowingPackageRemoval, latestPerPackage } from './bundle-deprecation';
 import {
@@ -66,16 +66,7 @@ export async function mergeIndexImage(ctx: BuildContext): Promise<void> {
     source_from_index_resolved: prepared.fromIndex.resolved,
     ...(target ? { target_index_resolved: target.resolved } : {}),
   };
-  await ctx.reporter.progress(
-    `Building the index image for the following arches: ${prepared.arches.join(', ')}`,
-    {
-      arches: prepared.arches,
-      binary_image: prepared.binary.ref,
-      binary_image_resolved: prepared.binary.resolved,
-      distribution_scope: prepared.distributionScope,
-      ...resolvedFields,
-    },
-  );
+  await reportBuildingIndex(ctx, prepared, resolvedFields);
 
   await ctx.reporter.progress('Getting bundles present in the index images');
   const configs = await extractConfigs(

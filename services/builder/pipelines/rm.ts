@@ -1,7 +1,13 @@
 import type { BuildContext } from '../build-context';
 import { writeTouchedPackages } from '../bundles-catalog';
 import { removePackages } from '../catalog';
-import { finishIndexRequest, loadIndexCatalog, prepareIndexBuild } from '../index-image';
+import {
+  finishIndexRequest,
+  fromIndexOverwrite,
+  loadIndexCatalog,
+  prepareIndexBuild,
+  reportBuildingIndex,
+} from '../index-image';
 
 /**
  * rm (IIB's handle_rm_request, file-based catalogs): remove the packages
@@ -14,17 +20,8 @@ export async function rmPipeline(ctx: BuildContext): Promise<void> {
     ? ctx.params.operators.filter((o): o is string => typeof o === 'string')
     : [];
   const addArches = Array.isArray(ctx.params.add_arches) ? (ctx.params.add_arches as string[]) : [];
-  const fromIndex = ctx.params.from_index as string;
   const prepared = await prepareIndexBuild(ctx, addArches);
-  await ctx.reporter.progress(
-    `Building the index image for the following arches: ${prepared.arches.join(', ')}`,
-    {
-      binary_image: prepared.binary.ref,
-      binary_image_resolved: prepared.binary.resolved,
-      distribution_scope: prepared.distributionScope,
-      from_index_resolved: prepared.fromIndex.resolved,
-    },
-  );
+  await reportBuildingIndex(ctx, prepared);
   const work = await loadIndexCatalog(ctx, prepared);
   const before = new Map(work.catalog.packages);
   ctx.reporter.log(`Removing the operators from the index image: ${operators.join(', ')}`);
@@ -34,13 +31,6 @@ export async function rmPipeline(ctx: BuildContext): Promise<void> {
     buildTags: Array.isArray(ctx.params.build_tags) ? (ctx.params.build_tags as string[]) : [],
     changed,
     reason: 'The operator(s) were successfully removed from the index image',
-    overwrite:
-      ctx.params.overwrite_from_index === true
-        ? {
-            target: fromIndex,
-            resolvedAtStart: prepared.fromIndex,
-            token: ctx.secrets.overwrite_from_index_token,
-          }
-        : undefined,
+    overwrite: fromIndexOverwrite(ctx, prepared),
   });
 }
