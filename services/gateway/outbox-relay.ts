@@ -53,20 +53,24 @@ export class OutboxRelay {
   private schedule(delayMs: number): void {
     if (this.stopped) return;
     if (this.timer) clearTimeout(this.timer);
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      this.running = this.drain().finally(() => {
-        this.running = undefined;
-        if (this.again) {
-          this.again = false;
-          this.schedule(0);
-        } else {
-          const backoff =
-            this.failures > 0 ? Math.min(10_000, 200 * 2 ** this.failures) : this.options.pollMs;
-          this.schedule(backoff);
-        }
-      });
-    }, delayMs);
+    // The relay belongs to no request: kick() runs inside whichever request
+    // committed, and without this every later poll and drain would join that
+    // request's trace. Each sent message carries its own row's trace instead.
+    this.timer = setTimeout(() => context.with(ROOT_CONTEXT, () => this.tick()), delayMs);
+  }
+
+  private tick(): void {
+    this.timer = undefined;
+    this.running = this.drain().finally(() => {
+      this.running = undefined;
+      if (this.again) {
+        this.again = false;
+        this.schedule(0);
+      } else {
+        const backoff = this.failures > 0 ? Math.min(10_000, 200 * 2 ** this.failures) : this.options.pollMs;
+        this.schedule(backoff);
+      }
+    });
   }
 
   /** Publishes until the outbox is empty or the broker fails. */

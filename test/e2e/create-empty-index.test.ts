@@ -132,6 +132,14 @@ describe('one create-empty-index request through the four services', () => {
     expect(toolSpans.map((s) => s.name)).toEqual(
       expect.arrayContaining(['exec skopeo inspect', 'exec buildah bud']),
     );
+    // The outbox relay's own polls and locks belong to no request's trace.
+    // (after a few of its poll periods, so a leak would have shown by now)
+    await new Promise((r) => setTimeout(r, 2500));
+    const later = inTrace(await receiver.waitFor(() => true));
+    const relayQueries = later.filter((s) =>
+      /pg_try_advisory/.test(String(s.attributes['db.query.text'] ?? s.attributes['db.statement'] ?? '')),
+    );
+    expect(relayQueries.map((s) => s.name)).toEqual([]);
     for (const s of trace.filter((x) => x.kind === 'PRODUCER' || x.kind === 'CONSUMER')) {
       expect(s.attributes['messaging.system']).toBeDefined();
     }
