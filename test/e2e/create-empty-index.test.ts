@@ -137,7 +137,7 @@ describe('one create-empty-index request through the four services', () => {
     await new Promise((r) => setTimeout(r, 2500));
     const later = inTrace(await receiver.waitFor(() => true));
     const relayQueries = later.filter((s) =>
-      /pg_try_advisory/.test(String(s.attributes['db.query.text'] ?? s.attributes['db.statement'] ?? '')),
+      /pg_try_advisory/.test(JSON.stringify([s.attributes['db.query.text'], s.attributes['db.statement']])),
     );
     expect(relayQueries.map((s) => s.name)).toEqual([]);
     for (const s of trace.filter((x) => x.kind === 'PRODUCER' || x.kind === 'CONSUMER')) {
