@@ -1,44 +1,17 @@
-import { execFile } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { promisify } from 'node:util';
 import { stringify } from 'yaml';
-import { registryHost } from './env';
+import { labelLines, pushScratchImage, servedDigest } from './scratch-images';
 
-const run = promisify(execFile);
+export { requireRegistry, servedDigest } from './scratch-images';
 
 /**
  * Builds small images for the bundle tests with buildah (vfs storage, chroot
  * isolation, FROM scratch + COPY, so no emulation for the foreign arch) and
  * pushes them to the test registry.
  */
-
-const buildahEnv = { ...process.env, STORAGE_DRIVER: 'vfs', BUILDAH_ISOLATION: 'chroot' };
-
-async function buildah(args: string[]): Promise<string> {
-  try {
-    const { stdout } = await run('buildah', args, { env: buildahEnv, maxBuffer: 64 * 1024 * 1024 });
-    return stdout;
-  } catch (err) {
-    const e = err as { code?: string; stderr?: string; message: string };
-    if (e.code === 'ENOENT') throw new Error('buildah is not installed: run `npm run stack`');
-    throw new Error(`buildah ${args.join(' ')} failed: ${e.stderr ?? e.message}`);
-  }
-}
-
-/** Fails with how to start the registry when it does not answer. */
-export async function requireRegistry(): Promise<void> {
-  try {
-    const res = await fetch(`http://${registryHost}/v2/`);
-    if (!res.ok) throw new Error(`HTTP ${res.status}`);
-  } catch (err) {
-    throw new Error(
-      `the registry ${registryHost} does not answer (${(err as Error).message}): start it with \`npm run stack\``,
-    );
-  }
-}
 
 export interface ImageSpec {
   /** Path in the image -> content. */
@@ -63,57 +36,11 @@ export async function pushImage(ref: string, spec: ImageSpec): Promise<string> {
       await mkdir(path.dirname(file), { recursive: true });
       await writeFile(file, content);
     }
-    const containerfile = path.join(dir, 'Containerfile');
-    await writeFile(containerfile, 'FROM scratch\nCOPY . /\n');
-    const labels = Object.entries(spec.labels ?? {}).flatMap(([k, v]) => ['--label', `${k}=${v}`]);
-    const common = ['build', '--quiet', '--format', 'docker', '--layers=false', '--os', 'linux'];
-    if (arches.length === 1) {
-      await buildah([...common, '--arch', arches[0]!, ...labels, '-t', name, '-f', containerfile, ctxDir]);
-      await buildah(['push', '--quiet', '--format', 'v2s2', '--tls-verify=false', name, `docker://${ref}`]);
-      await buildah(['rmi', '-f', name]).catch(() => undefined);
-    } else {
-      await buildah(['manifest', 'create', name]);
-      try {
-        for (const arch of arches) {
-          await buildah([
-            ...common,
-            '--arch',
-            arch,
-            ...labels,
-            '--manifest',
-            name,
-            '-f',
-            containerfile,
-            ctxDir,
-          ]);
-        }
-        await buildah([
-          'manifest',
-          'push',
-          '--quiet',
-          '--all',
-          '--format',
-          'v2s2',
-          '--tls-verify=false',
-          name,
-          `docker://${ref}`,
-        ]);
-      } finally {
-        await buildah(['manifest', 'rm', name]).catch(() => undefined);
-      }
-    }
+    await pushScratchImage(ref, name, ctxDir, ['COPY . /', ...labelLines(spec.labels)], arches);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
   return servedDigest(ref);
-}
-
-/** sha256 of the manifest (list) the registry serves for a reference. */
-export async function servedDigest(ref: string): Promise<string> {
-  const { stdout } = await run('skopeo', ['inspect', '--raw', '--tls-verify=false', `docker://${ref}`], {
-    maxBuffer: 16 * 1024 * 1024,
-  });
-  return `sha256:${createHash('sha256').update(stdout).digest('hex')}`;
 }
 
 export interface CsvSpec {

@@ -1,14 +1,12 @@
-import { execFile } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { cp, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { promisify } from 'node:util';
 import { parse } from 'yaml';
 import { addBundles, emptyCatalog, writeCatalog, type Catalog } from '../../services/builder/catalog';
-import { fixturesDir, registryHost } from './env';
+import { fixturesDir } from './env';
+import { labelLines, pushScratchImage, servedDigest } from './scratch-images';
 
-const run = promisify(execFile);
+export { requireRegistry } from './scratch-images';
 
 /**
  * Index, fragment and bundle images for the fbc-operations, add-deprecations
@@ -16,31 +14,6 @@ const run = promisify(execFile);
  * scratch + COPY so the foreign arch needs no emulation) and pushed to the
  * test registry.
  */
-
-const buildahEnv = { ...process.env, STORAGE_DRIVER: 'vfs', BUILDAH_ISOLATION: 'chroot' };
-
-async function buildah(args: string[]): Promise<void> {
-  try {
-    await run('buildah', args, { env: buildahEnv, maxBuffer: 64 * 1024 * 1024 });
-  } catch (err) {
-    const e = err as { code?: string; stderr?: string; message: string };
-    if (e.code === 'ENOENT') throw new Error('buildah is not installed: run `npm run stack`');
-    throw new Error(`buildah ${args.join(' ')} failed: ${e.stderr ?? e.message}`);
-  }
-}
-
-/** Fails with how to start the registry when it does not answer. */
-export async function requireRegistry(): Promise<void> {
-  const url = `http://${registryHost.replace(/^localhost(?=:|$)/, '127.0.0.1')}/v2/`;
-  try {
-    const res = await fetch(url);
-    if (!res.ok) throw new Error(`HTTP ${res.status}`);
-  } catch (err) {
-    throw new Error(
-      `the registry ${registryHost} does not answer (${(err as Error).message}): start it with \`npm run stack\``,
-    );
-  }
-}
 
 export interface TreeImage {
   /** Directories to copy in: path in the image -> local directory. */
@@ -61,36 +34,13 @@ export async function pushTreeImage(ref: string, spec: TreeImage): Promise<strin
       lines.push(`COPY d${i} ${dest}`);
     }
     await mkdir(path.join(dir, 'ctx'), { recursive: true });
-    for (const [k, v] of Object.entries(spec.labels ?? {}))
-      lines.push(`LABEL ${JSON.stringify(k)}=${JSON.stringify(v)}`);
-    const file = path.join(dir, 'Containerfile');
-    await writeFile(file, `${lines.join('\n')}\n`);
-    const common = ['build', '--quiet', '--format', 'docker', '--layers=false', '--os', 'linux'];
-    if (arches.length === 1) {
-      await buildah([...common, '--arch', arches[0]!, '-t', name, '-f', file, path.join(dir, 'ctx')]);
-      await buildah(['push', '--quiet', '--format', 'v2s2', '--tls-verify=false', name, `docker://${ref}`]);
-      await buildah(['rmi', '-f', name]).catch(() => undefined);
-    } else {
-      await buildah(['manifest', 'create', name]);
-      try {
-        for (const arch of arches) {
-          await buildah([...common, '--arch', arch, '--manifest', name, '-f', file, path.join(dir, 'ctx')]);
-        }
-        await buildah([
-          'manifest',
-          'push',
-          '--all',
-          '--quiet',
-          '--format',
-          'v2s2',
-          '--tls-verify=false',
-          name,
-          `docker://${ref}`,
-        ]);
-      } finally {
-        await buildah(['manifest', 'rm', name]).catch(() => undefined);
-      }
-    }
+    await pushScratchImage(
+      ref,
+      name,
+      path.join(dir, 'ctx'),
+      [...lines.slice(1), ...labelLines(spec.labels)],
+      arches,
+    );
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
@@ -98,11 +48,7 @@ export async function pushTreeImage(ref: string, spec: TreeImage): Promise<strin
 }
 
 export async function digestRef(ref: string): Promise<string> {
-  const { stdout } = await run('skopeo', ['inspect', '--raw', '--tls-verify=false', `docker://${ref}`], {
-    maxBuffer: 16 * 1024 * 1024,
-  });
-  const repo = ref.replace(/:[^/:@]+$/, '');
-  return `${repo}@sha256:${createHash('sha256').update(stdout).digest('hex')}`;
+  return `${ref.replace(/:[^/:@]+$/, '')}@${await servedDigest(ref)}`;
 }
 
 export const INDEX_LABELS = (version: string, scope: string): Record<string, string> => ({
