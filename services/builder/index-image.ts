@@ -7,6 +7,7 @@ import { writeOverwriteAuthFile } from './registry-auth';
 import { BuildContext, LABEL_CONFIGS, LABEL_OCP_VERSION, LABEL_SCOPE } from './build-context';
 import type { ResolvedImage } from './images';
 import { planIncremental, pushIncremental } from './incremental';
+import { extractArch } from './pipelines/configs-files';
 
 export interface PreparedBuild {
   fromIndex: ResolvedImage;
@@ -211,26 +212,32 @@ export interface IndexCatalog {
   catalog: Catalog;
 }
 
-export async function loadIndexCatalog(ctx: BuildContext, prepared: PreparedBuild): Promise<IndexCatalog> {
+/**
+ * Extracts the from index's catalog into `<workDir>/context/configs`. The
+ * image's layout stays in `<workDir>/image-<arch>`, where an incremental
+ * build reads its layers instead of downloading them again.
+ */
+export async function extractIndexConfigs(
+  ctx: BuildContext,
+  prepared: PreparedBuild,
+): Promise<{ contextDir: string; configsDir: string }> {
   const contextDir = path.join(ctx.workDir, 'context');
   const configsDir = path.join(contextDir, 'configs');
-  const arch = prepared.arches.find((a) => prepared.fromIndex.arches.includes(a)) ?? prepared.arches[0];
+  const arch = extractArch(prepared.fromIndex, prepared.arches);
   const root = path.join(ctx.workDir, 'from-index');
-  await ctx.images.extract(
-    prepared.fromIndex.resolved,
-    arch as string,
-    prepared.configsPath,
-    ctx.workDir,
-    root,
-  );
+  await ctx.images.extract(prepared.fromIndex.resolved, arch, prepared.configsPath, ctx.workDir, root);
   await mkdir(contextDir, { recursive: true });
   const extracted = path.join(root, prepared.configsPath.replace(/^\/+/, ''));
   await rename(extracted, configsDir).catch(async (err: NodeJS.ErrnoException) => {
     if (err.code !== 'ENOENT') throw err;
     await mkdir(configsDir, { recursive: true });
   });
-  const catalog = await readCatalog(configsDir);
-  return { contextDir, configsDir, catalog };
+  return { contextDir, configsDir };
+}
+
+export async function loadIndexCatalog(ctx: BuildContext, prepared: PreparedBuild): Promise<IndexCatalog> {
+  const { contextDir, configsDir } = await extractIndexConfigs(ctx, prepared);
+  return { contextDir, configsDir, catalog: await readCatalog(configsDir) };
 }
 
 /**

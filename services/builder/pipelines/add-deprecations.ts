@@ -8,8 +8,9 @@ import {
   fromIndexOverwrite,
   prepareIndexBuild,
   reportBuildingIndex,
+  extractIndexConfigs,
 } from '../index-image';
-import { DEPRECATIONS_DIR, extractArch, extractConfigs, validateConfigs } from './configs-files';
+import { DEPRECATIONS_DIR, validateConfigs } from './configs-files';
 import { checkDeprecations, parseDeprecationSchema, pythonJson } from './deprecations-schema';
 import { stringList } from './fbc-operations';
 
@@ -29,13 +30,7 @@ export async function addDeprecations(ctx: BuildContext): Promise<void> {
   await ctx.reporter.progress('Resolving the index images');
   const prepared = await prepareIndexBuild(ctx);
   await reportBuildingIndex(ctx, prepared);
-  const configs = await extractConfigs(
-    ctx,
-    prepared.fromIndex,
-    extractArch(prepared.fromIndex, prepared.arches),
-    prepared.configsPath,
-    'from-index',
-  );
+  const { configsDir: configs } = await extractIndexConfigs(ctx, prepared);
   const present = (await readCatalog(configs)).packages.get(pkg)?.package !== undefined;
   if (!present) {
     throw new ValidationError(

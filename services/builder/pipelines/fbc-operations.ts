@@ -6,6 +6,7 @@ import {
   fromIndexOverwrite,
   prepareIndexBuild,
   reportBuildingIndex,
+  extractIndexConfigs,
 } from '../index-image';
 import type { ResolvedImage } from '../images';
 import {
@@ -53,13 +54,7 @@ export async function fbcOperations(ctx: BuildContext): Promise<void> {
   await reportBuildingIndex(ctx, prepared, fragmentFields);
 
   await ctx.reporter.progress(`Extracting operator packages from ${resolved.length} fbc fragment(s)`);
-  const configs = await extractConfigs(
-    ctx,
-    prepared.fromIndex,
-    extractArch(prepared.fromIndex, prepared.arches),
-    prepared.configsPath,
-    'from-index',
-  );
+  const { configsDir: configs } = await extractIndexConfigs(ctx, prepared);
   const fragments: Fragment[] = [];
   for (const [i, image] of resolved.entries()) {
     const dir = await extractConfigs(

@@ -12,7 +12,12 @@ import {
   type Catalog,
   type RenderedBundle,
 } from '../catalog';
-import { finishIndexRequest, prepareIndexBuildFrom, reportBuildingIndex } from '../index-image';
+import {
+  finishIndexRequest,
+  prepareIndexBuildFrom,
+  reportBuildingIndex,
+  extractIndexConfigs,
+} from '../index-image';
 import { writeOverwriteAuthFile } from '../registry-auth';
 import { deprecateAllowingPackageRemoval, latestPerPackage } from './bundle-deprecation';
 import {
@@ -69,13 +74,7 @@ export async function mergeIndexImage(ctx: BuildContext): Promise<void> {
   await reportBuildingIndex(ctx, prepared, resolvedFields);
 
   await ctx.reporter.progress('Getting bundles present in the index images');
-  const configs = await extractConfigs(
-    ctx,
-    prepared.fromIndex,
-    extractArch(prepared.fromIndex, prepared.arches),
-    prepared.configsPath,
-    'source-index',
-  );
+  const { configsDir: configs } = await extractIndexConfigs(ctx, prepared);
   let targetCatalog: Catalog | undefined;
   if (target) {
     const targetConfigs = await extractConfigs(
