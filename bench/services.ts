@@ -23,7 +23,7 @@ export interface BenchSystem {
   stop(): Promise<void>;
 }
 
-async function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
   const srv = net.createServer().listen(0, '127.0.0.1');
   await once(srv, 'listening');
   const port = (srv.address() as net.AddressInfo).port;

@@ -16,24 +16,16 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
-import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import knexFactory, { Knex } from 'knex';
 import { loadDatabaseUrl } from '../shared/config';
 import { arg, atRate, postOnce, throughput } from './load';
 import { processCpuMs } from './process-cpu';
+import { freePort } from './services';
 import { benchTracingEnv, cleanup, routingRate, startDiscardingCollector } from './scheduler';
 
 const repoRoot = path.resolve(__dirname, '..', '..');
-
-async function freePort(): Promise<number> {
-  const srv = net.createServer().listen(0, '127.0.0.1');
-  await once(srv, 'listening');
-  const port = (srv.address() as net.AddressInfo).port;
-  srv.close();
-  return port;
-}
 
 interface Gateway {
   url: string;
