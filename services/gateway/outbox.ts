@@ -16,16 +16,19 @@ export interface OutboxMessage {
  */
 export async function enqueue(trx: Knex.Transaction, messages: OutboxMessage[]): Promise<void> {
   if (messages.length === 0) return;
+  await trx('outbox').insert(outboxRows(messages));
+}
+
+/** The outbox rows of `messages`, each carrying the active trace context. */
+export function outboxRows(messages: OutboxMessage[]): Record<string, string | null>[] {
   const carrier: Record<string, string> = {};
   propagation.inject(context.active(), carrier);
-  await trx('outbox').insert(
-    messages.map((m) => ({
-      destination: m.destination,
-      body: JSON.stringify(m.body),
-      application_properties: JSON.stringify(m.applicationProperties ?? {}),
-      message_id: randomUUID(),
-      traceparent: carrier.traceparent ?? null,
-      tracestate: carrier.tracestate ?? null,
-    })),
-  );
+  return messages.map((m) => ({
+    destination: m.destination,
+    body: JSON.stringify(m.body),
+    application_properties: JSON.stringify(m.applicationProperties ?? {}),
+    message_id: randomUUID(),
+    traceparent: carrier.traceparent ?? null,
+    tracestate: carrier.tracestate ?? null,
+  }));
 }

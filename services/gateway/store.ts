@@ -4,7 +4,7 @@ import { isFinal } from '../../shared/contracts';
 import { DependencyError } from '../../shared/errors';
 import { Names } from '../../shared/messaging/names';
 import { currentTraceId } from '../../shared/tracing';
-import { enqueue, OutboxMessage } from './outbox';
+import { enqueue, OutboxMessage, outboxRows } from './outbox';
 import { requestJson, RequestRecord, StateRecord } from './request-json';
 
 export const INITIAL_REASON = 'The request was initiated';
@@ -56,64 +56,93 @@ export class RequestStore {
     return this.sealer(secrets, requestId);
   }
 
-  /** Creates the requests of one batch, their first state and every message they cause, atomically. */
+  /**
+   * Creates the requests of one batch, their first state and every message
+   * they cause, atomically, in two round trips whatever the batch size: the
+   * ids first (sealed secrets are bound to their request id), then every row
+   * in one statement (a statement is atomic; no transaction is held open).
+   */
   async create(
     items: NewRequest[],
     annotations: Record<string, unknown> | null = null,
   ): Promise<RequestRecord[]> {
-    return this.db.transaction(async (trx) => {
-      const [batch] = await trx('batches')
-        .insert({ annotations: annotations === null ? null : JSON.stringify(annotations) })
-        .returning<{ id: number }[]>('id');
-      const batchId = (batch as { id: number }).id;
-      const now = new Date();
-      const traceId = currentTraceId() ?? null;
-      const rows = (await trx('requests')
-        .insert(
-          items.map((i) => ({
-            type: i.type,
-            user_name: i.user,
+    const ids = await this.db.raw<{ rows: { batch_id: string; id: string }[] }>(
+      `SELECT (SELECT nextval(pg_get_serial_sequence('batches', 'id'))) AS batch_id,
+              nextval(pg_get_serial_sequence('requests', 'id')) AS id
+         FROM generate_series(1, ?::int) ORDER BY 2`,
+      [items.length],
+    );
+    const batchId = Number(ids.rows[0]?.batch_id);
+    const now = new Date();
+    const traceId = currentTraceId() ?? null;
+    const rows: RequestRecord[] = items.map((i, idx) => ({
+      id: Number(ids.rows[idx]?.id),
+      type: i.type,
+      user_name: i.user,
+      batch_id: batchId,
+      state: 'in_progress',
+      state_reason: INITIAL_REASON,
+      updated: now,
+      // As read back from the database: a copy holding only JSON values.
+      params: JSON.parse(JSON.stringify(i.params)) as Record<string, unknown>,
+      results: {},
+      trace_id: traceId,
+    }));
+    const messages: OutboxMessage[] = [];
+    rows.forEach((r, idx) => {
+      const item = items[idx] as NewRequest;
+      const event: BuildRequestEvent = {
+        id: r.id,
+        request_type: r.type,
+        user: r.user_name,
+        batch: batchId,
+        params: r.params,
+        sealed_secrets: this.seal(item.secrets, r.id),
+        submitted_at: now.toISOString(),
+      };
+      messages.push({ destination: Names.requests, body: event });
+      messages.push(buildStateMessage(r));
+    });
+    messages.push({
+      destination: Names.batchStateEvents,
+      body: this.batchBody(batchId, annotations, rows),
+    });
+    const db = this.db;
+    await db
+      .with(
+        'b',
+        db('batches').insert({
+          id: batchId,
+          annotations: annotations === null ? null : JSON.stringify(annotations),
+        }),
+      )
+      .with(
+        'r',
+        db('requests').insert(
+          rows.map((r, idx) => ({
+            id: r.id,
+            type: r.type,
+            user_name: r.user_name,
             batch_id: batchId,
-            state: 'in_progress',
-            state_reason: INITIAL_REASON,
+            state: r.state,
+            state_reason: r.state_reason,
             updated: now,
-            params: JSON.stringify(i.params),
+            params: JSON.stringify(r.params),
             results: '{}',
-            from_index: i.fromIndex ?? null,
+            from_index: items[idx]?.fromIndex ?? null,
             trace_id: traceId,
           })),
-        )
-        .returning('*')) as RequestRecord[];
-      await trx('request_states').insert(
-        rows.map((r) => ({
-          request_id: r.id,
-          state: 'in_progress',
-          state_reason: INITIAL_REASON,
-          updated: now,
-        })),
-      );
-      const messages: OutboxMessage[] = [];
-      rows.forEach((r, idx) => {
-        const item = items[idx] as NewRequest;
-        const event: BuildRequestEvent = {
-          id: r.id,
-          request_type: r.type,
-          user: r.user_name,
-          batch: batchId,
-          params: r.params,
-          sealed_secrets: this.seal(item.secrets, r.id),
-          submitted_at: now.toISOString(),
-        };
-        messages.push({ destination: Names.requests, body: event });
-        messages.push(buildStateMessage(r));
-      });
-      messages.push({
-        destination: Names.batchStateEvents,
-        body: this.batchBody(batchId, annotations, rows),
-      });
-      await enqueue(trx, messages);
-      return rows;
-    });
+        ),
+      )
+      .with(
+        's',
+        db('request_states').insert(
+          rows.map((r) => ({ request_id: r.id, state: r.state, state_reason: r.state_reason, updated: now })),
+        ),
+      )
+      .insert(outboxRows(messages))
+      .into('outbox');
+    return rows;
   }
 
   batchBody(

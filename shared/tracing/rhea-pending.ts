@@ -15,14 +15,63 @@ const PENDING = Symbol('iib.rhea.pendingSpans');
 type LinkWithPending = object & { [PENDING]?: Set<PendingSpan> };
 
 /**
+ * The deadlines of one settle timeout, in the order they were set (so in
+ * deadline order), behind one unref'd timer set for the earliest: a message
+ * costs a Set insertion instead of a timer of its own.
+ */
+class Deadlines {
+  private readonly waiting = new Map<PendingSpan, number>();
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly timeoutMs: number) {}
+
+  add(pending: PendingSpan): void {
+    this.waiting.set(pending, Date.now() + this.timeoutMs);
+    if (!this.timer) this.arm(this.timeoutMs);
+  }
+
+  delete(pending: PendingSpan): void {
+    this.waiting.delete(pending);
+  }
+
+  private arm(delayMs: number): void {
+    this.timer = setTimeout(() => this.expire(), Math.max(0, delayMs));
+    this.timer.unref();
+  }
+
+  private expire(): void {
+    this.timer = undefined;
+    const now = Date.now();
+    for (const [pending, deadline] of this.waiting) {
+      if (deadline > now) {
+        this.arm(deadline - now);
+        return;
+      }
+      pending.end({ abandoned: 'settle_timeout' });
+    }
+  }
+}
+
+const deadlinesByTimeout = new Map<number, Deadlines>();
+
+function deadlinesFor(timeoutMs: number): Deadlines {
+  let d = deadlinesByTimeout.get(timeoutMs);
+  if (!d) {
+    d = new Deadlines(timeoutMs);
+    deadlinesByTimeout.set(timeoutMs, d);
+  }
+  return d;
+}
+
+/**
  * A span that stays open until its delivery is settled. It is registered on
  * its link so that a close or a disconnect can end every span still open on
- * it, and it has an unref'd timer so an unsettled delivery never holds a span
- * (or the process) forever.
+ * it, and it has a deadline so an unsettled delivery never holds a span (or
+ * the process) forever.
  */
 export class PendingSpan {
   private ended = false;
-  private timer: NodeJS.Timeout | undefined;
+  private deadlines: Deadlines | undefined;
   private link: LinkWithPending | undefined;
 
   constructor(readonly span: Span) {}
@@ -33,8 +82,8 @@ export class PendingSpan {
     const holder = link as LinkWithPending;
     (holder[PENDING] ??= new Set()).add(this);
     this.link = holder;
-    this.timer = setTimeout(() => this.end({ abandoned: 'settle_timeout' }), timeoutMs);
-    this.timer.unref();
+    this.deadlines = deadlinesFor(timeoutMs);
+    this.deadlines.add(this);
   }
 
   get isEnded(): boolean {
@@ -43,21 +92,25 @@ export class PendingSpan {
 
   /** The listeners threw before the delivery was settled. */
   fail(err: unknown): void {
-    if (this.ended) return;
-    this.ended = true;
-    if (this.timer) clearTimeout(this.timer);
-    this.link?.[PENDING]?.delete(this);
+    if (!this.finish()) return;
     endWithException(this.span, err);
   }
 
   end(ending: SpanEnding): void {
-    if (this.ended) return;
-    this.ended = true;
-    if (this.timer) clearTimeout(this.timer);
-    this.link?.[PENDING]?.delete(this);
-    this.link = undefined;
+    if (!this.finish()) return;
     applyEnding(this.span, ending);
     this.span.end();
+  }
+
+  /** false when already ended. */
+  private finish(): boolean {
+    if (this.ended) return false;
+    this.ended = true;
+    this.deadlines?.delete(this);
+    this.deadlines = undefined;
+    this.link?.[PENDING]?.delete(this);
+    this.link = undefined;
+    return true;
   }
 }
 
