@@ -67,6 +67,12 @@ export interface AmqpTracingConfig {
   readonly useLinksForConsume: boolean;
   /** `IIB_OTEL_AMQP_SETTLE_TIMEOUT_MS` (default 60000): a span whose delivery is never settled ends after this. */
   readonly settleTimeoutMs: number;
+  /**
+   * `IIB_OTEL_AMQP_RECORD_BODY_SIZE` (default `false`): add
+   * `messaging.message.body.size` to message spans (opt-in in the semantic
+   * conventions: it is one more attribute on every message span).
+   */
+  readonly recordBodySize: boolean;
 }
 
 export interface SpanBufferConfig {
@@ -143,6 +149,7 @@ export function loadAmqpTracingConfig(env: Env = process.env): AmqpTracingConfig
     messagingSystem: nonEmpty(env.IIB_MESSAGING_SYSTEM) ?? messagingSystemOfDialect(env.IIB_BROKER_DIALECT),
     useLinksForConsume: bool(env, 'IIB_OTEL_AMQP_USE_LINKS_FOR_CONSUME', false),
     settleTimeoutMs: positiveInt(env, 'IIB_OTEL_AMQP_SETTLE_TIMEOUT_MS', 60_000),
+    recordBodySize: bool(env, 'IIB_OTEL_AMQP_RECORD_BODY_SIZE', false),
   };
 }
 

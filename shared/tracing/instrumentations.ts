@@ -55,6 +55,7 @@ export function buildInstrumentations(config: TracingConfig, warn: TracingWarn):
         messagingSystem: config.amqp.messagingSystem,
         useLinksForConsume: config.amqp.useLinksForConsume,
         settleTimeoutMs: config.amqp.settleTimeoutMs,
+        recordBodySize: config.amqp.recordBodySize,
       }),
   };
   const builtIns = BUILT_IN_INSTRUMENTATIONS.filter((name) => !disabled.has(name))

@@ -51,6 +51,8 @@ export interface RheaInstrumentationConfig extends InstrumentationConfig {
   useLinksForConsume?: boolean;
   /** An unsettled delivery's span ends after this many ms (default 60000). */
   settleTimeoutMs?: number;
+  /** Add `messaging.message.body.size` (semconv opt-in; default false). */
+  recordBodySize?: boolean;
   /** Called with each send span before the message goes out. Do not record bodies: they may carry secrets. */
   publishHook?: (span: Span, info: RheaHookInfo) => void;
   /** Called with each process span before the listeners run. */
@@ -99,6 +101,7 @@ export class RheaInstrumentation extends InstrumentationBase<RheaInstrumentation
       messagingSystem: defaults.messagingSystem,
       useLinksForConsume: defaults.useLinksForConsume,
       settleTimeoutMs: defaults.settleTimeoutMs,
+      recordBodySize: defaults.recordBodySize,
       ...config,
     });
   }
@@ -189,7 +192,11 @@ export class RheaInstrumentation extends InstrumentationBase<RheaInstrumentation
       else links.push({ context: carried.spanContext });
     }
 
-    const attributes = messageAttributes(message, { ...linkAddress.attributes });
+    const attributes = messageAttributes(
+      message,
+      { ...linkAddress.attributes },
+      config.recordBodySize === true,
+    );
     let name = linkAddress.spanName;
     if (linkAddress.destination === undefined && destination !== undefined) {
       attributes['messaging.destination.name'] = destination;
@@ -268,7 +275,11 @@ export class RheaInstrumentation extends InstrumentationBase<RheaInstrumentation
     // connection, never the message's producer: it is deliberately ignored.
     let parent: Context = ROOT_CONTEXT;
     if (carried) parent = config.useLinksForConsume ? trace.deleteSpan(carried.context) : carried.context;
-    const attributes = messageAttributes(message, { ...linkAddress.attributes });
+    const attributes = messageAttributes(
+      message,
+      { ...linkAddress.attributes },
+      config.recordBodySize === true,
+    );
     const span = this.tracer.startSpan(
       linkAddress.spanName,
       { kind: SpanKind.CONSUMER, attributes, links: carried ? [{ context: carried.spanContext }] : [] },

@@ -108,14 +108,20 @@ export function connectionAttributes(connection: RheaConnection | undefined): At
 }
 
 /** Adds the message's attributes to `attrs` (a fresh object by default) and returns it. */
-export function messageAttributes(msg: RheaMessage | undefined, attrs: Attributes = {}): Attributes {
+export function messageAttributes(
+  msg: RheaMessage | undefined,
+  attrs: Attributes = {},
+  withBodySize = false,
+): Attributes {
   if (!msg) return attrs;
   const id = idToString(msg.message_id);
   if (id !== undefined) attrs['messaging.message.id'] = id;
   const correlation = idToString(msg.correlation_id);
   if (correlation !== undefined) attrs['messaging.message.conversation_id'] = correlation;
-  const size = bodySize(msg.body);
-  if (size !== undefined) attrs['messaging.message.body.size'] = size;
+  if (withBodySize) {
+    const size = bodySize(msg.body);
+    if (size !== undefined) attrs['messaging.message.body.size'] = size;
+  }
   return attrs;
 }
 

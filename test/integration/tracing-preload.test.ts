@@ -47,7 +47,7 @@ describe('tracing preload (child processes)', () => {
     const run = startFixture(
       'amqp-pipeline.js',
       [queueA, queueB],
-      tracingEnv(receiver, { IIB_OTEL_BUFFER_DIR: tempDir('buf') }),
+      tracingEnv(receiver, { IIB_OTEL_BUFFER_DIR: tempDir('buf'), IIB_OTEL_AMQP_RECORD_BODY_SIZE: 'true' }),
     );
     await run.waitForLine((l) => l === 'done');
     expect(await run.exited).toEqual({ code: 0, signal: null });

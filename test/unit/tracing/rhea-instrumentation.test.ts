@@ -130,7 +130,6 @@ describe('rhea instrumentation: send', () => {
       'messaging.destination.name': '/queue/orders',
       'messaging.message.id': 'm-1',
       'messaging.message.conversation_id': 'c-9',
-      'messaging.message.body.size': 5,
       'messaging.client.id': 'c-1',
       'server.address': 'broker.example',
       'server.port': 5671,
@@ -221,6 +220,19 @@ describe('rhea instrumentation: send', () => {
     dropping._disconnect();
     const errors = finished(exporter, 'send /queue/orders').map((s) => s.attributes['error.type']);
     expect(errors).toEqual(['link_closed', 'connection_lost']);
+  });
+
+  it('when recordBodySize is on, then a send span carries messaging.message.body.size (opt-in, off by default)', () => {
+    const config = instrumentation.getConfig();
+    instrumentation.setConfig({ ...config, recordBodySize: true });
+    try {
+      const sender = newSender();
+      sender.dispatch('accepted', { delivery: sender.send({ body: 'héllo' }) });
+    } finally {
+      instrumentation.setConfig(config);
+    }
+    const [span] = finished(exporter, 'send /queue/orders');
+    expect(span?.attributes['messaging.message.body.size']).toBe(6);
   });
 
   it('when nobody settles a delivery, then its span ends after the settle timeout', async () => {

@@ -16,7 +16,12 @@ describe('tracing config', () => {
       disabledInstrumentations: [],
       expressLayers: [],
       pgRequireParentSpan: true,
-      amqp: { messagingSystem: 'rabbitmq', useLinksForConsume: false, settleTimeoutMs: 60_000 },
+      amqp: {
+        messagingSystem: 'rabbitmq',
+        useLinksForConsume: false,
+        settleTimeoutMs: 60_000,
+        recordBodySize: false,
+      },
       buffer: {
         enabled: true,
         dir: path.join(os.tmpdir(), 'iib-otel-buffer'),
@@ -42,6 +47,7 @@ describe('tracing config', () => {
         IIB_MESSAGING_SYSTEM: 'rabbitmq',
         IIB_OTEL_AMQP_USE_LINKS_FOR_CONSUME: '1',
         IIB_OTEL_AMQP_SETTLE_TIMEOUT_MS: '500',
+        IIB_OTEL_AMQP_RECORD_BODY_SIZE: 'true',
         IIB_OTEL_BUFFER_DIR: '/var/lib/iib/spans',
         IIB_OTEL_BUFFER_MAX_SPANS: '10',
       },
@@ -56,7 +62,12 @@ describe('tracing config', () => {
       disabledInstrumentations: ['pg'],
       expressLayers: ['middleware', 'request_handler'],
       pgRequireParentSpan: false,
-      amqp: { messagingSystem: 'rabbitmq', useLinksForConsume: true, settleTimeoutMs: 500 },
+      amqp: {
+        messagingSystem: 'rabbitmq',
+        useLinksForConsume: true,
+        settleTimeoutMs: 500,
+        recordBodySize: true,
+      },
       buffer: { dir: '/var/lib/iib/spans', maxSpans: 10 },
     });
   });
