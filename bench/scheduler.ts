@@ -17,6 +17,7 @@ import { loadAmqpConfig } from '../shared/config';
 import type { BuildRequestEvent } from '../shared/contracts';
 import { DEFAULT_LANE, laneQueue, Messaging, Names } from '../shared/messaging';
 import { processCpuMs } from './process-cpu';
+import { serviceNode } from './services';
 
 const MESSAGES = Number(process.env.BENCH_MESSAGES ?? 2000);
 const CREDIT = 16; // the scheduler's consumer concurrency
@@ -119,7 +120,7 @@ async function drain(
 }
 
 async function spawnUntilStarted(args: string[], childEnv: Record<string, string>): Promise<ChildProcess> {
-  const child = spawn(process.execPath, args, {
+  const child = spawn(serviceNode(), args, {
     env: childEnv, // rhea warns on every over-delivery (RabbitMQ 3.x ignores credit); BENCH_VERBOSE shows it.
     stdio: ['ignore', 'pipe', process.env.BENCH_VERBOSE ? 'inherit' : 'ignore'],
   });

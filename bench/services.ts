@@ -1,4 +1,4 @@
-import { ChildProcess, spawn } from 'node:child_process';
+import { ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import * as net from 'node:net';
@@ -21,6 +21,19 @@ export interface BenchSystem {
   registry: string;
   logs(): string;
   stop(): Promise<void>;
+}
+
+/**
+ * The Node.js binary the benchmarked services run on: `BENCH_NODE` (a path),
+ * else the one running the benchmark. Lets one machine compare Node versions.
+ */
+export function serviceNode(): string {
+  return process.env.BENCH_NODE || process.execPath;
+}
+
+/** `v24.1.0`, for the report. */
+export function serviceNodeVersion(): string {
+  return execFileSync(serviceNode(), ['--version'], { encoding: 'utf8' }).trim();
 }
 
 export async function freePort(): Promise<number> {
@@ -108,7 +121,7 @@ export async function startBenchSystem(
     for (const service of SERVICES) {
       let mine = '';
       const child = spawn(
-        process.execPath,
+        serviceNode(),
         [
           '--require',
           path.join(repoRoot, 'dist/shared/tracing/preload.js'),

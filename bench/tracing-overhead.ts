@@ -12,6 +12,9 @@
  *
  *   node dist/bench/tracing-overhead.js [--rounds 5] [--seconds 5] [--concurrency 16]
  *     [--rate 100] [--messages 2000]
+ *
+ * `BENCH_NODE=/path/to/node` runs the services on another Node.js: on Node 20
+ * AsyncLocalStorage costs a promise hook per promise, from Node 24 it does not.
  */
 import { ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -22,7 +25,7 @@ import knexFactory, { Knex } from 'knex';
 import { loadDatabaseUrl } from '../shared/config';
 import { arg, atRate, postOnce, throughput } from './load';
 import { processCpuMs } from './process-cpu';
-import { freePort } from './services';
+import { freePort, serviceNode, serviceNodeVersion } from './services';
 import { benchTracingEnv, cleanup, routingRate, startDiscardingCollector } from './scheduler';
 
 const repoRoot = path.resolve(__dirname, '..', '..');
@@ -58,7 +61,7 @@ async function startGateway(admin: Knex, tracing: boolean, otlp: string): Promis
       : {}),
   };
   const child: ChildProcess = spawn(
-    process.execPath,
+    serviceNode(),
     [
       '--require',
       path.join(repoRoot, 'dist/shared/tracing/preload.js'),
@@ -215,6 +218,7 @@ async function main(): Promise<void> {
     `tracing overhead: ${rounds} rounds, off and on in alternating order; on = IIB_OTEL_TRACING=true, every span exported over OTLP/HTTP` +
       (extra.length > 0 ? ` (with BENCH_TRACING_ENV: ${extra.join(', ')})` : ' (default configuration)'),
   );
+  console.log(`services on Node.js ${serviceNodeVersion()} (BENCH_NODE picks another binary)`);
   console.log('cpu µs = CPU time (user + system) of the service process per request');
   console.log('');
   const intakeRatio = report(

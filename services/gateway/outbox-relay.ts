@@ -95,15 +95,12 @@ export class OutboxRelay {
   private async publishBatch(): Promise<number> {
     if (!this.messaging.connection.up) throw new Error('broker not connected');
     return this.db.transaction(async (trx) => {
-      const lock = await trx.raw<{ rows: { locked: boolean }[] }>(
-        'SELECT pg_try_advisory_xact_lock(?) AS locked',
-        [RELAY_LOCK],
+      // The lock and the batch in one round trip: no rows when another relay holds the lock.
+      const { rows } = await trx.raw<{ rows: OutboxRow[] }>(
+        `WITH lock AS MATERIALIZED (SELECT pg_try_advisory_xact_lock(?) AS locked)
+         SELECT o.* FROM lock, LATERAL (SELECT * FROM outbox WHERE lock.locked ORDER BY id LIMIT ?) o`,
+        [RELAY_LOCK, this.options.batchSize ?? 200],
       );
-      if (!lock.rows[0]?.locked) return 0;
-      const rows = (await trx('outbox')
-        .orderBy('id')
-        .limit(this.options.batchSize ?? 200)
-        .select('*')) as OutboxRow[];
       if (rows.length === 0) return 0;
       // One link per address keeps order; sends are pipelined, each awaited for its outcome.
       const results = await Promise.allSettled(rows.map((row) => this.publish(row)));
