@@ -49,14 +49,28 @@ export function redactSecrets<T>(value: T, depth = 0): T {
     const v = source[key];
     const r = v !== undefined && SECRET.has(key.toLowerCase()) ? REDACTED : redactSecrets(v, depth + 1);
     if (r !== v) {
-      out ??= Object.create(
-        Object.getPrototypeOf(source) as object | null,
-        Object.getOwnPropertyDescriptors(source),
-      ) as Record<string, unknown>;
+      out ??= copyOf(source);
       Object.defineProperty(out, key, { value: r, enumerable: true, writable: true, configurable: true });
     }
   }
   return (out ?? value) as T;
+}
+
+/**
+ * Same prototype, same own properties; accessors become their current value
+ * (an Error's `stack` is an accessor bound to the original object on recent V8).
+ */
+function copyOf(source: Record<string, unknown>): Record<string, unknown> {
+  const descriptors = Object.getOwnPropertyDescriptors(source);
+  for (const [key, d] of Object.entries(descriptors)) {
+    if (d.get || d.set) {
+      descriptors[key] = { value: source[key], enumerable: d.enumerable, writable: true, configurable: true };
+    }
+  }
+  return Object.create(Object.getPrototypeOf(source) as object | null, descriptors) as Record<
+    string,
+    unknown
+  >;
 }
 
 /** A service's logger; `destination` defaults to stdout. */
