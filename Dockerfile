@@ -4,7 +4,11 @@
 #   target builder  the builder: adds buildah, skopeo, podman (Debian 12, as on the dev machine)
 # The command picks the service, e.g.
 #   node --require ./dist/shared/tracing/preload.js dist/services/gateway/main.js
-ARG NODE_IMAGE=node:20-bookworm-slim
+# Node 24 (active LTS; Node 20 reached its end of life in April 2026). The code
+# also runs on Node 20 and 22, but there AsyncLocalStorage, which carries the
+# trace context, runs a hook on every promise: tracing costs noticeably more
+# (docs/tracing.md, "What tracing costs").
+ARG NODE_IMAGE=node:24-bookworm-slim
 
 FROM ${NODE_IMAGE} AS build
 WORKDIR /app
