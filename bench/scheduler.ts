@@ -8,6 +8,7 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
+import * as fs from 'node:fs/promises';
 import * as http from 'node:http';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -180,6 +181,7 @@ export async function routingRate(
   messages = MESSAGES,
 ): Promise<RoutingResult> {
   const ns = `bench${randomBytes(3).toString('hex')}.`;
+  const bufferDir = path.join(os.tmpdir(), `iib-bench-otel-${ns}`);
   const messaging = new Messaging(loadAmqpConfig(env(ns)), log);
   try {
     await preload(messaging, messages);
@@ -200,7 +202,7 @@ export async function routingRate(
                 IIB_OTEL_TRACING: kind === 'scheduler' ? 'true' : 'false',
                 OTEL_SERVICE_NAME: 'iib-scheduler',
                 OTEL_EXPORTER_OTLP_ENDPOINT: otlp,
-                IIB_OTEL_BUFFER_DIR: path.join(os.tmpdir(), `iib-bench-otel-${ns}`),
+                IIB_OTEL_BUFFER_DIR: bufferDir,
                 ...(kind === 'scheduler' ? benchTracingEnv() : {}),
               },
             ),
@@ -209,6 +211,7 @@ export async function routingRate(
   } finally {
     await messaging.close(1000);
     await cleanup(ns);
+    await fs.rm(bufferDir, { recursive: true, force: true });
   }
 }
 

@@ -19,6 +19,7 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
+import * as fs from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import knexFactory, { Knex } from 'knex';
@@ -42,6 +43,7 @@ async function startGateway(admin: Knex, tracing: boolean, otlp: string): Promis
   const db = new URL(loadDatabaseUrl());
   db.pathname = `/${id}`;
   const port = await freePort();
+  const bufferDir = path.join(os.tmpdir(), `iib-bench-${id}`);
   const env: Record<string, string> = {
     PATH: process.env.PATH ?? '/usr/bin:/bin',
     IIB_DATABASE_URL: db.toString(),
@@ -55,7 +57,7 @@ async function startGateway(admin: Knex, tracing: boolean, otlp: string): Promis
       ? {
           IIB_OTEL_TRACING: 'true',
           OTEL_EXPORTER_OTLP_ENDPOINT: otlp,
-          IIB_OTEL_BUFFER_DIR: path.join(os.tmpdir(), `iib-bench-${id}`),
+          IIB_OTEL_BUFFER_DIR: bufferDir,
           ...benchTracingEnv(),
         }
       : {}),
@@ -76,6 +78,7 @@ async function startGateway(admin: Knex, tracing: boolean, otlp: string): Promis
     }
     await admin.raw(`DROP DATABASE IF EXISTS ${id} WITH (FORCE)`);
     await cleanup(`${id}.`);
+    await fs.rm(bufferDir, { recursive: true, force: true });
   };
   const base = `http://127.0.0.1:${port}/api/v1`;
   const deadline = Date.now() + 30_000;
