@@ -23,6 +23,7 @@ import {
   applicationPropertiesGetter,
   applicationPropertiesSetter,
   connectionAttributes,
+  copyRecord,
   isMessageObject,
   isObject,
   messageAttributes,
@@ -192,11 +193,7 @@ export class RheaInstrumentation extends InstrumentationBase<RheaInstrumentation
       else links.push({ context: carried.spanContext });
     }
 
-    const attributes = messageAttributes(
-      message,
-      { ...linkAddress.attributes },
-      config.recordBodySize === true,
-    );
+    const attributes = messageAttributes(message, linkAddress.attributes, config.recordBodySize === true);
     let name = linkAddress.spanName;
     if (linkAddress.destination === undefined && destination !== undefined) {
       attributes['messaging.destination.name'] = destination;
@@ -213,12 +210,15 @@ export class RheaInstrumentation extends InstrumentationBase<RheaInstrumentation
     if (!message) return { span, args };
     // The caller's object is left alone: a retry of the same message must
     // not inherit the context of the failed attempt.
-    const properties: Record<string, unknown> = isObject(message.application_properties)
-      ? { ...message.application_properties }
+    // copyRecord, not spread syntax: the propagator adds keys to it (see messageAttributes).
+    const properties = isObject(message.application_properties)
+      ? copyRecord(message.application_properties)
       : {};
     propagation.inject(trace.setSpan(parent, span), properties, applicationPropertiesSetter);
     const outgoing: RheaMessage = { ...message, application_properties: properties };
-    return { span, args: [outgoing, ...args.slice(1)] };
+    const outgoingArgs = args.slice();
+    outgoingArgs[0] = outgoing;
+    return { span, args: outgoingArgs };
   }
 
   private trackSend(link: RheaLink, delivery: unknown, span: Span): void {
@@ -233,8 +233,8 @@ export class RheaInstrumentation extends InstrumentationBase<RheaInstrumentation
   }
 
   private wrapSenderDispatch(original: AnyFn): AnyFn {
-    return function tracedSenderDispatch(this: unknown, ...args: unknown[]): unknown {
-      const [name, ctx] = args;
+    // Every event of every link passes here: no rest parameters, no copies.
+    return function tracedSenderDispatch(this: unknown, name: unknown, ctx: unknown): unknown {
       if (typeof name === 'string') {
         if (SENDER_OUTCOMES.has(name)) {
           const delivery = isObject(ctx) ? (ctx as RheaEventContext).delivery : undefined;
@@ -244,15 +244,17 @@ export class RheaInstrumentation extends InstrumentationBase<RheaInstrumentation
           endAllPending(this as object, 'link_closed');
         }
       }
-      return original.apply(this, args);
+      // eslint-disable-next-line prefer-rest-params
+      return original.apply(this, arguments as unknown as unknown[]);
     };
   }
 
   private wrapReceiverDispatch(original: AnyFn): AnyFn {
     const dispatchMessage = (link: RheaLink, args: unknown[], ctx: RheaEventContext) =>
       this.dispatchMessage(link, original, args, ctx);
-    return function tracedReceiverDispatch(this: unknown, ...args: unknown[]): unknown {
-      const [name, ctx] = args;
+    return function tracedReceiverDispatch(this: unknown, name: unknown, ctx: unknown): unknown {
+      // eslint-disable-next-line prefer-rest-params
+      const args = arguments as unknown as unknown[];
       if (name === 'message' && isObject(ctx)) {
         return dispatchMessage(this as RheaLink, args, ctx);
       }
@@ -275,11 +277,7 @@ export class RheaInstrumentation extends InstrumentationBase<RheaInstrumentation
     // connection, never the message's producer: it is deliberately ignored.
     let parent: Context = ROOT_CONTEXT;
     if (carried) parent = config.useLinksForConsume ? trace.deleteSpan(carried.context) : carried.context;
-    const attributes = messageAttributes(
-      message,
-      { ...linkAddress.attributes },
-      config.recordBodySize === true,
-    );
+    const attributes = messageAttributes(message, linkAddress.attributes, config.recordBodySize === true);
     const span = this.tracer.startSpan(
       linkAddress.spanName,
       { kind: SpanKind.CONSUMER, attributes, links: carried ? [{ context: carried.spanContext }] : [] },

@@ -107,12 +107,17 @@ export function connectionAttributes(connection: RheaConnection | undefined): At
   return attrs;
 }
 
-/** Adds the message's attributes to `attrs` (a fresh object by default) and returns it. */
+/**
+ * A new attribute set: a copy of `base` (the link's) plus the message's own.
+ * Copied key by key: on V8 11 (Node 20) adding keys to an object made by
+ * spread syntax costs about a microsecond, on every message.
+ */
 export function messageAttributes(
   msg: RheaMessage | undefined,
-  attrs: Attributes = {},
+  base: Readonly<Attributes>,
   withBodySize = false,
 ): Attributes {
+  const attrs = copyRecord(base);
   if (!msg) return attrs;
   const id = idToString(msg.message_id);
   if (id !== undefined) attrs['messaging.message.id'] = id;
@@ -123,6 +128,15 @@ export function messageAttributes(
     if (size !== undefined) attrs['messaging.message.body.size'] = size;
   }
   return attrs;
+}
+
+/** A shallow copy that stays cheap to add keys to (see messageAttributes). */
+export function copyRecord<T>(source: Readonly<Record<string, T>>): Record<string, T> {
+  const copy: Record<string, T> = {};
+  for (const key in source) {
+    if (Object.prototype.hasOwnProperty.call(source, key)) copy[key] = source[key]!;
+  }
+  return copy;
 }
 
 // Azure's SDKs carry the W3C traceparent under this name; read it as a fallback.

@@ -1,12 +1,12 @@
 import * as path from 'node:path';
 import { trace, type ProxyTracerProvider } from '@opentelemetry/api';
-import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 import type { Instrumentation } from '@opentelemetry/instrumentation';
 import { NodeSDK } from '@opentelemetry/sdk-node';
 import { BatchSpanProcessor, type SpanExporter, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import type { TracingConfig } from '../config/tracing-config';
 import { buildInstrumentations } from './instrumentations';
 import { isTracingStarted, setTracingHandle, type TracingHandle } from './lifecycle';
+import { OtlpProtoTraceExporter } from './otlp-exporter';
 import { BufferingSpanExporter } from './span-buffer';
 import { warnTracing, type TracingWarn } from './tracing-log';
 
@@ -71,7 +71,7 @@ function buildSpanProcessors(config: TracingConfig, warn: TracingWarn): SpanProc
 }
 
 export function createTraceExporter(config: TracingConfig, warn: TracingWarn = warnTracing): SpanExporter {
-  const otlp = new OTLPTraceExporter();
+  const otlp = new OtlpProtoTraceExporter();
   if (!config.buffer.enabled) return otlp;
   return new BufferingSpanExporter(otlp, {
     dir: path.join(config.buffer.dir, safeDirName(config.serviceName ?? 'unknown_service')),
