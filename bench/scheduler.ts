@@ -3,7 +3,8 @@
  * from iib.requests to a lane by one scheduler process with tracing on,
  * against a bare rhea forwarder (same broker, same queues, same credit, accept
  * after the lane accepted) in the same run. Run: node dist/bench/scheduler.js
- * (BENCH_MESSAGES, default 2000). Needs the broker of `npm run stack`.
+ * (BENCH_MESSAGES, default 2000, measured after BENCH_WARMUP requests, default
+ * 1000). Needs the broker of `npm run stack`.
  */
 import { ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -21,6 +22,7 @@ import { processCpuMs } from './process-cpu';
 import { serviceNode } from './services';
 
 const MESSAGES = Number(process.env.BENCH_MESSAGES ?? 2000);
+const WARMUP = Number(process.env.BENCH_WARMUP ?? 1000);
 const CREDIT = 16; // the scheduler's consumer concurrency
 const MAX_DELIVERIES = 5;
 const repoRoot = path.resolve(__dirname, '..', '..');
@@ -84,22 +86,33 @@ async function preload(messaging: Messaging, messages: number): Promise<void> {
   await Promise.all(sends);
 }
 
-/** Drains the lane; the rate is taken between the first and the last arrival, so start-up is not counted. */
+/**
+ * Drains the lane. The first `warmup` routed requests are not measured: a
+ * fresh process runs its hot path unoptimized until V8 has compiled it, and
+ * more code to warm up (tracing's) would otherwise be charged as a running
+ * cost. The rate and the CPU time are taken over the next `messages`.
+ */
 async function drain(
   messaging: Messaging,
   start: () => Promise<ChildProcess>,
   messages: number,
+  warmup: number,
 ): Promise<RoutingResult> {
   let first = 0;
   let count = 0;
+  let cpu0: number | undefined;
+  let pid: number | undefined;
   let done: () => void = () => undefined;
   const finished = new Promise<void>((r) => (done = r));
   const consumer = messaging.consumeQueue(
     lane,
     () => {
       count += 1;
-      if (count === 1) first = performance.now();
-      if (count === messages) done();
+      if (count === warmup + 1) {
+        first = performance.now();
+        cpu0 = processCpuMs(pid);
+      }
+      if (count === warmup + messages) done();
       return Promise.resolve();
     },
     { concurrency: 500 },
@@ -107,16 +120,15 @@ async function drain(
   );
   await consumer.ready();
   const child = await start();
-  // From here on the child does little but route (its start-up is behind it).
-  const cpu0 = processCpuMs(child.pid);
-  const routed0 = count;
+  pid = child.pid;
+  if (warmup === 0) cpu0 = processCpuMs(pid); // the child's start-up is behind it
   await finished;
   const seconds = (performance.now() - first) / 1000;
-  const cpu1 = processCpuMs(child.pid);
+  const cpu1 = processCpuMs(pid);
   child.kill('SIGTERM');
   await once(child, 'exit');
   const cpuUsPerRequest =
-    cpu0 !== undefined && cpu1 !== undefined ? ((cpu1 - cpu0) * 1000) / (messages - routed0) : NaN;
+    cpu0 !== undefined && cpu1 !== undefined ? ((cpu1 - cpu0) * 1000) / (messages - 1) : NaN;
   return { perSecond: (messages - 1) / seconds, cpuUsPerRequest };
 }
 
@@ -179,12 +191,13 @@ export async function routingRate(
   kind: RoutingTarget,
   otlp: string,
   messages = MESSAGES,
+  warmup = WARMUP,
 ): Promise<RoutingResult> {
   const ns = `bench${randomBytes(3).toString('hex')}.`;
   const bufferDir = path.join(os.tmpdir(), `iib-bench-otel-${ns}`);
   const messaging = new Messaging(loadAmqpConfig(env(ns)), log);
   try {
-    await preload(messaging, messages);
+    await preload(messaging, warmup + messages);
     return await drain(
       messaging,
       () =>
@@ -207,6 +220,7 @@ export async function routingRate(
               },
             ),
       messages,
+      warmup,
     );
   } finally {
     await messaging.close(1000);

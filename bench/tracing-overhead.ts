@@ -11,7 +11,7 @@
  * run side by side for the whole benchmark; the one not being measured idles.
  *
  *   node dist/bench/tracing-overhead.js [--rounds 5] [--seconds 5] [--concurrency 16]
- *     [--rate 100] [--messages 2000]
+ *     [--rate 100] [--messages 2000] [--warmup 1000]
  *
  * `BENCH_NODE=/path/to/node` runs the services on another Node.js: on Node 20
  * AsyncLocalStorage costs a promise hook per promise, from Node 24 it does not.
@@ -184,6 +184,7 @@ async function main(): Promise<void> {
   const rate = arg('rate', 100);
   const concurrency = arg('concurrency', 16);
   const messages = arg('messages', 2000);
+  const warmup = arg('warmup', 1000);
   const collector = await startDiscardingCollector();
   const admin = knexFactory({ client: 'pg', connection: loadDatabaseUrl(), pool: { min: 0, max: 1 } });
   const gateways: Gateway[] = [];
@@ -207,7 +208,12 @@ async function main(): Promise<void> {
     latency.on = await atRate(on.url, rate, seconds);
     for (const g of gateways.splice(0)) await g.stop();
     routing = await alternate(rounds, async (tracing) => {
-      const r = await routingRate(tracing ? 'scheduler' : 'scheduler-untraced', collector.url, messages);
+      const r = await routingRate(
+        tracing ? 'scheduler' : 'scheduler-untraced',
+        collector.url,
+        messages,
+        warmup,
+      );
       return { perSecond: r.perSecond, cpuUs: r.cpuUsPerRequest };
     });
   } finally {
@@ -232,7 +238,10 @@ async function main(): Promise<void> {
     `latency at ${rate} req/s (${seconds}s open loop): off p50 ${latency.off.p50.toFixed(1)} ms p99 ${latency.off.p99.toFixed(1)} ms; on p50 ${latency.on.p50.toFixed(1)} ms p99 ${latency.on.p99.toFixed(1)} ms`,
   );
   console.log('');
-  const routingRatio = report(`scheduler routing (${messages} queued requests per measurement)`, routing);
+  const routingRatio = report(
+    `scheduler routing (${messages} queued requests per measurement, after ${warmup} not measured)`,
+    routing,
+  );
   console.log('');
   const line = (what: string, r: { throughput: number; cpu: number }): string =>
     `${what}: throughput with tracing ${r.throughput.toFixed(2)} of without (cost ${((1 - r.throughput) * 100).toFixed(1)}%, target < 15%); ` +

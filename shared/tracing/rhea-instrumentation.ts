@@ -222,6 +222,8 @@ export class RheaInstrumentation extends InstrumentationBase<RheaInstrumentation
   }
 
   private trackSend(link: RheaLink, delivery: unknown, span: Span): void {
+    // A sampled-out span records nothing: no outcome to wait for.
+    if (!span.isRecording()) return;
     const pending = new PendingSpan(span);
     if (!isObject(delivery) || delivery.settled === true) {
       // Pre-settled (snd_settle_mode settled): no outcome will ever come.
@@ -288,6 +290,10 @@ export class RheaInstrumentation extends InstrumentationBase<RheaInstrumentation
       destination: linkAddress.destination,
     });
 
+    if (!span.isRecording()) {
+      // Sampled out: the span only carries the context (and its sampled flag) on.
+      return context.with(trace.setSpan(parent, span), () => original.apply(link, args));
+    }
     const pending = new PendingSpan(span);
     const delivery = ctx.delivery;
     // Settlement inside the listeners (autoaccept, or a synchronous handler)

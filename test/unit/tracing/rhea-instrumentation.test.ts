@@ -1,5 +1,6 @@
 import { context, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import rhea from 'rhea';
+import { pendingCount } from '../../../shared/tracing/rhea-pending';
 import { eventually, finished, startMemoryTracing, warmUp } from './memory-tracing';
 
 /*
@@ -363,6 +364,28 @@ describe('rhea instrumentation: process', () => {
     delivery.remote_settled = true;
     deliver(receiver, { body: 'x' }, delivery);
     expect(finished(exporter, 'process /queue/orders')).toHaveLength(1);
+  });
+
+  it('when the producer sampled the trace out, then nothing is recorded or tracked, and the unsampled context travels on', () => {
+    const receiver = newReceiver();
+    const sender = newSender({ target: { address: '/queue/next' } });
+    const unsampled = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00';
+    let forwarded: FakeDelivery | undefined;
+    const delivery = incomingDelivery();
+    const update = delivery.update;
+    receiver.on('message', (ctx) => {
+      forwarded = sender.send({ body: 'next' });
+      ctx.delivery.accept();
+    });
+    deliver(receiver, { body: 'x', application_properties: { traceparent: unsampled } }, delivery);
+    expect(pendingCount(receiver)).toBe(0);
+    expect(pendingCount(sender)).toBe(0);
+    expect(delivery.update).toBe(update); // no settlement hook on a span that records nothing
+    expect(delivery.outcomes).toHaveLength(1);
+    const carried = sentMessage(forwarded!).application_properties as Record<string, string>;
+    expect(carried.traceparent).toMatch(/^00-4bf92f3577b34da6a3ce929d0e0e4736-[0-9a-f]{16}-00$/);
+    sender.dispatch('accepted', { delivery: forwarded! });
+    expect(exporter.getFinishedSpans()).toHaveLength(0);
   });
 
   it('when no context is carried, then the process span is a root span whatever the ambient context', () => {
