@@ -101,7 +101,7 @@ async function drain(
   let first = 0;
   let count = 0;
   let cpu0: number | undefined;
-  let pid: number | undefined;
+  const child: { pid?: number } = {}; // known once started; the consumer reads it
   let done: () => void = () => undefined;
   const finished = new Promise<void>((r) => (done = r));
   const consumer = messaging.consumeQueue(
@@ -110,7 +110,7 @@ async function drain(
       count += 1;
       if (count === warmup + 1) {
         first = performance.now();
-        cpu0 = processCpuMs(pid);
+        cpu0 = processCpuMs(child.pid);
       }
       if (count === warmup + messages) done();
       return Promise.resolve();
@@ -119,14 +119,14 @@ async function drain(
     { maxDeliveries: MAX_DELIVERIES },
   );
   await consumer.ready();
-  const child = await start();
-  pid = child.pid;
-  if (warmup === 0) cpu0 = processCpuMs(pid); // the child's start-up is behind it
+  const proc = await start();
+  child.pid = proc.pid;
+  if (warmup === 0) cpu0 = processCpuMs(proc.pid); // the child's start-up is behind it
   await finished;
   const seconds = (performance.now() - first) / 1000;
-  const cpu1 = processCpuMs(pid);
-  child.kill('SIGTERM');
-  await once(child, 'exit');
+  const cpu1 = processCpuMs(proc.pid);
+  proc.kill('SIGTERM');
+  await once(proc, 'exit');
   const cpuUsPerRequest =
     cpu0 !== undefined && cpu1 !== undefined ? ((cpu1 - cpu0) * 1000) / (messages - 1) : NaN;
   return { perSecond: (messages - 1) / seconds, cpuUsPerRequest };
