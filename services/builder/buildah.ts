@@ -21,12 +21,20 @@ export class Buildah {
     dockerfile: string;
     tag: string;
     arch: string;
+    /**
+     * Seconds since the epoch for the image's creation time and every file of
+     * its new layer. The arches of one build share it, so their catalog
+     * layers are the same bytes (ADD stamps the directory it creates with the
+     * current time, which differs between arches built a second apart).
+     */
+    timestamp?: number;
   }): Promise<void> {
     await this.run.run(
       'buildah',
       [
         'bud',
         '--no-cache',
+        ...(opts.timestamp === undefined ? [] : ['--timestamp', String(opts.timestamp)]),
         '--format',
         'docker',
         '--platform',

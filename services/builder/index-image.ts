@@ -184,13 +184,16 @@ export async function buildAndPushIndex(
     ctx.reporter.log(`full rebuild: ${plan.reason}`);
     const dockerfilePath = path.join(contextDir, 'index.Dockerfile');
     await writeFile(dockerfilePath, dockerfile(prepared.binary.resolved, labels));
+    // One creation time for every arch: their catalog layers are then
+    // identical, which the next incremental build requires.
+    const timestamp = Math.floor(Date.now() / 1000);
     // The arches build side by side: buildah locks its storage itself, and
     // one arch's bud overlaps the other's push.
     pushed = await Promise.all(
       prepared.arches.map(async (arch) => {
         const local = `iib-build:${id}-${arch}-${unique}`;
         ctx.localTags.push(local);
-        await ctx.buildah.buildArch({ contextDir, dockerfile: dockerfilePath, tag: local, arch });
+        await ctx.buildah.buildArch({ contextDir, dockerfile: dockerfilePath, tag: local, arch, timestamp });
         const remote = `${ctx.registry}/iib-build:${id}-${arch}`;
         await ctx.buildah.push(local, remote);
         return remote;

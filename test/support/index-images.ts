@@ -47,7 +47,13 @@ export async function imageConfig(
   ref: string,
   arch: string,
   authFile?: string,
-): Promise<{ labels: Record<string, string>; entrypoint: string[]; cmd: string[]; layers: number }> {
+): Promise<{
+  labels: Record<string, string>;
+  entrypoint: string[];
+  cmd: string[];
+  layers: number;
+  diffIds: string[];
+}> {
   const auth = authFile ? ['--authfile', authFile] : [];
   const cfg = JSON.parse(
     await skopeo(['--override-arch', arch, 'inspect', '--config', ...auth, `docker://${ref}`]),
@@ -60,6 +66,7 @@ export async function imageConfig(
     entrypoint: cfg.config?.Entrypoint ?? [],
     cmd: cfg.config?.Cmd ?? [],
     layers: cfg.rootfs?.diff_ids?.length ?? 0,
+    diffIds: cfg.rootfs?.diff_ids ?? [],
   };
 }
 
