@@ -133,19 +133,34 @@ async function drain(
 }
 
 async function spawnUntilStarted(args: string[], childEnv: Record<string, string>): Promise<ChildProcess> {
+  // The log goes to a file, as in the stack (.stack/logs): a pipe to this
+  // process would make the child's log writes wait whenever this process,
+  // busy draining the lane and collecting spans, is slow to read.
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'iib-bench-log-'));
+  const logFile = path.join(dir, 'stdout.log');
+  const out = await fs.open(logFile, 'w');
   const child = spawn(serviceNode(), args, {
     env: childEnv, // rhea warns on every over-delivery (RabbitMQ 3.x ignores credit); BENCH_VERBOSE shows it.
-    stdio: ['ignore', 'pipe', process.env.BENCH_VERBOSE ? 'inherit' : 'ignore'],
+    stdio: ['ignore', out.fd, process.env.BENCH_VERBOSE ? 'inherit' : 'ignore'],
   });
-  let out = '';
-  child.stdout?.on('data', (c: Buffer) => {
-    if (out.length < 10_000) out += c.toString();
-  });
-  while (!/"msg":"started"/.test(out)) {
-    if (child.exitCode !== null) throw new Error(`benchmark child exited:\n${out}`);
+  await out.close();
+  child.once('exit', () => void fs.rm(dir, { recursive: true, force: true }));
+  for (;;) {
+    const head = await readHead(logFile, 10_000);
+    if (/"msg":"started"/.test(head)) return child;
+    if (child.exitCode !== null) throw new Error(`benchmark child exited:\n${head}`);
     await new Promise((r) => setTimeout(r, 50));
   }
-  return child;
+}
+
+async function readHead(file: string, bytes: number): Promise<string> {
+  const fh = await fs.open(file, 'r');
+  try {
+    const { buffer, bytesRead } = await fh.read(Buffer.alloc(bytes), 0, bytes, 0);
+    return buffer.subarray(0, bytesRead).toString();
+  } finally {
+    await fh.close();
+  }
 }
 
 /**

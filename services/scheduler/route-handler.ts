@@ -35,10 +35,12 @@ export function createRouteHandler(deps: {
       'iib.lane.serial': route.serial,
     });
     deps.log.info(decision, 'request routed');
-    const sender = await deps.messaging.queueSender(queue, {
-      exclusive: route.serial,
-      maxDeliveries: deps.maxDeliveries,
-    });
+    const sender =
+      deps.messaging.readySender(queue) ??
+      (await deps.messaging.queueSender(queue, {
+        exclusive: route.serial,
+        maxDeliveries: deps.maxDeliveries,
+      }));
     await sender.send({
       body: { ...event, lane: { serial: route.serial, name: route.lane } },
       messageId: message.messageId,

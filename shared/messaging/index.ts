@@ -62,6 +62,18 @@ export class Messaging {
     return this.senderTo(this.dialect.queueTarget(this.queueName(name)));
   }
 
+  /**
+   * The sender to a logical queue already declared, without a promise; undefined
+   * until `queueSender` has declared it. For per-message paths: every promise
+   * costs an async hook per stage while tracing's context propagation is on
+   * (Node.js before 24), so `readySender(q) ?? (await queueSender(q))`.
+   */
+  readySender(name: string): AmqpSender | undefined {
+    const queue = this.queueName(name);
+    if (!this.provisioner.isEnsured(queue)) return undefined;
+    return this.senderTo(this.dialect.queueTarget(queue));
+  }
+
   senderTo(target: Terminus): AmqpSender {
     const key = `${target.address}|${(target.capabilities ?? []).join(',')}`;
     let sender = this.senders.get(key);

@@ -10,6 +10,8 @@ import { Names } from './names';
  */
 export class QueueProvisioner {
   private readonly done = new Map<string, Promise<void>>();
+  /** Queues whose declaration has succeeded: the hot path asks this without a promise. */
+  private readonly declared = new Set<string>();
 
   constructor(
     private readonly dialect: Dialect,
@@ -26,13 +28,23 @@ export class QueueProvisioner {
     if (!this.dialect.needsProvisioning) return Promise.resolve();
     let p = this.done.get(name);
     if (!p) {
-      p = this.declare(name, options).catch((err: unknown) => {
-        this.done.delete(name);
-        throw err;
-      });
+      p = this.declare(name, options).then(
+        () => {
+          this.declared.add(name);
+        },
+        (err: unknown) => {
+          this.done.delete(name);
+          throw err;
+        },
+      );
       this.done.set(name, p);
     }
     return p;
+  }
+
+  /** Whether `name` is known to exist (declared by this process, or no declaration needed). */
+  isEnsured(name: string): boolean {
+    return !this.dialect.needsProvisioning || this.declared.has(name);
   }
 
   private async declare(name: string, options: QueueOptions): Promise<void> {

@@ -75,6 +75,15 @@ const NAME = '@iib/instrumentation-rhea';
 const VERSION = '0.1.0';
 const SUPPORTED = ['>=1.0.0 <4'];
 const TRACKED = Symbol('iib.rhea.trackedSend');
+/** On an incoming delivery: its process span, until the delivery is settled. */
+const SETTLING = Symbol('iib.rhea.settling');
+/** On a receiver link: the prototype of its session's incoming side (null: none to watch). */
+const INCOMING_WATCHED = Symbol('iib.rhea.incomingWatched');
+
+type Settling = { [SETTLING]?: PendingSpan };
+interface IncomingPrototype {
+  update?: unknown;
+}
 const SENDER_OUTCOMES: ReadonlySet<string> = new Set([
   'accepted',
   'rejected',
@@ -92,6 +101,9 @@ const SENDER_OUTCOMES: ReadonlySet<string> = new Set([
  * covered. Context travels as W3C strings in the application properties.
  */
 export class RheaInstrumentation extends InstrumentationBase<RheaInstrumentationConfig> {
+  /** rhea's incoming-delivery prototypes wrapped on first use (see watchIncomingSettlement). */
+  private readonly incomingPrototypes = new Set<IncomingPrototype>();
+
   constructor(config: RheaInstrumentationConfig = {}) {
     super(NAME, VERSION, config);
   }
@@ -138,6 +150,10 @@ export class RheaInstrumentation extends InstrumentationBase<RheaInstrumentation
   }
 
   unpatchLinkModule(exports: unknown): void {
+    for (const proto of this.incomingPrototypes) {
+      if (isWrapped(proto.update)) this._unwrap(proto, 'update');
+    }
+    this.incomingPrototypes.clear();
     if (!isLinkModule(exports)) return;
     for (const proto of [exports.Sender.prototype, exports.Receiver.prototype]) {
       for (const name of ['send', 'dispatch', '_disconnect'] as const) {
@@ -298,28 +314,51 @@ export class RheaInstrumentation extends InstrumentationBase<RheaInstrumentation
     const delivery = ctx.delivery;
     // Settlement inside the listeners (autoaccept, or a synchronous handler)
     // is applied after they return, so the span covers their work.
-    let dispatching = true;
-    let deferred: SpanEnding | undefined;
+    pending.hold();
     if (delivery && typeof delivery.update === 'function') {
-      wrapDeliveryUpdate(delivery, delivery.update, (ending) => {
-        if (dispatching) deferred ??= ending;
-        else pending.end(ending);
-      });
+      if (this.watchIncomingSettlement(link)) (delivery as Settling)[SETTLING] = pending;
+      else wrapDeliveryUpdate(delivery, delivery.update, (ending) => pending.end(ending));
     }
 
     let result: unknown;
     try {
       result = context.with(trace.setSpan(parent, span), () => original.apply(link, args));
     } catch (err) {
-      dispatching = false;
       pending.fail(err);
       throw err;
     }
-    dispatching = false;
-    if (deferred) pending.end(deferred);
-    else if (isObject(delivery) && delivery.remote_settled === true) pending.end({ outcome: 'settled' });
+    if (pending.release()) return result;
+    if (isObject(delivery) && delivery.remote_settled === true) pending.end({ outcome: 'settled' });
     else pending.track(link, config.settleTimeoutMs ?? 60_000);
     return result;
+  }
+
+  /**
+   * Every settlement of an incoming delivery (accept, release, reject,
+   * modified, autoaccept) goes through the `update` of its session's
+   * incoming side, one prototype per copy of rhea. Watching it there costs a
+   * property lookup per message; wrapping each delivery's own closure cost
+   * two closures per message and kept the span reachable from the delivery.
+   * rhea does not export that class, so it is found through the link's
+   * session, once per link; a rhea without it falls back to the per-delivery
+   * wrapper.
+   */
+  private watchIncomingSettlement(link: RheaLink): boolean {
+    const holder = link as RheaLink & { [INCOMING_WATCHED]?: IncomingPrototype | null };
+    let proto = holder[INCOMING_WATCHED];
+    if (proto === undefined) {
+      const incoming = (link as { session?: { incoming?: unknown } }).session?.incoming;
+      const found = isObject(incoming) ? (Object.getPrototypeOf(incoming) as IncomingPrototype | null) : null;
+      proto = found && typeof found.update === 'function' ? found : null;
+      holder[INCOMING_WATCHED] = proto;
+    }
+    if (proto === null) return false;
+    // Checked every time: disabling the instrumentation unwraps it.
+    if (!isWrapped(proto.update)) {
+      this._wrap(proto, 'update', (original) => wrapIncomingUpdate(original as AnyFn));
+      this.incomingPrototypes.add(proto);
+    }
+    return true;
   }
 }
 
@@ -337,6 +376,22 @@ function wrapDeliveryUpdate(
     const outcome = outcomeOf(state) ?? (settled === true ? 'settled' : undefined);
     if (outcome) onSettle({ outcome });
     update.call(this, settled, state);
+  };
+}
+
+function wrapIncomingUpdate(original: AnyFn): AnyFn {
+  return function tracedIncomingUpdate(
+    this: unknown,
+    delivery: unknown,
+    settled: unknown,
+    state: unknown,
+  ): unknown {
+    const pending = isObject(delivery) ? (delivery as Settling)[SETTLING] : undefined;
+    if (pending) {
+      const outcome = outcomeOf(state) ?? (settled === true ? 'settled' : undefined);
+      if (outcome) pending.end({ outcome });
+    }
+    return original.call(this, delivery, settled, state);
   };
 }
 

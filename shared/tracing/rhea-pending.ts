@@ -67,18 +67,23 @@ function deadlinesFor(timeoutMs: number): Deadlines {
  * A span that stays open until its delivery is settled. It is registered on
  * its link so that a close or a disconnect can end every span still open on
  * it, and it has a deadline so an unsettled delivery never holds a span (or
- * the process) forever.
+ * the process) forever. Once ended it lets go of the span: a delivery that
+ * still points here keeps a few bytes alive, not a whole span.
  */
 export class PendingSpan {
-  private ended = false;
+  private current: Span | undefined;
   private deadlines: Deadlines | undefined;
   private link: LinkWithPending | undefined;
+  private held = false;
+  private deferred: SpanEnding | undefined;
 
-  constructor(readonly span: Span) {}
+  constructor(span: Span) {
+    this.current = span;
+  }
 
   /** Start waiting for the settlement; `timeoutMs` bounds the wait. */
   track(link: object, timeoutMs: number): void {
-    if (this.ended) return;
+    if (!this.current) return;
     const holder = link as LinkWithPending;
     (holder[PENDING] ??= new Set()).add(this);
     this.link = holder;
@@ -87,30 +92,57 @@ export class PendingSpan {
   }
 
   get isEnded(): boolean {
-    return this.ended;
+    return this.current === undefined;
+  }
+
+  /**
+   * From now until `release`, an ending is kept instead of applied: a
+   * delivery settled inside its listeners (autoaccept, a synchronous
+   * handler) ends its span only once they have returned.
+   */
+  hold(): void {
+    this.held = true;
+  }
+
+  /** Applies an ending that arrived while held; false if there was none. */
+  release(): boolean {
+    this.held = false;
+    const ending = this.deferred;
+    if (!ending) return false;
+    this.deferred = undefined;
+    this.end(ending);
+    return true;
   }
 
   /** The listeners threw before the delivery was settled. */
   fail(err: unknown): void {
-    if (!this.finish()) return;
-    endWithException(this.span, err);
+    this.held = false;
+    const span = this.finish();
+    if (span) endWithException(span, err);
   }
 
   end(ending: SpanEnding): void {
-    if (!this.finish()) return;
-    applyEnding(this.span, ending);
-    this.span.end();
+    if (this.held) {
+      this.deferred ??= ending;
+      return;
+    }
+    const span = this.finish();
+    if (!span) return;
+    applyEnding(span, ending);
+    span.end();
   }
 
-  /** false when already ended. */
-  private finish(): boolean {
-    if (this.ended) return false;
-    this.ended = true;
+  /** The span, once; undefined when already ended. */
+  private finish(): Span | undefined {
+    const span = this.current;
+    if (!span) return undefined;
+    this.current = undefined;
+    this.deferred = undefined;
     this.deadlines?.delete(this);
     this.deadlines = undefined;
     this.link?.[PENDING]?.delete(this);
     this.link = undefined;
-    return true;
+    return span;
   }
 }
 
