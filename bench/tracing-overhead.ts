@@ -10,8 +10,8 @@
  * round, and the median of the per-round ratios is reported. Both gateways
  * run side by side for the whole benchmark; the one not being measured idles.
  *
- *   node dist/bench/tracing-overhead.js [--rounds 5] [--seconds 5] [--concurrency 16]
- *     [--rate 100] [--messages 2000] [--warmup 1000]
+ *   node dist/bench/tracing-overhead.js [--rounds 7] [--seconds 5] [--concurrency 16]
+ *     [--rate 100] [--messages 5000] [--warmup 3000]
  *
  * `BENCH_NODE=/path/to/node` runs the services on another Node.js: on Node 20
  * AsyncLocalStorage costs a promise hook per promise, from Node 24 it does not.
@@ -179,12 +179,12 @@ async function measureIntake(g: Gateway, seconds: number, concurrency: number): 
 }
 
 async function main(): Promise<void> {
-  const rounds = arg('rounds', 5);
+  const rounds = arg('rounds', 7);
   const seconds = arg('seconds', 5);
   const rate = arg('rate', 100);
   const concurrency = arg('concurrency', 16);
-  const messages = arg('messages', 2000);
-  const warmup = arg('warmup', 1000);
+  const messages = arg('messages', 5000);
+  const warmup = arg('warmup', 3000);
   const collector = await startDiscardingCollector();
   const admin = knexFactory({ client: 'pg', connection: loadDatabaseUrl(), pool: { min: 0, max: 1 } });
   const gateways: Gateway[] = [];
