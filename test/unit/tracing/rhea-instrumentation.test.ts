@@ -67,6 +67,22 @@ function fakeSession() {
   };
 }
 
+// Like rhea's per-delivery closures: each calls this.update with its outcome.
+const settleMethods = {
+  accept(this: FakeDelivery) {
+    this.update(undefined, outcomes.accepted().described());
+  },
+  release(this: FakeDelivery) {
+    this.update(undefined, outcomes.released().described());
+  },
+  reject(this: FakeDelivery) {
+    this.update(undefined, outcomes.rejected({}).described());
+  },
+  modified(this: FakeDelivery) {
+    this.update(undefined, outcomes.modified({}).described());
+  },
+};
+
 function incomingDelivery(): FakeDelivery & { outcomes: unknown[] } {
   const d = {
     settled: false,
@@ -76,19 +92,7 @@ function incomingDelivery(): FakeDelivery & { outcomes: unknown[] } {
       d.outcomes.push(state);
       d.settled = settled ?? true;
     },
-    // Like rhea's per-delivery closures: they call this.update.
-    accept(this: FakeDelivery) {
-      this.update(undefined, outcomes.accepted().described());
-    },
-    release(this: FakeDelivery) {
-      this.update(undefined, outcomes.released().described());
-    },
-    reject(this: FakeDelivery) {
-      this.update(undefined, outcomes.rejected({}).described());
-    },
-    modified(this: FakeDelivery) {
-      this.update(undefined, outcomes.modified({}).described());
-    },
+    ...settleMethods,
   };
   return d;
 }
@@ -428,18 +432,7 @@ function rheaDelivery(incoming: IncomingSide): FakeDelivery {
     update(settled?: boolean, state?: unknown) {
       incoming.update(d, settled ?? true, state);
     },
-    accept(this: FakeDelivery) {
-      this.update(undefined, outcomes.accepted().described());
-    },
-    release(this: FakeDelivery) {
-      this.update(undefined, outcomes.released().described());
-    },
-    reject(this: FakeDelivery) {
-      this.update(undefined, outcomes.rejected({}).described());
-    },
-    modified(this: FakeDelivery) {
-      this.update(undefined, outcomes.modified({}).described());
-    },
+    ...settleMethods,
   };
   return d;
 }
