@@ -145,6 +145,8 @@ describe('BufferingSpanExporter', () => {
     const second = new BufferingSpanExporter(collector, { ...first.options, retryMs: 20 });
     await eventually(() => collector.received.length === 2, 'the previous run to be sent');
     expect(collector.received).toEqual(['old-1', 'old-2']);
+    // A batch's file is removed after the collector's answer, not before it.
+    await eventually(() => fs.readdirSync(first.dir).length === 0, 'the sent batches to be removed');
     expect(fs.readdirSync(first.dir)).toEqual([]);
     await second.shutdown();
   });
