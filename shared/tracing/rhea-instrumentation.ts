@@ -34,7 +34,7 @@ import {
   type RheaLink,
   type RheaMessage,
 } from './rhea-model';
-import { endAllPending, endWithException, PendingSpan, type SpanEnding } from './rhea-pending';
+import { endAllPending, endWithException, PendingSpan } from './rhea-pending';
 
 export interface RheaHookInfo {
   readonly message: RheaMessage | undefined;
@@ -317,7 +317,7 @@ export class RheaInstrumentation extends InstrumentationBase<RheaInstrumentation
     pending.hold();
     if (delivery && typeof delivery.update === 'function') {
       if (this.watchIncomingSettlement(link)) (delivery as Settling)[SETTLING] = pending;
-      else wrapDeliveryUpdate(delivery, delivery.update, (ending) => pending.end(ending));
+      else wrapDeliveryUpdate(delivery, delivery.update, pending);
     }
 
     let result: unknown;
@@ -370,11 +370,10 @@ export class RheaInstrumentation extends InstrumentationBase<RheaInstrumentation
 function wrapDeliveryUpdate(
   delivery: RheaDelivery,
   update: NonNullable<RheaDelivery['update']>,
-  onSettle: (ending: SpanEnding) => void,
+  pending: PendingSpan,
 ): void {
   delivery.update = function tracedUpdate(this: unknown, settled?: boolean, state?: unknown): void {
-    const outcome = outcomeOf(state) ?? (settled === true ? 'settled' : undefined);
-    if (outcome) onSettle({ outcome });
+    endOnSettlement(pending, settled, state);
     update.call(this, settled, state);
   };
 }
@@ -387,12 +386,15 @@ function wrapIncomingUpdate(original: AnyFn): AnyFn {
     state: unknown,
   ): unknown {
     const pending = isObject(delivery) ? (delivery as Settling)[SETTLING] : undefined;
-    if (pending) {
-      const outcome = outcomeOf(state) ?? (settled === true ? 'settled' : undefined);
-      if (outcome) pending.end({ outcome });
-    }
+    if (pending) endOnSettlement(pending, settled, state);
     return original.call(this, delivery, settled, state);
   };
+}
+
+/** A delivery's `update(settled, state)`: its outcome, or plain settlement, ends the span. */
+function endOnSettlement(pending: PendingSpan, settled: unknown, state: unknown): void {
+  const outcome = outcomeOf(state) ?? (settled === true ? 'settled' : undefined);
+  if (outcome) pending.end({ outcome });
 }
 
 function wrapDisconnect(original: AnyFn): AnyFn {
