@@ -18,3 +18,20 @@ export function processCpuMs(pid: number | undefined): number | undefined {
     return undefined;
   }
 }
+
+/**
+ * CPU time (ms) the whole machine has spent busy so far (every core: user,
+ * nice, system, irq, softirq), from /proc/stat; undefined without it. Per
+ * request, it is what a request costs everything it touches: the service,
+ * PostgreSQL, the broker, the collector and the load generator.
+ */
+export function machineCpuMs(): number | undefined {
+  try {
+    const line = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0]!;
+    // "cpu  user nice system idle iowait irq softirq steal ..." in clock ticks (100 per second).
+    const [user, nice, system, , , irq, softirq] = line.trim().split(/\s+/).slice(1).map(Number);
+    return ((user ?? 0) + (nice ?? 0) + (system ?? 0) + (irq ?? 0) + (softirq ?? 0)) * 10;
+  } catch {
+    return undefined;
+  }
+}

@@ -18,7 +18,7 @@ import { create_container, Delivery } from 'rhea';
 import { loadAmqpConfig } from '../shared/config';
 import type { BuildRequestEvent } from '../shared/contracts';
 import { DEFAULT_LANE, laneQueue, Messaging, Names } from '../shared/messaging';
-import { processCpuMs } from './process-cpu';
+import { machineCpuMs, processCpuMs } from './process-cpu';
 import { serviceNode } from './services';
 
 const MESSAGES = Number(process.env.BENCH_MESSAGES ?? 2000);
@@ -101,6 +101,7 @@ async function drain(
   let first = 0;
   let count = 0;
   let cpu0: number | undefined;
+  let machine0: number | undefined;
   const child: { pid?: number } = {}; // known once started; the consumer reads it
   let done: () => void = () => undefined;
   const finished = new Promise<void>((r) => (done = r));
@@ -111,6 +112,7 @@ async function drain(
       if (count === warmup + 1) {
         first = performance.now();
         cpu0 = processCpuMs(child.pid);
+        machine0 = machineCpuMs();
       }
       if (count === warmup + messages) done();
       return Promise.resolve();
@@ -121,15 +123,21 @@ async function drain(
   await consumer.ready();
   const proc = await start();
   child.pid = proc.pid;
-  if (warmup === 0) cpu0 = processCpuMs(proc.pid); // the child's start-up is behind it
+  if (warmup === 0) {
+    cpu0 = processCpuMs(proc.pid); // the child's start-up is behind it
+    machine0 = machineCpuMs();
+  }
   await finished;
   const seconds = (performance.now() - first) / 1000;
   const cpu1 = processCpuMs(proc.pid);
+  const machine1 = machineCpuMs();
   proc.kill('SIGTERM');
   await once(proc, 'exit');
   const cpuUsPerRequest =
     cpu0 !== undefined && cpu1 !== undefined ? ((cpu1 - cpu0) * 1000) / (messages - 1) : NaN;
-  return { perSecond: (messages - 1) / seconds, cpuUsPerRequest };
+  const machineCpuUsPerRequest =
+    machine0 !== undefined && machine1 !== undefined ? ((machine1 - machine0) * 1000) / (messages - 1) : NaN;
+  return { perSecond: (messages - 1) / seconds, cpuUsPerRequest, machineCpuUsPerRequest };
 }
 
 async function spawnUntilStarted(args: string[], childEnv: Record<string, string>): Promise<ChildProcess> {
@@ -195,6 +203,8 @@ export interface RoutingResult {
   perSecond: number;
   /** CPU time of the routing process per request routed after it started (NaN without /proc). */
   cpuUsPerRequest: number;
+  /** CPU time of the whole machine per request over the same span (broker, benchmark and collector included). */
+  machineCpuUsPerRequest: number;
 }
 
 /**

@@ -7,8 +7,15 @@
  *
  * The machine is shared (builds and tests run beside it), so one on/off pair
  * says little: off and on are measured in alternating order, round after
- * round, and the median of the per-round ratios is reported. Both gateways
- * run side by side for the whole benchmark; the one not being measured idles.
+ * round, and the median of the per-round ratios is reported. Every round
+ * starts fresh processes (a gateway pair, or a scheduler per measurement):
+ * two processes of the same build can differ by a fifth in CPU per request,
+ * so one process per mode for the whole run would decide every round alike.
+ *
+ * Three measures per round: throughput; the service's own CPU time per
+ * request; and the whole machine's CPU time per request (the service, the
+ * database, the broker, the collector, the load generator), which is what
+ * bounds throughput on a machine they share.
  *
  *   node dist/bench/tracing-overhead.js [--rounds 7] [--seconds 5] [--concurrency 16]
  *     [--rate 100] [--messages 5000] [--warmup 3000]
@@ -25,7 +32,7 @@ import * as path from 'node:path';
 import knexFactory, { Knex } from 'knex';
 import { loadDatabaseUrl } from '../shared/config';
 import { arg, atRate, postOnce, throughput } from './load';
-import { processCpuMs } from './process-cpu';
+import { machineCpuMs, processCpuMs } from './process-cpu';
 import { freePort, serviceNode, serviceNodeVersion } from './services';
 import { benchTracingEnv, cleanup, routingRate, startDiscardingCollector } from './scheduler';
 
@@ -102,10 +109,11 @@ function median(values: number[]): number {
   return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
-/** One measurement: requests per second, and the service's CPU time per request. */
+/** One measurement: requests per second, and the service's and the whole machine's CPU time per request. */
 interface Measurement {
   perSecond: number;
   cpuUs: number;
+  machineUs: number;
 }
 
 interface Round {
@@ -113,69 +121,87 @@ interface Round {
   on: Measurement;
 }
 
-/** Alternating order (off first, then on first, ...), so a drift of the machine's load hits both alike. */
-async function alternate(
-  rounds: number,
-  measure: (tracing: boolean) => Promise<Measurement>,
-): Promise<Round[]> {
-  const result: Round[] = [];
-  for (let i = 0; i < rounds; i += 1) {
-    const r: Partial<Round> = {};
-    for (const tracing of i % 2 === 0 ? [false, true] : [true, false]) {
-      r[tracing ? 'on' : 'off'] = await measure(tracing);
-    }
-    result.push(r as Round);
+/**
+ * One round: off and on measured one after the other, off first in even
+ * rounds and on first in odd ones, so a drift of the machine's load hits both alike.
+ */
+async function oneRound(round: number, measure: (tracing: boolean) => Promise<Measurement>): Promise<Round> {
+  const r: Partial<Round> = {};
+  for (const tracing of round % 2 === 0 ? [false, true] : [true, false]) {
+    r[tracing ? 'on' : 'off'] = await measure(tracing);
   }
-  return result;
+  return r as Round;
 }
 
-/** Prints the rounds; returns the medians of the on/off ratios (throughput, CPU per request). */
-function report(title: string, rounds: Round[]): { throughput: number; cpu: number } {
-  const rate = rounds.map((r) => r.on.perSecond / r.off.perSecond);
-  const cpu = rounds.map((r) => r.on.cpuUs / r.off.cpuUs);
-  const row = (cells: string[]): string =>
-    cells
-      .map((c, i) => c.padEnd(i === 0 ? 8 : 12))
+type Ratios = { throughput: number; cpu: number; machine: number };
+
+const MEASURES: (keyof Measurement)[] = ['perSecond', 'cpuUs', 'machineUs'];
+
+/** Prints the rounds; returns the medians of the on/off ratios of each measure. */
+function report(title: string, rounds: Round[]): Ratios {
+  const ratios = MEASURES.map((k) => rounds.map((r) => r.on[k] / r.off[k]));
+  const row = (first: string, off: number[], on: number[], ratio: number[]): string =>
+    [first, ...MEASURES.flatMap((_, j) => [off[j]!.toFixed(0), on[j]!.toFixed(0), ratio[j]!.toFixed(2)])]
+      .map((c, i) => c.padEnd(i === 0 ? 8 : 11))
       .join('')
       .trimEnd();
+  const header = [
+    'off req/s',
+    'on req/s',
+    'on/off',
+    'off cpu µs',
+    'on cpu µs',
+    'on/off',
+    'off all µs',
+    'on all µs',
+    'on/off',
+  ];
   console.log(title);
-  console.log(row(['round', 'off req/s', 'on req/s', 'on/off', 'off cpu µs', 'on cpu µs', 'on/off']));
+  console.log(
+    ['round', ...header]
+      .map((c, i) => c.padEnd(i === 0 ? 8 : 11))
+      .join('')
+      .trimEnd(),
+  );
   rounds.forEach((r, i) => {
     console.log(
-      row([
+      row(
         String(i + 1),
-        r.off.perSecond.toFixed(0),
-        r.on.perSecond.toFixed(0),
-        rate[i]!.toFixed(2),
-        r.off.cpuUs.toFixed(0),
-        r.on.cpuUs.toFixed(0),
-        cpu[i]!.toFixed(2),
-      ]),
+        MEASURES.map((k) => r.off[k]),
+        MEASURES.map((k) => r.on[k]),
+        ratios.map((x) => x[i]!),
+      ),
     );
   });
-  const result = { throughput: median(rate), cpu: median(cpu) };
+  const medians = ratios.map(median);
   console.log(
-    row([
+    row(
       'median',
-      median(rounds.map((r) => r.off.perSecond)).toFixed(0),
-      median(rounds.map((r) => r.on.perSecond)).toFixed(0),
-      result.throughput.toFixed(2),
-      median(rounds.map((r) => r.off.cpuUs)).toFixed(0),
-      median(rounds.map((r) => r.on.cpuUs)).toFixed(0),
-      result.cpu.toFixed(2),
-    ]),
+      MEASURES.map((k) => median(rounds.map((r) => r.off[k]))),
+      MEASURES.map((k) => median(rounds.map((r) => r.on[k]))),
+      medians,
+    ),
   );
-  return result;
+  return { throughput: medians[0]!, cpu: medians[1]!, machine: medians[2]! };
 }
 
-/** Closed-loop throughput against one gateway, with the gateway's CPU time per request. */
+/** Closed-loop throughput against one gateway, with the gateway's and the machine's CPU time per request. */
 async function measureIntake(g: Gateway, seconds: number, concurrency: number): Promise<Measurement> {
   const cpu0 = processCpuMs(g.pid);
+  const machine0 = machineCpuMs();
   const perSecond = await throughput(g.url, seconds, concurrency);
   const cpu1 = processCpuMs(g.pid);
-  const cpuUs =
-    cpu0 !== undefined && cpu1 !== undefined ? ((cpu1 - cpu0) * 1000) / (perSecond * seconds) : NaN;
-  return { perSecond, cpuUs };
+  const machine1 = machineCpuMs();
+  const requests = perSecond * seconds;
+  const per = (a: number | undefined, b: number | undefined): number =>
+    a !== undefined && b !== undefined ? ((b - a) * 1000) / requests : NaN;
+  return { perSecond, cpuUs: per(cpu0, cpu1), machineUs: per(machine0, machine1) };
+}
+
+/** Loads a fresh gateway for as long as one measurement, so JIT, pools and caches are warm. */
+async function warmUp(g: Gateway, seconds: number, concurrency: number): Promise<void> {
+  for (let i = 0; i < 50; i += 1) await postOnce(g.url);
+  await throughput(g.url, seconds, concurrency);
 }
 
 async function main(): Promise<void> {
@@ -188,37 +214,47 @@ async function main(): Promise<void> {
   const collector = await startDiscardingCollector();
   const admin = knexFactory({ client: 'pg', connection: loadDatabaseUrl(), pool: { min: 0, max: 1 } });
   const gateways: Gateway[] = [];
-  let intake: Round[];
+  const intake: Round[] = [];
   const latency: Record<'off' | 'on', { p50: number; p99: number; errors: number }> = {
     off: { p50: NaN, p99: NaN, errors: 0 },
     on: { p50: NaN, p99: NaN, errors: 0 },
   };
-  let routing: Round[];
+  const routing: Round[] = [];
   try {
-    const off = await startGateway(admin, false, collector.url);
-    gateways.push(off);
-    const on = await startGateway(admin, true, collector.url);
-    gateways.push(on);
-    // Warm-up, as long as a measurement: with one second of it, the first
-    // round (JIT, connection pools, PostgreSQL's caches), off or on, was the
-    // slowest of every run, a third to a half below the others.
-    for (const g of [off, on]) {
-      for (let i = 0; i < 50; i += 1) await postOnce(g.url);
-      await throughput(g.url, seconds, concurrency);
-    }
-    intake = await alternate(rounds, (tracing) => measureIntake(tracing ? on : off, seconds, concurrency));
-    latency.off = await atRate(off.url, rate, seconds);
-    latency.on = await atRate(on.url, rate, seconds);
-    for (const g of gateways.splice(0)) await g.stop();
-    routing = await alternate(rounds, async (tracing) => {
-      const r = await routingRate(
-        tracing ? 'scheduler' : 'scheduler-untraced',
-        collector.url,
-        messages,
-        warmup,
+    for (let i = 0; i < rounds; i += 1) {
+      const pair = {
+        off: await startGateway(admin, false, collector.url),
+        on: await startGateway(admin, true, collector.url),
+      };
+      gateways.push(pair.off, pair.on);
+      // Warm-up as long as a measurement: with one second of it, the first
+      // round (JIT, connection pools, PostgreSQL's caches) was the slowest of
+      // every run, a third to a half below the others.
+      for (const g of [pair.off, pair.on]) await warmUp(g, seconds, concurrency);
+      intake.push(
+        await oneRound(i, (tracing) => measureIntake(pair[tracing ? 'on' : 'off'], seconds, concurrency)),
       );
-      return { perSecond: r.perSecond, cpuUs: r.cpuUsPerRequest };
-    });
+      if (i === rounds - 1) {
+        latency.off = await atRate(pair.off.url, rate, seconds);
+        latency.on = await atRate(pair.on.url, rate, seconds);
+      }
+      // Stopping also removes the round's queues, which nothing consumes:
+      // the broker does not fill up over the run.
+      for (const g of gateways.splice(0)) await g.stop();
+    }
+    for (let i = 0; i < rounds; i += 1) {
+      routing.push(
+        await oneRound(i, async (tracing) => {
+          const r = await routingRate(
+            tracing ? 'scheduler' : 'scheduler-untraced',
+            collector.url,
+            messages,
+            warmup,
+          );
+          return { perSecond: r.perSecond, cpuUs: r.cpuUsPerRequest, machineUs: r.machineCpuUsPerRequest };
+        }),
+      );
+    }
   } finally {
     for (const g of gateways) await g.stop().catch(() => undefined);
     collector.close();
@@ -232,6 +268,9 @@ async function main(): Promise<void> {
   );
   console.log(`services on Node.js ${serviceNodeVersion()} (BENCH_NODE picks another binary)`);
   console.log('cpu µs = CPU time (user + system) of the service process per request');
+  console.log(
+    'all µs = CPU time of the whole machine per request (service, PostgreSQL, broker, collector, load generator)',
+  );
   console.log('');
   const intakeRatio = report(
     `gateway intake (POST /builds/add, ${seconds}s closed loop x${concurrency} per measurement)`,
@@ -246,9 +285,10 @@ async function main(): Promise<void> {
     routing,
   );
   console.log('');
-  const line = (what: string, r: { throughput: number; cpu: number }): string =>
+  const line = (what: string, r: Ratios): string =>
     `${what}: throughput with tracing ${r.throughput.toFixed(2)} of without (cost ${((1 - r.throughput) * 100).toFixed(1)}%, target < 15%); ` +
-    `CPU per request x${r.cpu.toFixed(2)} (+${((r.cpu - 1) * 100).toFixed(1)}%)`;
+    `CPU per request: service x${r.cpu.toFixed(2)} (+${((r.cpu - 1) * 100).toFixed(1)}%), ` +
+    `machine x${r.machine.toFixed(2)} (+${((r.machine - 1) * 100).toFixed(1)}%)`;
   console.log(line('intake ', intakeRatio));
   console.log(line('routing', routingRatio));
 }
