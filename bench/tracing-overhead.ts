@@ -140,28 +140,30 @@ const MEASURES: (keyof Measurement)[] = ['perSecond', 'cpuUs', 'machineUs'];
 /** Prints the rounds; returns the medians of the on/off ratios of each measure. */
 function report(title: string, rounds: Round[]): Ratios {
   const ratios = MEASURES.map((k) => rounds.map((r) => r.on[k] / r.off[k]));
-  const row = (first: string, off: number[], on: number[], ratio: number[]): string =>
-    [first, ...MEASURES.flatMap((_, j) => [off[j]!.toFixed(0), on[j]!.toFixed(0), ratio[j]!.toFixed(2)])]
+  const line = (cells: string[]): string =>
+    cells
       .map((c, i) => c.padEnd(i === 0 ? 8 : 11))
       .join('')
       .trimEnd();
-  const header = [
-    'off req/s',
-    'on req/s',
-    'on/off',
-    'off cpu µs',
-    'on cpu µs',
-    'on/off',
-    'off all µs',
-    'on all µs',
-    'on/off',
-  ];
+  const row = (first: string, off: number[], on: number[], ratio: number[]): string =>
+    line([
+      first,
+      ...MEASURES.flatMap((_, j) => [off[j]!.toFixed(0), on[j]!.toFixed(0), ratio[j]!.toFixed(2)]),
+    ]);
   console.log(title);
   console.log(
-    ['round', ...header]
-      .map((c, i) => c.padEnd(i === 0 ? 8 : 11))
-      .join('')
-      .trimEnd(),
+    line([
+      'round',
+      'off req/s',
+      'on req/s',
+      'on/off',
+      'off cpu µs',
+      'on cpu µs',
+      'on/off',
+      'off all µs',
+      'on all µs',
+      'on/off',
+    ]),
   );
   rounds.forEach((r, i) => {
     console.log(
@@ -222,11 +224,12 @@ async function main(): Promise<void> {
   const routing: Round[] = [];
   try {
     for (let i = 0; i < rounds; i += 1) {
-      const pair = {
-        off: await startGateway(admin, false, collector.url),
-        on: await startGateway(admin, true, collector.url),
+      const start = async (tracing: boolean): Promise<Gateway> => {
+        const g = await startGateway(admin, tracing, collector.url);
+        gateways.push(g); // stopped by the finally below if anything after this fails
+        return g;
       };
-      gateways.push(pair.off, pair.on);
+      const pair = { off: await start(false), on: await start(true) };
       // Warm-up as long as a measurement: with one second of it, the first
       // round (JIT, connection pools, PostgreSQL's caches) was the slowest of
       // every run, a third to a half below the others.
