@@ -94,12 +94,24 @@ describe('notifier: external broker failover', () => {
       () => second.close(),
     );
     await second.down();
-    await start(namespace, {
-      IIB_MESSAGING_URLS: `${first.url('amqp', 'guest:guest')},${second.url('amqp', 'guest:guest')}`,
-      IIB_MESSAGING_BUILD_STATE_DESTINATION: `topic://${topic}`,
-    });
+    const capture = captureLog('info');
+    await start(
+      namespace,
+      {
+        IIB_MESSAGING_URLS: `${first.url('amqp', 'guest:guest')},${second.url('amqp', 'guest:guest')}`,
+        IIB_MESSAGING_BUILD_STATE_DESTINATION: `topic://${topic}`,
+      },
+      capture,
+    );
     await publisher.publishBuild(requestJson(2, 1, 'in_progress', 'queued'), 'evt-fo-2');
     await sub.waitForCount(1);
+    // The subscriber can have the message before the broker's acceptance has
+    // reached the notifier; cut in between, the notifier cannot know it was
+    // delivered and sends it again (at least once). Cut after the acceptance.
+    await capture.waitFor(
+      (l) => l.msg === 'state message sent' && l.correlationId === 'evt-fo-2',
+      'the broker accepting evt-fo-2',
+    );
 
     await second.up();
     await first.down();
