@@ -288,10 +288,10 @@ async function main(): Promise<void> {
     routing,
   );
   console.log('');
+  const more = (ratio: number): string => `${ratio >= 1 ? '+' : ''}${((ratio - 1) * 100).toFixed(1)}%`;
   const line = (what: string, r: Ratios): string =>
     `${what}: throughput with tracing ${r.throughput.toFixed(2)} of without (cost ${((1 - r.throughput) * 100).toFixed(1)}%, target < 15%); ` +
-    `CPU per request: service x${r.cpu.toFixed(2)} (+${((r.cpu - 1) * 100).toFixed(1)}%), ` +
-    `machine x${r.machine.toFixed(2)} (+${((r.machine - 1) * 100).toFixed(1)}%)`;
+    `CPU per request: service x${r.cpu.toFixed(2)} (${more(r.cpu)}), machine x${r.machine.toFixed(2)} (${more(r.machine)})`;
   console.log(line('intake ', intakeRatio));
   console.log(line('routing', routingRatio));
 }
