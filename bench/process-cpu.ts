@@ -35,3 +35,12 @@ export function machineCpuMs(): number | undefined {
     return undefined;
   }
 }
+
+/** Microseconds per request between two readings in ms; NaN when either is missing. */
+export function usPerRequest(
+  before: number | undefined,
+  after: number | undefined,
+  requests: number,
+): number {
+  return before !== undefined && after !== undefined ? ((after - before) * 1000) / requests : NaN;
+}

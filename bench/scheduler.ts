@@ -18,7 +18,7 @@ import { create_container, Delivery } from 'rhea';
 import { loadAmqpConfig } from '../shared/config';
 import type { BuildRequestEvent } from '../shared/contracts';
 import { DEFAULT_LANE, laneQueue, Messaging, Names } from '../shared/messaging';
-import { machineCpuMs, processCpuMs } from './process-cpu';
+import { machineCpuMs, processCpuMs, usPerRequest } from './process-cpu';
 import { serviceNode } from './services';
 
 const MESSAGES = Number(process.env.BENCH_MESSAGES ?? 2000);
@@ -133,10 +133,8 @@ async function drain(
   const machine1 = machineCpuMs();
   proc.kill('SIGTERM');
   await once(proc, 'exit');
-  const cpuUsPerRequest =
-    cpu0 !== undefined && cpu1 !== undefined ? ((cpu1 - cpu0) * 1000) / (messages - 1) : NaN;
-  const machineCpuUsPerRequest =
-    machine0 !== undefined && machine1 !== undefined ? ((machine1 - machine0) * 1000) / (messages - 1) : NaN;
+  const cpuUsPerRequest = usPerRequest(cpu0, cpu1, messages - 1);
+  const machineCpuUsPerRequest = usPerRequest(machine0, machine1, messages - 1);
   return { perSecond: (messages - 1) / seconds, cpuUsPerRequest, machineCpuUsPerRequest };
 }
 

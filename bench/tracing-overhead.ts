@@ -32,7 +32,7 @@ import * as path from 'node:path';
 import knexFactory, { Knex } from 'knex';
 import { loadDatabaseUrl } from '../shared/config';
 import { arg, atRate, postOnce, throughput } from './load';
-import { machineCpuMs, processCpuMs } from './process-cpu';
+import { machineCpuMs, processCpuMs, usPerRequest } from './process-cpu';
 import { freePort, serviceNode, serviceNodeVersion } from './services';
 import { benchTracingEnv, cleanup, routingRate, startDiscardingCollector } from './scheduler';
 
@@ -195,9 +195,11 @@ async function measureIntake(g: Gateway, seconds: number, concurrency: number): 
   const cpu1 = processCpuMs(g.pid);
   const machine1 = machineCpuMs();
   const requests = perSecond * seconds;
-  const per = (a: number | undefined, b: number | undefined): number =>
-    a !== undefined && b !== undefined ? ((b - a) * 1000) / requests : NaN;
-  return { perSecond, cpuUs: per(cpu0, cpu1), machineUs: per(machine0, machine1) };
+  return {
+    perSecond,
+    cpuUs: usPerRequest(cpu0, cpu1, requests),
+    machineUs: usPerRequest(machine0, machine1, requests),
+  };
 }
 
 /** Loads a fresh gateway for as long as one measurement, so JIT, pools and caches are warm. */
