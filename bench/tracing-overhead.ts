@@ -18,7 +18,7 @@
  * bounds throughput on a machine they share.
  *
  *   node dist/bench/tracing-overhead.js [--rounds 7] [--seconds 5] [--concurrency 16]
- *     [--rate 100] [--messages 5000] [--warmup 3000]
+ *     [--rate 100] [--messages 5000] [--warmup 3000] [--only intake|routing]
  *
  * `BENCH_NODE=/path/to/node` runs the services on another Node.js: on Node 20
  * AsyncLocalStorage costs a promise hook per promise, from Node 24 it does not.
@@ -215,6 +215,7 @@ async function main(): Promise<void> {
   const concurrency = arg('concurrency', 16);
   const messages = arg('messages', 5000);
   const warmup = arg('warmup', 3000);
+  const only = onlyArg();
   const collector = await startDiscardingCollector();
   const admin = knexFactory({ client: 'pg', connection: loadDatabaseUrl(), pool: { min: 0, max: 1 } });
   const gateways: Gateway[] = [];
@@ -225,7 +226,7 @@ async function main(): Promise<void> {
   };
   const routing: Round[] = [];
   try {
-    for (let i = 0; i < rounds; i += 1) {
+    for (let i = 0; i < (only === 'routing' ? 0 : rounds); i += 1) {
       const start = async (tracing: boolean): Promise<Gateway> => {
         const g = await startGateway(admin, tracing, collector.url);
         gateways.push(g); // stopped by the finally below if anything after this fails
@@ -247,7 +248,7 @@ async function main(): Promise<void> {
       // the broker does not fill up over the run.
       for (const g of gateways.splice(0)) await g.stop();
     }
-    for (let i = 0; i < rounds; i += 1) {
+    for (let i = 0; i < (only === 'intake' ? 0 : rounds); i += 1) {
       routing.push(
         await oneRound(i, async (tracing) => {
           const r = await routingRate(
@@ -277,25 +278,36 @@ async function main(): Promise<void> {
     'all µs = CPU time of the whole machine per request (service, PostgreSQL, broker, collector, load generator)',
   );
   console.log('');
-  const intakeRatio = report(
-    `gateway intake (POST /builds/add, ${seconds}s closed loop x${concurrency} per measurement)`,
-    intake,
-  );
-  console.log(
-    `latency at ${rate} req/s (${seconds}s open loop): off p50 ${latency.off.p50.toFixed(1)} ms p99 ${latency.off.p99.toFixed(1)} ms; on p50 ${latency.on.p50.toFixed(1)} ms p99 ${latency.on.p99.toFixed(1)} ms`,
-  );
-  console.log('');
-  const routingRatio = report(
-    `scheduler routing (${messages} queued requests per measurement, after ${warmup} not measured)`,
-    routing,
-  );
+  const intakeRatio =
+    intake.length > 0
+      ? report(`gateway intake (POST /builds/add, ${seconds}s closed loop x${concurrency} per measurement)`, intake)
+      : undefined;
+  if (intakeRatio) {
+    console.log(
+      `latency at ${rate} req/s (${seconds}s open loop): off p50 ${latency.off.p50.toFixed(1)} ms p99 ${latency.off.p99.toFixed(1)} ms; on p50 ${latency.on.p50.toFixed(1)} ms p99 ${latency.on.p99.toFixed(1)} ms`,
+    );
+    console.log('');
+  }
+  const routingRatio =
+    routing.length > 0
+      ? report(`scheduler routing (${messages} queued requests per measurement, after ${warmup} not measured)`, routing)
+      : undefined;
   console.log('');
   const more = (ratio: number): string => `${ratio >= 1 ? '+' : ''}${((ratio - 1) * 100).toFixed(1)}%`;
   const line = (what: string, r: Ratios): string =>
     `${what}: throughput with tracing ${r.throughput.toFixed(2)} of without (cost ${((1 - r.throughput) * 100).toFixed(1)}%, target < 15%); ` +
     `CPU per request: service x${r.cpu.toFixed(2)} (${more(r.cpu)}), machine x${r.machine.toFixed(2)} (${more(r.machine)})`;
-  console.log(line('intake ', intakeRatio));
-  console.log(line('routing', routingRatio));
+  if (intakeRatio) console.log(line('intake ', intakeRatio));
+  if (routingRatio) console.log(line('routing', routingRatio));
+}
+
+/** `--only intake` or `--only routing` runs one of the two; both by default. */
+function onlyArg(): 'intake' | 'routing' | undefined {
+  const i = process.argv.indexOf('--only');
+  if (i < 0) return undefined;
+  const v = process.argv[i + 1];
+  if (v !== 'intake' && v !== 'routing') throw new Error('--only must be intake or routing');
+  return v;
 }
 
 main().then(

@@ -1,8 +1,9 @@
-import { context, propagation, ROOT_CONTEXT } from '@opentelemetry/api';
+import { context, propagation, ROOT_CONTEXT, type Context } from '@opentelemetry/api';
 import type { Knex } from 'knex';
 import type { Logger } from 'pino';
 import { errorMessage } from '../../shared/errors';
-import type { Messaging } from '../../shared/messaging';
+import type { AmqpSender, Messaging } from '../../shared/messaging';
+import { sendBatch } from '../../shared/tracing/send-batch';
 
 interface OutboxRow {
   id: string;
@@ -103,7 +104,7 @@ export class OutboxRelay {
       );
       if (rows.length === 0) return 0;
       // One link per address keeps order; sends are pipelined, each awaited for its outcome.
-      const results = await Promise.allSettled(rows.map((row) => this.publish(row)));
+      const results = await this.publishAll(rows);
       const done = rows.filter((_, i) => results[i]?.status === 'fulfilled').map((r) => r.id);
       if (done.length > 0) await trx('outbox').whereIn('id', done).delete();
       const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
@@ -112,19 +113,48 @@ export class OutboxRelay {
     });
   }
 
-  private async publish(row: OutboxRow): Promise<void> {
-    const carrier: Record<string, string> = {};
-    if (row.traceparent) carrier.traceparent = row.traceparent;
-    if (row.tracestate) carrier.tracestate = row.tracestate;
-    const parent = propagation.extract(ROOT_CONTEXT, carrier);
-    const sender = await this.messaging.queueSender(row.destination);
-    await context.with(parent, () =>
-      sender.send({
-        body: row.body,
-        applicationProperties: row.application_properties,
-        messageId: row.message_id,
+  /**
+   * Publishes the rows, those of one request (one creation context) under
+   * one send span: a request's three messages cost one span, not three.
+   */
+  private async publishAll(rows: OutboxRow[]): Promise<PromiseSettledResult<void>[]> {
+    const groups = new Map<string, number[]>();
+    rows.forEach((row, i) => {
+      const key = `${row.traceparent ?? ''} ${row.tracestate ?? ''}`;
+      const group = groups.get(key);
+      if (group) group.push(i);
+      else groups.set(key, [i]);
+    });
+    const results: PromiseSettledResult<void>[] = new Array(rows.length);
+    await Promise.all(
+      [...groups.values()].map(async (indexes) => {
+        const senders = await Promise.allSettled(
+          indexes.map((i) => this.messaging.queueSender(rows[i]!.destination)),
+        );
+        const ready: { index: number; sender: AmqpSender }[] = [];
+        senders.forEach((s, k) => {
+          if (s.status === 'fulfilled') ready.push({ index: indexes[k]!, sender: s.value });
+          else results[indexes[k]!] = s;
+        });
+        const settled = await sendBatch(
+          creationContext(rows[indexes[0]!]!),
+          this.messaging.connection.connection,
+          ready.map(({ index, sender }) => ({
+            address: sender.target.address,
+            send: (traceHeaders) => {
+              const row = rows[index]!;
+              return sender.send({
+                body: row.body,
+                applicationProperties: { ...row.application_properties, ...traceHeaders },
+                messageId: row.message_id,
+              });
+            },
+          })),
+        );
+        ready.forEach(({ index }, k) => (results[index] = settled[k]!));
       }),
     );
+    return results;
   }
 
   async stop(): Promise<void> {
@@ -132,4 +162,12 @@ export class OutboxRelay {
     if (this.timer) clearTimeout(this.timer);
     await this.running;
   }
+}
+
+/** The trace context the row was written in (the request's), as the relay stored it. */
+function creationContext(row: OutboxRow): Context {
+  const carrier: Record<string, string> = {};
+  if (row.traceparent) carrier.traceparent = row.traceparent;
+  if (row.tracestate) carrier.tracestate = row.tracestate;
+  return propagation.extract(ROOT_CONTEXT, carrier);
 }

@@ -10,6 +10,7 @@ import {
   type Link,
   type Span,
 } from '@opentelemetry/api';
+import { isTracingSuppressed } from '@opentelemetry/core';
 import {
   InstrumentationBase,
   InstrumentationNodeModuleDefinition,
@@ -168,6 +169,8 @@ export class RheaInstrumentation extends InstrumentationBase<RheaInstrumentation
     const track = (link: RheaLink, delivery: unknown, span: Span) => this.trackSend(link, delivery, span);
     const diag = this._diag;
     return function tracedSend(this: unknown, ...args: unknown[]): unknown {
+      // Suppressed (a caller that traces the send itself, e.g. sendBatch): nothing to add.
+      if (isTracingSuppressed(context.active())) return original.apply(this, args);
       const link = this as RheaLink;
       let started: { span: Span; args: unknown[] };
       try {

@@ -125,6 +125,14 @@ describe('one create-empty-index request through the four services', () => {
     const consumers = (svc: string): ReceivedSpan[] =>
       trace.filter((s) => s.serviceName === svc && s.kind === 'CONSUMER');
     expect(consumers('iib-scheduler').every((s) => parentService(s) === 'iib-gateway')).toBe(true);
+    // The request's three messages (event, build state, batch state) leave in one send span.
+    const intakeSends = trace.filter(
+      (s) => s.serviceName === 'iib-gateway' && s.kind === 'PRODUCER' && s.parentSpanId === roots[0]!.spanId,
+    );
+    expect(intakeSends.map((s) => [s.name, s.attributes['messaging.batch.message_count']])).toEqual([
+      ['send', 3],
+    ]);
+    expect(consumers('iib-scheduler').map((s) => s.parentSpanId)).toContain(intakeSends[0]!.spanId);
     expect(consumers('iib-builder').map(parentService)).toContain('iib-scheduler');
     expect(consumers('iib-gateway').every((s) => parentService(s) === 'iib-builder')).toBe(true);
     expect(consumers('iib-notifier').every((s) => parentService(s) === 'iib-gateway')).toBe(true);

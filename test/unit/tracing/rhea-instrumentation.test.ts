@@ -1,4 +1,5 @@
 import { context, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
+import { suppressTracing } from '@opentelemetry/core';
 import rhea from 'rhea';
 import { pendingCount } from '../../../shared/tracing/rhea-pending';
 import { eventually, finished, startMemoryTracing, warmUp } from './memory-tracing';
@@ -197,6 +198,20 @@ describe('rhea instrumentation: send', () => {
     const [span] = finished(exporter, 'send /queue/orders');
     expect(span?.spanContext().traceId).not.toBe('0af7651916cd43dd8448eb211c80319c');
     expect(span?.links.map((l) => l.context.spanId)).toEqual(['b7ad6b7169203331']);
+  });
+
+  it('when tracing is suppressed, then the send makes no span and the message goes out as given', () => {
+    const sender = newSender();
+    const stored = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
+    const message = { body: 'x', application_properties: { traceparent: stored } };
+    const delivery = tracer.startActiveSpan('ambient', (ambient) => {
+      const d = context.with(suppressTracing(context.active()), () => sender.send(message));
+      ambient.end();
+      return d;
+    });
+    expect(sentMessage(delivery).application_properties).toEqual({ traceparent: stored });
+    sender.dispatch('accepted', { delivery });
+    expect(exporter.getFinishedSpans().map((s) => s.name)).toEqual(['ambient']);
   });
 
   it('when the link is pre-settled, then the span ends at once without an outcome', () => {
