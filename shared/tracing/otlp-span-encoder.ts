@@ -25,6 +25,9 @@ const FIXED32 = 5;
 const SPAN_FLAGS_HAS_IS_REMOTE = 0x100;
 const SPAN_FLAGS_IS_REMOTE = 0x200;
 const TWO_32 = 0x1_0000_0000;
+const MAX_CACHED_KEYS = 512;
+const MAX_VALUES_PER_KEY = 16;
+const MAX_CACHED_STRING = 256;
 const MIN_INT64 = -(2 ** 63);
 const MAX_INT64 = 2 ** 63;
 
@@ -44,6 +47,8 @@ interface EncodableScope {
 export class OtlpSpanEncoder {
   private buf: Buffer;
   private pos = 0;
+  /** Per attribute key: its encoded KeyValues by value, or null once it had too many values. */
+  private readonly valuesByKey = new Map<string, Map<AttributeValue, Uint8Array> | null>();
 
   constructor(initialBytes = 64 * 1024) {
     this.buf = Buffer.allocUnsafe(initialBytes);
@@ -81,8 +86,10 @@ export class OtlpSpanEncoder {
       if (resource.schemaUrl) this.stringField(3, resource.schemaUrl);
       this.end(resourceSpans);
     }
-    // A copy: the working buffer is reused by the next call.
-    return Uint8Array.prototype.slice.call(this.buf, 0, this.pos);
+    // A copy (not zero-filled first): the working buffer is reused by the next call.
+    const out = Buffer.allocUnsafeSlow(this.pos);
+    this.buf.copy(out, 0, 0, this.pos);
+    return out;
   }
 
   private resource(resource: EncodableResource): void {
@@ -178,22 +185,73 @@ export class OtlpSpanEncoder {
     if (isRemote) flags |= SPAN_FLAGS_IS_REMOTE;
     this.tag(field, FIXED32);
     this.ensure(4);
-    this.buf.writeUInt32LE(flags, this.pos);
-    this.pos += 4;
+    this.uint32(flags);
   }
 
   private attributes(field: number, attributes: Attributes): void {
     for (const key in attributes) {
       if (!Object.prototype.hasOwnProperty.call(attributes, key)) continue;
+      const value = attributes[key];
       this.tag(field, LEN);
+      const cached = this.cachedKeyValue(key, value);
+      if (cached) {
+        this.bytesField(cached);
+        continue;
+      }
       const kv = this.begin();
       this.stringField(1, key);
       this.tag(2, LEN);
-      const value = this.begin();
-      this.anyValue(attributes[key]);
-      this.end(value);
+      const start = this.begin();
+      this.anyValue(value);
+      this.end(start);
       this.end(kv);
     }
+  }
+
+  /**
+   * The encoded KeyValue of a scalar attribute whose key has so far shown
+   * only a few distinct values (messaging.system, server.address, a link's
+   * destination, an outcome): most attributes of most spans repeat, and
+   * copying their bytes costs a fraction of encoding them again. Keys with
+   * ever-new values (message ids, request ids) stop being cached after a few.
+   */
+  private cachedKeyValue(key: string, value: AttributeValue | undefined): Uint8Array | undefined {
+    if (typeof value !== 'string' && typeof value !== 'number' && typeof value !== 'boolean') return undefined;
+    if (typeof value === 'string' && value.length > MAX_CACHED_STRING) return undefined;
+    let values = this.valuesByKey.get(key);
+    if (values === undefined) {
+      if (this.valuesByKey.size >= MAX_CACHED_KEYS) return undefined;
+      values = new Map();
+      this.valuesByKey.set(key, values);
+    }
+    if (values === null) return undefined;
+    let bytes = values.get(value);
+    if (bytes === undefined) {
+      if (values.size >= MAX_VALUES_PER_KEY) {
+        this.valuesByKey.set(key, null);
+        return undefined;
+      }
+      // Written where the next field goes, copied out, then taken back.
+      const at = this.pos;
+      this.stringField(1, key);
+      this.tag(2, LEN);
+      const start = this.begin();
+      this.anyValue(value);
+      this.end(start);
+      bytes = Uint8Array.prototype.slice.call(this.buf, at, this.pos);
+      this.pos = at;
+      values.set(value, bytes);
+    }
+    return bytes;
+  }
+
+  /** A length-delimited field's length and bytes (its tag already written). */
+  private bytesField(bytes: Uint8Array): void {
+    const n = bytes.length;
+    this.varint(n);
+    this.ensure(n);
+    this.buf.set(bytes, this.pos);
+    this.pos += n;
   }
 
   // AnyValue: string 1, bool 2, int 3, double 4, array 5, kvlist 6, bytes 7.
@@ -297,6 +355,10 @@ export class OtlpSpanEncoder {
 
   private end(start: number, reserved = 1): void {
     const length = this.pos - start - reserved;
+    if (reserved === 1 && length < 0x80) {
+      this.buf[start] = length;
+      return;
+    }
     let size = 1;
     while (size < 10 && length >= 2 ** (7 * size)) size += 1;
     if (size !== reserved) {
@@ -369,9 +431,19 @@ export class OtlpSpanEncoder {
     low += b % TWO_32;
     high += Math.floor(b / TWO_32) + Math.floor(low / TWO_32);
     this.ensure(8);
-    this.buf.writeUInt32LE(low % TWO_32, this.pos);
-    this.buf.writeUInt32LE(high % TWO_32, this.pos + 4);
-    this.pos += 8;
+    this.uint32(low % TWO_32);
+    this.uint32(high % TWO_32);
+  }
+
+  /** A little-endian uint32, byte by byte (cheaper than Buffer's checked writer here). */
+  private uint32(value: number): void {
+    const buf = this.buf;
+    let p = this.pos;
+    buf[p++] = value & 0xff;
+    buf[p++] = (value >>> 8) & 0xff;
+    buf[p++] = (value >>> 16) & 0xff;
+    buf[p++] = value >>> 24;
+    this.pos = p;
   }
 }
 

@@ -114,6 +114,35 @@ describe('one-pass OTLP span encoder', () => {
     }
   });
 
+  it('when attributes repeat across spans and batches, and some keys take ever new values, then the bytes stay the library’s', () => {
+    const exporter = new InMemorySpanExporter();
+    const tracer = providerWith(exporter, 'iib-scheduler').getTracer('@iib/instrumentation-rhea');
+    for (let i = 0; i < 60; i += 1) {
+      tracer
+        .startSpan(i % 2 ? 'send /amq/queue/lane' : 'process /amq/queue/requests', {
+          kind: SpanKind.CONSUMER,
+          attributes: {
+            'messaging.system': 'rabbitmq', // always the same
+            'server.port': 5672,
+            'messaging.message.id': `id-${i}`, // new every time: the key stops being cached
+            'iib.request.id': 1000 + i,
+            'amqp.delivery.outcome': i % 3 ? 'accepted' : 'released', // a few values
+            mixed: i % 2 ? 'one' : 1, // the same key with a string and a number
+            flag: i % 2 === 0,
+            unicode: 'gr\u00fc\u00dfe',
+            long: 'z'.repeat(300), // too long to cache
+          },
+        })
+        .end();
+    }
+    const spans = exporter.getFinishedSpans();
+    const encoder = new OtlpSpanEncoder();
+    for (const batch of [spans.slice(0, 10), spans, spans.slice(30), spans]) {
+      const ours = Buffer.from(encoder.encode(batch));
+      expect(ours.equals(Buffer.from(ProtobufTraceSerializer.serializeRequest(batch)!))).toBe(true);
+    }
+  });
+
   it('when a result is kept, then the next batch does not overwrite it', () => {
     const spans = spansOfEveryShape();
     const encoder = new OtlpSpanEncoder();
