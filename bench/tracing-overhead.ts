@@ -280,7 +280,10 @@ async function main(): Promise<void> {
   console.log('');
   const intakeRatio =
     intake.length > 0
-      ? report(`gateway intake (POST /builds/add, ${seconds}s closed loop x${concurrency} per measurement)`, intake)
+      ? report(
+          `gateway intake (POST /builds/add, ${seconds}s closed loop x${concurrency} per measurement)`,
+          intake,
+        )
       : undefined;
   if (intakeRatio) {
     console.log(
@@ -290,7 +293,10 @@ async function main(): Promise<void> {
   }
   const routingRatio =
     routing.length > 0
-      ? report(`scheduler routing (${messages} queued requests per measurement, after ${warmup} not measured)`, routing)
+      ? report(
+          `scheduler routing (${messages} queued requests per measurement, after ${warmup} not measured)`,
+          routing,
+        )
       : undefined;
   console.log('');
   const more = (ratio: number): string => `${ratio >= 1 ? '+' : ''}${((ratio - 1) * 100).toFixed(1)}%`;

@@ -1,4 +1,4 @@
-import { context, propagation, ROOT_CONTEXT, type Context } from '@opentelemetry/api';
+import { context, ROOT_CONTEXT } from '@opentelemetry/api';
 import type { Knex } from 'knex';
 import type { Logger } from 'pino';
 import { errorMessage } from '../../shared/errors';
@@ -125,7 +125,7 @@ export class OutboxRelay {
       if (group) group.push(i);
       else groups.set(key, [i]);
     });
-    const results: PromiseSettledResult<void>[] = new Array(rows.length);
+    const results = new Array<PromiseSettledResult<void>>(rows.length);
     await Promise.all(
       [...groups.values()].map(async (indexes) => {
         const senders = await Promise.allSettled(
@@ -137,7 +137,7 @@ export class OutboxRelay {
           else results[indexes[k]!] = s;
         });
         const settled = await sendBatch(
-          creationContext(rows[indexes[0]!]!),
+          creationHeaders(rows[indexes[0]!]!),
           this.messaging.connection.connection,
           ready.map(({ index, sender }) => ({
             address: sender.target.address,
@@ -164,10 +164,10 @@ export class OutboxRelay {
   }
 }
 
-/** The trace context the row was written in (the request's), as the relay stored it. */
-function creationContext(row: OutboxRow): Context {
-  const carrier: Record<string, string> = {};
-  if (row.traceparent) carrier.traceparent = row.traceparent;
-  if (row.tracestate) carrier.tracestate = row.tracestate;
-  return propagation.extract(ROOT_CONTEXT, carrier);
+/** The trace context the row was written in (the request's), as W3C headers. */
+function creationHeaders(row: OutboxRow): Record<string, string> {
+  const headers: Record<string, string> = {};
+  if (row.traceparent) headers.traceparent = row.traceparent;
+  if (row.tracestate) headers.tracestate = row.tracestate;
+  return headers;
 }

@@ -216,7 +216,8 @@ export class OtlpSpanEncoder {
    * ever-new values (message ids, request ids) stop being cached after a few.
    */
   private cachedKeyValue(key: string, value: AttributeValue | undefined): Uint8Array | undefined {
-    if (typeof value !== 'string' && typeof value !== 'number' && typeof value !== 'boolean') return undefined;
+    if (typeof value !== 'string' && typeof value !== 'number' && typeof value !== 'boolean')
+      return undefined;
     if (typeof value === 'string' && value.length > MAX_CACHED_STRING) return undefined;
     let values = this.valuesByKey.get(key);
     if (values === undefined) {

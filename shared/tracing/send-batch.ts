@@ -4,8 +4,8 @@ import {
   SpanKind,
   SpanStatusCode,
   trace,
+  ROOT_CONTEXT,
   type Attributes,
-  type Context,
 } from '@opentelemetry/api';
 import { suppressTracing } from '@opentelemetry/core';
 import { loadAmqpTracingConfig } from '../config/tracing-config';
@@ -28,21 +28,25 @@ export interface BatchMessage<T> {
  * one span per message. Every message carries the batch span's context, so
  * each consumer's process span is its child, as with a per-message span.
  *
- * The span is the child of `parent`, is named `send <address>` when every
+ * The span is the child of the creation context, is named `send <address>` when every
  * message goes to one address and `send` otherwise, and ends when every send
  * has settled; a failed send sets the ERROR status. The sends themselves run
  * with tracing suppressed: the rhea instrumentation adds no span of its own.
  *
- * Without a running SDK the messages are sent as they are, with no headers.
+ * `creation` is the messages' creation context as W3C headers (`traceparent`,
+ * `tracestate`), as stored with them. Without a running SDK (a replica that
+ * does not trace) those headers are passed on unchanged, so the trace still
+ * continues downstream.
  */
 export async function sendBatch<T>(
-  parent: Context,
+  creation: Readonly<Record<string, string>>,
   connection: RheaConnection | undefined,
   messages: readonly BatchMessage<T>[],
 ): Promise<PromiseSettledResult<T>[]> {
   if (!isTracingStarted() || messages.length === 0) {
-    return Promise.allSettled(messages.map((m) => m.send({})));
+    return Promise.allSettled(messages.map((m) => m.send(creation)));
   }
+  const parent = propagation.extract(ROOT_CONTEXT, creation);
   const address = messages[0]!.address;
   const single = messages.every((m) => m.address === address);
   const attributes: Attributes = {

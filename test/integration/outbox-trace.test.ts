@@ -49,7 +49,11 @@ describe('the outbox relay traces each request’s messages as one send (real Po
       [1, 2].map((n) =>
         tracer.startActiveSpan(`request ${n}`, async (span) => {
           const [r] = await store.create([
-            { type: 'create-empty-index', user: 'alice', params: { from_index: 'r/i:1', binary_image: 'r/b:1' } },
+            {
+              type: 'create-empty-index',
+              user: 'alice',
+              params: { from_index: 'r/i:1', binary_image: 'r/b:1' },
+            },
           ]);
           span.end();
           return { id: r!.id, span };
@@ -73,7 +77,9 @@ describe('the outbox relay traces each request’s messages as one send (real Po
     const sends = exporter.getFinishedSpans().filter((s) => s.kind === SpanKind.PRODUCER);
     expect(sends).toHaveLength(2);
     for (const { id, span: request } of requests) {
-      const [send, ...others] = sends.filter((s) => s.parentSpanContext?.spanId === request.spanContext().spanId);
+      const [send, ...others] = sends.filter(
+        (s) => s.parentSpanContext?.spanId === request.spanContext().spanId,
+      );
       expect(others).toHaveLength(0);
       expect(send?.name).toBe('send');
       expect(send?.spanContext().traceId).toBe(request.spanContext().traceId);
