@@ -33,18 +33,24 @@ function controlledSend(address: string) {
 /** Lets the batch's sends start (they run after its span is made). */
 const tick = () => new Promise((r) => setImmediate(r));
 
+/** A batch of controlled sends to `addresses`, started; its sends have begun when this resolves. */
+async function startBatch(addresses: string[], creation: Record<string, string> = {}) {
+  const sends = addresses.map(controlledSend);
+  const done = sendBatch(
+    creation,
+    connection,
+    sends.map((s) => s.message),
+  );
+  await tick();
+  return { sends, done };
+}
+
 describe('sendBatch', () => {
   it('when the messages go to several addresses, then one PRODUCER span "send" covers them, a child of the creation context, carried by every message', async () => {
     const request = tracer.startSpan('request');
     const creation: Record<string, string> = {};
     propagation.inject(trace.setSpan(ROOT_CONTEXT, request), creation);
-    const sends = ['/amq/queue/a', '/amq/queue/b', '/amq/queue/b'].map(controlledSend);
-    const done = sendBatch(
-      creation,
-      connection,
-      sends.map((s) => s.message),
-    );
-    await tick();
+    const { sends, done } = await startBatch(['/amq/queue/a', '/amq/queue/b', '/amq/queue/b'], creation);
     sends[0]!.settle();
     sends[1]!.settle();
     await tick();
@@ -80,13 +86,7 @@ describe('sendBatch', () => {
   });
 
   it('when every message goes to one address and no creation context is stored, then the root span is named after the address', async () => {
-    const sends = ['/amq/queue/a', '/amq/queue/a'].map(controlledSend);
-    const done = sendBatch(
-      {},
-      connection,
-      sends.map((s) => s.message),
-    );
-    await tick();
+    const { sends, done } = await startBatch(['/amq/queue/a', '/amq/queue/a']);
     sends.forEach((s) => s.settle());
     await done;
     const [span] = exporter.getFinishedSpans();
@@ -96,23 +96,15 @@ describe('sendBatch', () => {
   });
 
   it('when the batch is one message, then it carries no batch count', async () => {
-    const [one] = ['/amq/queue/a'].map(controlledSend);
-    const done = sendBatch({}, connection, [one!.message]);
-    await tick();
-    one!.settle();
+    const { sends, done } = await startBatch(['/amq/queue/a']);
+    sends[0]!.settle();
     await done;
     const [span] = exporter.getFinishedSpans();
     expect(span?.attributes).not.toHaveProperty('messaging.batch.message_count');
   });
 
   it('when a send fails, then its result is the rejection, the others still succeed, and the span ends with ERROR', async () => {
-    const sends = ['/amq/queue/a', '/amq/queue/b'].map(controlledSend);
-    const done = sendBatch(
-      {},
-      connection,
-      sends.map((s) => s.message),
-    );
-    await tick();
+    const { sends, done } = await startBatch(['/amq/queue/a', '/amq/queue/b']);
     sends[0]!.settle(new Error('broker rejected the message to /amq/queue/a'));
     sends[1]!.settle();
     const results = await done;
