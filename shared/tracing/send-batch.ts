@@ -11,9 +11,7 @@ import { suppressTracing } from '@opentelemetry/core';
 import { loadAmqpTracingConfig } from '../config/tracing-config';
 import { isTracingStarted } from './lifecycle';
 import { connectionAttributes, type RheaConnection } from './rhea-model';
-
-const TRACER_NAME = '@iib/tracing';
-const TRACER_VERSION = '0.1.0';
+import { tracer } from './traced';
 
 /** One message of a batch: where it goes, and how to send it with the trace headers it must carry. */
 export interface BatchMessage<T> {
@@ -58,8 +56,7 @@ export async function sendBatch<T>(
   if (single) attributes['messaging.destination.name'] = address;
   // semconv: only on spans of more than one message.
   if (messages.length > 1) attributes['messaging.batch.message_count'] = messages.length;
-  const span = trace
-    .getTracer(TRACER_NAME, TRACER_VERSION)
+  const span = tracer()
     // semconv: PRODUCER, as its context is injected into the messages.
     .startSpan(single ? `send ${address}` : 'send', { kind: SpanKind.PRODUCER, attributes }, parent);
   const headers: Record<string, string> = {};

@@ -24,7 +24,8 @@ export interface TracedOptions<A extends unknown[] = unknown[]> {
   tracerName?: string;
 }
 
-function tracer(name = TRACER_NAME): Tracer {
+/** Our own spans' tracer (instrumentation scope `@iib/tracing` unless named). */
+export function tracer(name = TRACER_NAME): Tracer {
   // Looked up per call so a provider registered after this module loaded is used.
   return trace.getTracer(name, TRACER_VERSION);
 }
