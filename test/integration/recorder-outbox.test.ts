@@ -113,4 +113,45 @@ describe('the recorder and the outbox on the real PostgreSQL and broker', () => 
       await messaging.close(1000);
     }
   });
+
+  it('when two relays (two gateway replicas) run at once, then every row is published once, in id order, and deleted', async () => {
+    const config = loadAmqpConfig({
+      IIB_AMQP_URLS: amqpUrl,
+      IIB_BROKER_DIALECT: brokerDialect,
+      IIB_RABBITMQ_MANAGEMENT_URL: rabbitmqManagementUrl,
+      IIB_AMQP_NAMESPACE: `${dbName}.two.`,
+    });
+    const ids: number[] = [];
+    for (let i = 0; i < 40; i += 1) ids.push(await newRequest());
+    const pending = Number((await db('outbox').count('* as n'))[0]!.n);
+    expect(pending).toBe(120);
+    const consumer = new Messaging(config, log);
+    const received: InboundMessage[] = [];
+    // One at a time: arrival order is the order the broker holds them in.
+    consumer.consumeQueue(Names.requests, async (m) => void received.push(m), { concurrency: 1 });
+    for (const q of [Names.buildStateEvents, Names.batchStateEvents]) {
+      consumer.consumeQueue(q, async (m) => void received.push(m), { concurrency: 10 });
+    }
+    const replicas = [new Messaging(config, log), new Messaging(config, log)];
+    // Small batches and fast polls: the two take the lock in turn many times.
+    const relays = replicas.map((m) => new OutboxRelay(db, m, log, { pollMs: 5, batchSize: 5 }));
+    try {
+      relays.forEach((r) => r.start());
+      const deadline = Date.now() + 30_000;
+      while (received.length < pending && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      // Anything published twice would arrive within this.
+      await new Promise((r) => setTimeout(r, 500));
+      expect(received).toHaveLength(pending);
+      expect(new Set(received.map((m) => m.messageId)).size).toBe(pending);
+      expect(Number((await db('outbox').count('* as n'))[0]!.n)).toBe(0);
+      const requestOrder = received
+        .map((m) => m.body as { id?: number; request_type?: string })
+        .filter((b) => b.request_type !== undefined && !('state' in b))
+        .map((b) => b.id);
+      expect(requestOrder).toEqual(ids);
+    } finally {
+      await Promise.all(relays.map((r) => r.stop()));
+      await Promise.all([...replicas, consumer].map((m) => m.close(1000)));
+    }
+  });
 });
