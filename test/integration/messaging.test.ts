@@ -3,17 +3,14 @@ import pino from 'pino';
 import { loadAmqpConfig } from '../../shared/config';
 import { DependencyError, ValidationError } from '../../shared/errors';
 import { InboundMessage, Messaging, Names } from '../../shared/messaging';
-import { amqpUrl, brokerDialect, rabbitmqManagementUrl } from '../support/env';
+import { amqpUrl, brokerEnv } from '../support/env';
 import { freePort } from '../support/system';
 
 const log = pino({ level: 'silent' });
 
 function messaging(env: Record<string, string> = {}): Messaging {
   const config = loadAmqpConfig({
-    IIB_AMQP_URLS: amqpUrl,
-    IIB_BROKER_DIALECT: brokerDialect,
-    IIB_RABBITMQ_MANAGEMENT_URL: rabbitmqManagementUrl,
-    IIB_AMQP_NAMESPACE: `m${randomBytes(4).toString('hex')}.`,
+    ...brokerEnv(`m${randomBytes(4).toString('hex')}.`),
     IIB_AMQP_MAX_DELIVERIES: '3',
     IIB_AMQP_SEND_TIMEOUT_MS: '5000',
     ...env,

@@ -8,9 +8,9 @@ import { createDb } from '../../services/gateway/db/connect';
 import { migrateLatest } from '../../services/gateway/db/migrations';
 import { OutboxRelay } from '../../services/gateway/outbox-relay';
 import { RequestStore } from '../../services/gateway/store';
-import { amqpUrl, brokerDialect, rabbitmqManagementUrl } from '../support/env';
+import { brokerEnv } from '../support/env';
 import { createDatabase, dropDatabase } from '../support/system';
-import { startMemoryTracing, warmUp } from '../unit/tracing/memory-tracing';
+import { eventually, startMemoryTracing, warmUp } from '../unit/tracing/memory-tracing';
 
 const log = pino({ level: 'silent' });
 const dbName = `iib_otr_${randomBytes(4).toString('hex')}`;
@@ -28,10 +28,7 @@ describe('the outbox relay traces each request’s messages as one send (real Po
     store = new RequestStore(db);
     messaging = new Messaging(
       loadAmqpConfig({
-        IIB_AMQP_URLS: amqpUrl,
-        IIB_BROKER_DIALECT: brokerDialect,
-        IIB_RABBITMQ_MANAGEMENT_URL: rabbitmqManagementUrl,
-        IIB_AMQP_NAMESPACE: `${dbName}.`,
+        ...brokerEnv(`${dbName}.`),
       }),
       log,
     );
@@ -67,8 +64,7 @@ describe('the outbox relay traces each request’s messages as one send (real Po
     const relay = new OutboxRelay(db, messaging, log, { pollMs: 50 });
     try {
       relay.start();
-      const deadline = Date.now() + 20_000;
-      while (received.length < 6 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      await eventually(() => received.length >= 6, 'six messages relayed', 20_000);
     } finally {
       await relay.stop();
     }

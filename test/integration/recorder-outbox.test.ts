@@ -8,7 +8,7 @@ import { createDb } from '../../services/gateway/db/connect';
 import { migrateLatest } from '../../services/gateway/db/migrations';
 import { OutboxRelay } from '../../services/gateway/outbox-relay';
 import { RequestStore } from '../../services/gateway/store';
-import { amqpUrl, brokerDialect, rabbitmqManagementUrl } from '../support/env';
+import { brokerEnv } from '../support/env';
 import { createDatabase, dropDatabase } from '../support/system';
 
 const log = pino({ level: 'silent' });
@@ -89,10 +89,7 @@ describe('the recorder and the outbox on the real PostgreSQL and broker', () => 
 
   it('when the relay runs, then every outbox row is published once and deleted', async () => {
     const config = loadAmqpConfig({
-      IIB_AMQP_URLS: amqpUrl,
-      IIB_BROKER_DIALECT: brokerDialect,
-      IIB_RABBITMQ_MANAGEMENT_URL: rabbitmqManagementUrl,
-      IIB_AMQP_NAMESPACE: `${dbName}.`,
+      ...brokerEnv(`${dbName}.`),
     });
     const messaging = new Messaging(config, log);
     const received: InboundMessage[] = [];
@@ -116,10 +113,7 @@ describe('the recorder and the outbox on the real PostgreSQL and broker', () => 
 
   it('when two relays (two gateway replicas) run at once, then every row is published once, in id order, and deleted', async () => {
     const config = loadAmqpConfig({
-      IIB_AMQP_URLS: amqpUrl,
-      IIB_BROKER_DIALECT: brokerDialect,
-      IIB_RABBITMQ_MANAGEMENT_URL: rabbitmqManagementUrl,
-      IIB_AMQP_NAMESPACE: `${dbName}.two.`,
+      ...brokerEnv(`${dbName}.two.`),
     });
     const ids: number[] = [];
     for (let i = 0; i < 40; i += 1) ids.push(await newRequest());

@@ -6,7 +6,7 @@ import pino from 'pino';
 import { loadAmqpConfig } from '../../shared/config';
 import { laneQueue, Messaging } from '../../shared/messaging';
 import { deleteNamespaceQueues } from '../support/rabbitmq-admin';
-import { amqpUrl, brokerDialect, rabbitmqManagementUrl, repoRoot } from '../support/env';
+import { brokerEnv, repoRoot } from '../support/env';
 
 jest.setTimeout(120_000);
 
@@ -16,10 +16,7 @@ describe('the scheduler process and the lanes command', () => {
   const namespace = `l${randomBytes(4).toString('hex')}.`;
   const env = {
     PATH: process.env.PATH ?? '/usr/bin:/bin',
-    IIB_AMQP_URLS: amqpUrl,
-    IIB_BROKER_DIALECT: brokerDialect,
-    IIB_RABBITMQ_MANAGEMENT_URL: rabbitmqManagementUrl,
-    IIB_AMQP_NAMESPACE: namespace,
+    ...brokerEnv(namespace),
     IIB_AMQP_MAX_DELIVERIES: '3',
   };
   const script = (name: string): string => path.join(repoRoot, 'dist', 'services', 'scheduler', name);

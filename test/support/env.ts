@@ -23,6 +23,16 @@ export const brokerDialect = process.env.IIB_BROKER_DIALECT ?? 'rabbitmq';
 export const rabbitmqManagementUrl =
   process.env.IIB_RABBITMQ_MANAGEMENT_URL ?? 'http://guest:guest@127.0.0.1:15672';
 
+/** The broker settings of a service or a Messaging under test, its queues named `<namespace>...`. */
+export function brokerEnv(namespace: string): Record<string, string> {
+  return {
+    IIB_AMQP_URLS: amqpUrl,
+    IIB_BROKER_DIALECT: brokerDialect,
+    IIB_RABBITMQ_MANAGEMENT_URL: rabbitmqManagementUrl,
+    IIB_AMQP_NAMESPACE: namespace,
+  };
+}
+
 /** Registry the test images live in (plain HTTP). */
 export const registryHost = process.env.IIB_TEST_REGISTRY ?? 'localhost:5000';
 

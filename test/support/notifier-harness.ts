@@ -3,7 +3,7 @@ import { Writable } from 'node:stream';
 import pino, { type Logger } from 'pino';
 import { loadNotifierConfig, type NotifierConfig } from '../../shared/config';
 import { Messaging, Names, type AmqpSender } from '../../shared/messaging';
-import { amqpUrl, brokerDialect, rabbitmqManagementUrl } from './env';
+import { amqpUrl, brokerEnv } from './env';
 
 /** A short unique id: queue namespace, topic names and ids of one test. */
 export { deleteNamespaceQueues, queueStats, type QueueStats } from './rabbitmq-admin';
@@ -19,10 +19,7 @@ export function uniqueId(prefix: string): string {
  */
 export function notifierConfig(namespace: string, messagingEnv: Record<string, string>): NotifierConfig {
   return loadNotifierConfig({
-    IIB_AMQP_URLS: amqpUrl,
-    IIB_BROKER_DIALECT: brokerDialect,
-    IIB_RABBITMQ_MANAGEMENT_URL: rabbitmqManagementUrl,
-    IIB_AMQP_NAMESPACE: namespace,
+    ...brokerEnv(namespace),
     IIB_AMQP_SEND_TIMEOUT_MS: '5000',
     IIB_MESSAGING_TIMEOUT: '1',
     ...messagingEnv,

@@ -6,7 +6,7 @@ import * as net from 'node:net';
 import * as path from 'node:path';
 import { Client } from 'pg';
 import { deleteNamespaceQueues } from './rabbitmq-admin';
-import { amqpUrl, brokerDialect, databaseUrl, rabbitmqManagementUrl, registryHost, repoRoot } from './env';
+import { amqpUrl, brokerEnv, databaseUrl, registryHost, repoRoot } from './env';
 
 export const SERVICES = ['gateway', 'scheduler', 'builder', 'notifier'] as const;
 export type ServiceName = (typeof SERVICES)[number];
@@ -109,10 +109,7 @@ export async function startSystem(options: SystemOptions = {}): Promise<RunningS
     PATH: process.env.PATH ?? '/usr/bin:/bin',
     HOME: process.env.HOME ?? '/root',
     IIB_DATABASE_URL: dbUrl,
-    IIB_AMQP_URLS: amqpUrl,
-    IIB_BROKER_DIALECT: brokerDialect,
-    IIB_RABBITMQ_MANAGEMENT_URL: rabbitmqManagementUrl,
-    IIB_AMQP_NAMESPACE: `${id}.`,
+    ...brokerEnv(`${id}.`),
     IIB_GATEWAY_PORT: String(port),
     IIB_REGISTRY: registry,
     LOGIN_DISABLED: 'true',
