@@ -19,10 +19,12 @@ interface Entry extends StoredBatch {
   claimed: boolean;
 }
 
-// <ms since epoch>-<pid>-<seq>-<span count>.json: sortable by age, unique
+// <ms since epoch>-<pid>-<seq>-<span count>.otlp: sortable by age, unique
 // across processes sharing the directory, countable without being read.
-const FILE = /^(\d+)-(\d+)-(\d+)-(\d+)\.json$/;
-const CLAIMED = /^(\d+-\d+-\d+-\d+\.json)\.sending-(\d+)$/;
+// `.otlp` holds an OTLP protobuf request; `.json`, spans serialized by an
+// earlier version, is still read.
+const FILE = /^(\d+)-(\d+)-(\d+)-(\d+)\.(?:otlp|json)$/;
+const CLAIMED = /^(\d+-\d+-\d+-\d+\.(?:otlp|json))\.sending-(\d+)$/;
 
 /**
  * A bounded directory of span batches, one file per batch, oldest first.
@@ -53,12 +55,12 @@ export class DiskSpanStore {
     return this.entries.length;
   }
 
-  async append(serialized: string, spans: number): Promise<void> {
-    const name = `${String(Date.now()).padStart(14, '0')}-${process.pid}-${String(this.seq++).padStart(8, '0')}-${spans}.json`;
+  async append(data: Uint8Array, spans: number): Promise<void> {
+    const name = `${String(Date.now()).padStart(14, '0')}-${process.pid}-${String(this.seq++).padStart(8, '0')}-${spans}.otlp`;
     const file = path.join(this.opts.dir, name);
-    await fs.promises.writeFile(`${file}.tmp`, serialized);
+    await fs.promises.writeFile(`${file}.tmp`, data);
     await fs.promises.rename(`${file}.tmp`, file);
-    this.entries.push({ name, bytes: Buffer.byteLength(serialized), spans, claimed: false });
+    this.entries.push({ name, bytes: data.length, spans, claimed: false });
     await this.enforceLimits();
   }
 
@@ -82,8 +84,8 @@ export class DiskSpanStore {
     return undefined;
   }
 
-  async read(batch: StoredBatch): Promise<string> {
-    return fs.promises.readFile(this.claimedPath(batch), 'utf8');
+  async read(batch: StoredBatch): Promise<Buffer> {
+    return fs.promises.readFile(this.claimedPath(batch));
   }
 
   /** The collector acknowledged it (or it can never be sent): delete it. */

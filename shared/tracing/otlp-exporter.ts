@@ -1,4 +1,3 @@
-import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace-base';
 import { OTLPExporterBase } from '@opentelemetry/otlp-exporter-base';
 import {
   convertLegacyHttpOptions,
@@ -6,23 +5,22 @@ import {
 } from '@opentelemetry/otlp-exporter-base/node-http';
 import {
   ProtobufTraceSerializer,
-  TraceExporterMetricsHelper,
   type IExportTraceServiceResponse,
   type ISerializer,
 } from '@opentelemetry/otlp-transformer';
-import { OtlpSpanEncoder } from './otlp-span-encoder';
+import type { EncodedSpanExporter, EncodedSpans } from './encoding-span-processor';
 
 /**
  * The OTLP/HTTP protobuf span exporter of `@opentelemetry/exporter-trace-otlp-proto`
  * (same delegate: endpoint, headers, TLS, compression, timeout and retries
- * from the standard `OTEL_EXPORTER_OTLP_*` variables), with our one-pass
- * encoder in place of the library's serializer. The bytes sent are the same.
+ * from the standard `OTEL_EXPORTER_OTLP_*` variables), for batches that are
+ * already encoded (by the EncodingSpanProcessor, or read back from the disk
+ * buffer): the bytes are sent as they are.
  */
-export class OtlpProtoTraceExporter extends OTLPExporterBase<ReadableSpan[]> implements SpanExporter {
+export class OtlpProtoTraceExporter extends OTLPExporterBase<EncodedSpans> implements EncodedSpanExporter {
   constructor() {
-    const encoder = new OtlpSpanEncoder();
-    const serializer: ISerializer<ReadableSpan[], IExportTraceServiceResponse> = {
-      serializeRequest: (spans) => encoder.encode(spans),
+    const serializer: ISerializer<EncodedSpans, IExportTraceServiceResponse> = {
+      serializeRequest: (batch) => batch.bytes,
       deserializeResponse: (data) => ProtobufTraceSerializer.deserializeResponse(data),
     };
     super(
@@ -30,7 +28,7 @@ export class OtlpProtoTraceExporter extends OTLPExporterBase<ReadableSpan[]> imp
         convertLegacyHttpOptions({}, 'TRACES', 'v1/traces', { 'Content-Type': 'application/x-protobuf' }),
         serializer,
         'otlp_http_span_exporter',
-        TraceExporterMetricsHelper,
+        { name: 'span', countItems: (batch) => batch.spans },
         undefined,
       ),
     );

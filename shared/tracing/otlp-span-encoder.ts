@@ -31,12 +31,12 @@ const MAX_CACHED_STRING = 256;
 const MIN_INT64 = -(2 ** 63);
 const MAX_INT64 = 2 ** 63;
 
-interface EncodableResource {
+export interface EncodableResource {
   readonly attributes?: Attributes;
   readonly schemaUrl?: string;
 }
 
-interface EncodableScope {
+export interface EncodableScope {
   readonly name: string;
   readonly version?: string;
   readonly schemaUrl?: string;
@@ -87,6 +87,57 @@ export class OtlpSpanEncoder {
       this.end(resourceSpans);
     }
     // A copy (not zero-filled first): the working buffer is reused by the next call.
+    const out = Buffer.allocUnsafeSlow(this.pos);
+    this.buf.copy(out, 0, 0, this.pos);
+    return out;
+  }
+
+  /**
+   * Appends one span to this encoder's buffer, as an entry of a ScopeSpans'
+   * `spans` field: a section that `request` later puts under its resource
+   * and scope. Encoding a span as it ends lets it be collected young.
+   */
+  appendSpan(span: ReadableSpan): void {
+    this.tag(2, LEN);
+    this.span(span);
+  }
+
+  /** Bytes appended since the last `request` took them. */
+  get length(): number {
+    return this.pos;
+  }
+
+  /**
+   * One ExportTraceServiceRequest from sections filled by `appendSpan`, one
+   * per resource and scope, in the map's order; the sections are emptied.
+   * The bytes are those `encode` writes for the same spans in the same order.
+   */
+  request(
+    sections: ReadonlyMap<EncodableResource, ReadonlyMap<EncodableScope, OtlpSpanEncoder>>,
+  ): Uint8Array {
+    this.pos = 0;
+    for (const [resource, scopes] of sections) {
+      let any = false;
+      for (const section of scopes.values()) any ||= section.pos > 0;
+      if (!any) continue;
+      this.tag(1, LEN);
+      const resourceSpans = this.begin(3);
+      this.resource(resource);
+      for (const [scope, section] of scopes) {
+        if (section.pos === 0) continue;
+        this.tag(2, LEN);
+        const scopeSpans = this.begin(3);
+        this.scope(scope);
+        this.ensure(section.pos);
+        section.buf.copy(this.buf, this.pos, 0, section.pos);
+        this.pos += section.pos;
+        section.pos = 0;
+        if (scope.schemaUrl) this.stringField(3, scope.schemaUrl);
+        this.end(scopeSpans, 3);
+      }
+      if (resource.schemaUrl) this.stringField(3, resource.schemaUrl);
+      this.end(resourceSpans, 3);
+    }
     const out = Buffer.allocUnsafeSlow(this.pos);
     this.buf.copy(out, 0, 0, this.pos);
     return out;

@@ -2,8 +2,9 @@ import * as path from 'node:path';
 import { trace, type ProxyTracerProvider } from '@opentelemetry/api';
 import type { Instrumentation } from '@opentelemetry/instrumentation';
 import { NodeSDK } from '@opentelemetry/sdk-node';
-import { BatchSpanProcessor, type SpanExporter, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
+import type { SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import type { TracingConfig } from '../config/tracing-config';
+import { EncodingSpanProcessor, type EncodedSpanExporter } from './encoding-span-processor';
 import { buildInstrumentations } from './instrumentations';
 import { isTracingStarted, setTracingHandle, type TracingHandle } from './lifecycle';
 import { OtlpProtoTraceExporter } from './otlp-exporter';
@@ -65,12 +66,15 @@ function buildSpanProcessors(config: TracingConfig, warn: TracingWarn): SpanProc
     });
     return undefined;
   }
-  // The BatchSpanProcessor's queue (OTEL_BSP_MAX_QUEUE_SIZE) bounds memory;
-  // the buffer makes its export fast while the collector is away.
-  return [new BatchSpanProcessor(createTraceExporter(config, warn))];
+  // The processor's queue (OTEL_BSP_MAX_QUEUE_SIZE) bounds memory; the
+  // buffer makes its export fast while the collector is away.
+  return [new EncodingSpanProcessor(createTraceExporter(config, warn), { warn })];
 }
 
-export function createTraceExporter(config: TracingConfig, warn: TracingWarn = warnTracing): SpanExporter {
+export function createTraceExporter(
+  config: TracingConfig,
+  warn: TracingWarn = warnTracing,
+): EncodedSpanExporter {
   const otlp = new OtlpProtoTraceExporter();
   if (!config.buffer.enabled) return otlp;
   return new BufferingSpanExporter(otlp, {

@@ -1,8 +1,9 @@
 import { context } from '@opentelemetry/api';
 import { ExportResultCode, suppressTracing, type ExportResult } from '@opentelemetry/core';
-import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace-base';
-import { DiskSpanStore } from './disk-span-store';
-import { deserializeSpans, serializeSpans } from './span-serialization';
+import { DiskSpanStore, type StoredBatch } from './disk-span-store';
+import type { EncodedSpanExporter, EncodedSpans } from './encoding-span-processor';
+import { OtlpSpanEncoder } from './otlp-span-encoder';
+import { deserializeSpans } from './span-serialization';
 import { warnTracing, type TracingWarn } from './tracing-log';
 
 export interface SpanBufferOptions {
@@ -18,9 +19,9 @@ export interface SpanBufferOptions {
 }
 
 /**
- * A SpanExporter decorator that never loses a batch to an unreachable
+ * An exporter decorator that never loses a batch to an unreachable
  * collector: a failed export is written to a bounded disk buffer and reported
- * as done, so the BatchSpanProcessor's bounded queue keeps draining. After the
+ * as done, so the span processor's bounded queue keeps draining. After the
  * first failure it stays "offline" and writes batches straight to disk (no
  * export timeouts on the hot path) while a background loop offers the oldest
  * buffered batch to the collector every `retryMs`; once one is accepted it
@@ -28,7 +29,7 @@ export interface SpanBufferOptions {
  * previous run is sent at start. A batch the collector refuses for good
  * (HTTP 4xx) is dropped with a warning rather than retried forever.
  */
-export class BufferingSpanExporter implements SpanExporter {
+export class BufferingSpanExporter implements EncodedSpanExporter {
   private readonly store: DiskSpanStore;
   private readonly warn: TracingWarn;
   private online = true;
@@ -39,7 +40,7 @@ export class BufferingSpanExporter implements SpanExporter {
   private readonly writes = new Set<Promise<void>>();
 
   constructor(
-    private readonly inner: SpanExporter,
+    private readonly inner: EncodedSpanExporter,
     private readonly opts: SpanBufferOptions,
   ) {
     this.warn = opts.warn ?? warnTracing;
@@ -57,25 +58,25 @@ export class BufferingSpanExporter implements SpanExporter {
     return this.store.spanCount;
   }
 
-  export(spans: ReadableSpan[], resultCallback: (result: ExportResult) => void): void {
+  export(batch: EncodedSpans, resultCallback: (result: ExportResult) => void): void {
     if (this.stopped) {
       resultCallback({ code: ExportResultCode.FAILED, error: new Error('span exporter is shut down') });
       return;
     }
     if (!this.online) {
-      this.persist(spans, resultCallback);
+      this.persist(batch, resultCallback);
       return;
     }
-    void exportQuietly(this.inner, spans).then((result) => {
+    void exportQuietly(this.inner, batch).then((result) => {
       if (result.code === ExportResultCode.SUCCESS) {
         resultCallback(result);
         if (this.store.batchCount > 0) this.scheduleDrain(0);
       } else if (isPermanent(result.error)) {
-        this.warn('collector refused spans: dropped', { spans: spans.length, err: describe(result.error) });
+        this.warn('collector refused spans: dropped', { spans: batch.spans, err: describe(result.error) });
         resultCallback(result);
       } else {
         this.goOffline(result.error);
-        this.persist(spans, resultCallback);
+        this.persist(batch, resultCallback);
       }
     });
   }
@@ -102,11 +103,11 @@ export class BufferingSpanExporter implements SpanExporter {
     await this.inner.shutdown();
   }
 
-  private persist(spans: ReadableSpan[], resultCallback: (result: ExportResult) => void): void {
-    const write = this.store.append(serializeSpans(spans), spans.length).then(
+  private persist(batch: EncodedSpans, resultCallback: (result: ExportResult) => void): void {
+    const write = this.store.append(batch.bytes, batch.spans).then(
       () => resultCallback({ code: ExportResultCode.SUCCESS }),
       (err: unknown) => {
-        this.warn('span buffer write failed: spans dropped', { spans: spans.length, err: describe(err) });
+        this.warn('span buffer write failed: spans dropped', { spans: batch.spans, err: describe(err) });
         resultCallback({
           code: ExportResultCode.FAILED,
           error: err instanceof Error ? err : new Error(String(err)),
@@ -143,19 +144,30 @@ export class BufferingSpanExporter implements SpanExporter {
     this.timer.unref();
   }
 
+  /**
+   * A batch as the collector takes it. Batches are stored as OTLP protobuf;
+   * a `.json` batch, written by an earlier version, is encoded on the way.
+   */
+  private async readBatch(batch: StoredBatch): Promise<EncodedSpans> {
+    const data = await this.store.read(batch);
+    if (!batch.name.endsWith('.json')) return { bytes: data, spans: batch.spans };
+    const spans = deserializeSpans(data.toString('utf8'));
+    return { bytes: new OtlpSpanEncoder().encode(spans), spans: spans.length };
+  }
+
   private async drain(): Promise<void> {
     while (!this.stopped || Date.now() < this.shutdownDeadline) {
       const batch = await this.store.claimOldest();
       if (!batch) return;
-      let spans: ReadableSpan[];
+      let encoded: EncodedSpans;
       try {
-        spans = deserializeSpans(await this.store.read(batch));
+        encoded = await this.readBatch(batch);
       } catch (err) {
         this.warn('unreadable span buffer file: dropped', { file: batch.name, err: describe(err) });
         await this.store.remove(batch);
         continue;
       }
-      const result = await exportQuietly(this.inner, spans);
+      const result = await exportQuietly(this.inner, encoded);
       if (result.code === ExportResultCode.SUCCESS) {
         // Deleted right after the acknowledgement: a crash in between is the
         // only way a batch can be sent twice.
@@ -168,7 +180,7 @@ export class BufferingSpanExporter implements SpanExporter {
         }
       } else if (isPermanent(result.error)) {
         this.warn('collector refused buffered spans: dropped', {
-          spans: spans.length,
+          spans: encoded.spans,
           err: describe(result.error),
         });
         await this.store.remove(batch);
@@ -182,10 +194,10 @@ export class BufferingSpanExporter implements SpanExporter {
 }
 
 /** Export outside any trace: the exporter's own HTTP calls must not create spans. */
-function exportQuietly(exporter: SpanExporter, spans: ReadableSpan[]): Promise<ExportResult> {
+function exportQuietly(exporter: EncodedSpanExporter, batch: EncodedSpans): Promise<ExportResult> {
   return new Promise((resolve) => {
     try {
-      context.with(suppressTracing(context.active()), () => exporter.export(spans, resolve));
+      context.with(suppressTracing(context.active()), () => exporter.export(batch, resolve));
     } catch (err) {
       resolve({ code: ExportResultCode.FAILED, error: err instanceof Error ? err : new Error(String(err)) });
     }

@@ -19,7 +19,7 @@ function countsByKey(spans: ReceivedSpan[]): Map<string, number> {
 }
 
 function bufferedFiles(dir: string): string[] {
-  return fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => f.endsWith('.json')) : [];
+  return fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => f.endsWith('.otlp')) : [];
 }
 
 const madeCount = (line: string): number => Number(line.split(' ')[1]);

@@ -5,10 +5,12 @@ import {
   BasicTracerProvider,
   InMemorySpanExporter,
   SimpleSpanProcessor,
-  type ReadableSpan,
-  type SpanExporter,
 } from '@opentelemetry/sdk-trace-base';
+import type { EncodedSpanExporter, EncodedSpans } from '../../shared/tracing/encoding-span-processor';
+import { OtlpSpanEncoder } from '../../shared/tracing/otlp-span-encoder';
 import { BufferingSpanExporter, type SpanBufferOptions } from '../../shared/tracing/span-buffer';
+import { serializeSpans } from '../../shared/tracing/span-serialization';
+import { decodeProtobufRequest } from '../support/otlp-receiver-decode';
 import { eventually } from '../unit/tracing/memory-tracing';
 import { tempDir } from './tracing-support';
 
@@ -17,13 +19,13 @@ import { tempDir } from './tracing-support';
  * availability the test switches (the OTLP path end to end is in
  * tracing-buffer.test.ts).
  */
-class SwitchableCollector implements SpanExporter {
+class SwitchableCollector implements EncodedSpanExporter {
   up = true;
   refuseWith: number | undefined;
   calls = 0;
   readonly received: string[] = [];
 
-  export(spans: ReadableSpan[], done: (result: ExportResult) => void): void {
+  export(batch: EncodedSpans, done: (result: ExportResult) => void): void {
     this.calls++;
     setImmediate(() => {
       if (this.refuseWith !== undefined) {
@@ -32,7 +34,7 @@ class SwitchableCollector implements SpanExporter {
           error: Object.assign(new Error('refused'), { code: this.refuseWith }),
         });
       } else if (this.up) {
-        this.received.push(...spans.map((s) => s.name));
+        this.received.push(...decodeProtobufRequest(Buffer.from(batch.bytes)).map((s) => s.name));
         done({ code: ExportResultCode.SUCCESS });
       } else done({ code: ExportResultCode.FAILED, error: new Error('connect ECONNREFUSED') });
     });
@@ -41,20 +43,25 @@ class SwitchableCollector implements SpanExporter {
   async shutdown(): Promise<void> {}
 }
 
-const makeSpans = (() => {
+const finishedSpans = (() => {
   const memory = new InMemorySpanExporter();
   const tracer = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(memory)] }).getTracer(
     'buffer-test',
   );
-  return (...names: string[]): ReadableSpan[] => {
+  return (...names: string[]) => {
     memory.reset();
     for (const name of names) tracer.startSpan(name).end();
     return memory.getFinishedSpans();
   };
 })();
 
-function exportNow(exporter: SpanExporter, spans: ReadableSpan[]): Promise<ExportResult> {
-  return new Promise((resolve) => exporter.export(spans, resolve));
+/** A batch as the span processor hands it over: one OTLP request. */
+function makeSpans(...names: string[]): EncodedSpans {
+  return { bytes: new OtlpSpanEncoder().encode(finishedSpans(...names)), spans: names.length };
+}
+
+function exportNow(exporter: EncodedSpanExporter, batch: EncodedSpans): Promise<ExportResult> {
+  return new Promise((resolve) => exporter.export(batch, resolve));
 }
 
 const files = (dir: string): string[] => fs.readdirSync(dir).filter((f) => !f.endsWith('.tmp'));
@@ -121,11 +128,12 @@ describe('BufferingSpanExporter', () => {
   });
 
   it('when the buffer exceeds its byte limit, then the oldest batches are dropped', async () => {
-    const { dir, collector, exporter } = setup({ maxBytes: 1500, retryMs: 60_000 });
+    const maxBytes = Math.floor(2.5 * makeSpans('span-0').bytes.length);
+    const { dir, collector, exporter } = setup({ maxBytes, retryMs: 60_000 });
     collector.up = false;
     for (let i = 0; i < 5; i++) await exportNow(exporter, makeSpans(`span-${i}`));
     const bytes = files(dir).reduce((n, f) => n + fs.statSync(path.join(dir, f)).size, 0);
-    expect(bytes).toBeLessThanOrEqual(1500);
+    expect(bytes).toBeLessThanOrEqual(maxBytes);
     expect(files(dir).length).toBeLessThan(5);
     await exporter.shutdown();
   });
@@ -139,7 +147,7 @@ describe('BufferingSpanExporter', () => {
     const [oldest] = files(first.dir).sort();
     // A crash while sending (claimed by a pid that is gone) and while writing.
     fs.renameSync(path.join(first.dir, oldest!), path.join(first.dir, `${oldest!}.sending-2147483646`));
-    fs.writeFileSync(path.join(first.dir, '00000000000001-1-00000000-1.json.tmp'), '{"partial":');
+    fs.writeFileSync(path.join(first.dir, '00000000000001-1-00000000-1.otlp.tmp'), 'partial');
 
     const collector = new SwitchableCollector();
     const second = new BufferingSpanExporter(collector, { ...first.options, retryMs: 20 });
@@ -169,6 +177,23 @@ describe('BufferingSpanExporter', () => {
     const next = new BufferingSpanExporter(collector, setupOptions(first.dir));
     await next.shutdown(); // before the start-up drain timer could fire
     expect(collector.received).toEqual(['waiting']);
+    expect(files(first.dir)).toEqual([]);
+  });
+  it('when the buffer holds JSON batches written by an earlier version, then they are sent with the new ones, oldest first', async () => {
+    const first = setup({ retryMs: 60_000 });
+    first.collector.up = false;
+    await exportNow(first.exporter, makeSpans('new-1'));
+    await first.exporter.shutdown();
+    // The earlier format: <ms>-<pid>-<seq>-<spans>.json holding serialized spans.
+    fs.writeFileSync(
+      path.join(first.dir, '00000000000001-1-00000000-2.json'),
+      serializeSpans(finishedSpans('legacy-1', 'legacy-2')),
+    );
+    const collector = new SwitchableCollector();
+    const next = new BufferingSpanExporter(collector, setupOptions(first.dir));
+    expect(next.bufferedSpans).toBe(3);
+    await next.shutdown();
+    expect(collector.received).toEqual(['legacy-1', 'legacy-2', 'new-1']);
     expect(files(first.dir)).toEqual([]);
   });
 });

@@ -36,7 +36,7 @@ describe('OTLP export over TLS with a client certificate', () => {
     const refused = startFixture('one-span.js', [], tracingEnv(receiver, base));
     expect(await refused.exited).toEqual({ code: 0, signal: null });
     expect(receiver.requestCount()).toBe(0);
-    expect(fs.readdirSync(bufferDir).filter((f) => f.endsWith('.json'))).toHaveLength(1);
+    expect(fs.readdirSync(bufferDir).filter((f) => f.endsWith('.otlp'))).toHaveLength(1);
     const refusedTraceId = (
       JSON.parse(
         refused
@@ -61,6 +61,6 @@ describe('OTLP export over TLS with a client certificate', () => {
     expect(await trusted.exited).toEqual({ code: 0, signal: null });
     expect(spans.map((s) => s.traceId)).toContain(refusedTraceId);
     expect(spans.every((s) => s.serviceName === 'tracing-fixture')).toBe(true);
-    expect(fs.readdirSync(bufferDir).filter((f) => f.endsWith('.json'))).toEqual([]);
+    expect(fs.readdirSync(bufferDir).filter((f) => f.endsWith('.otlp'))).toEqual([]);
   });
 });

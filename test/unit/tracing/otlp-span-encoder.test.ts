@@ -105,6 +105,28 @@ describe('one-pass OTLP span encoder', () => {
     expect(ours.equals(library)).toBe(true);
   });
 
+  it('when spans are appended one by one into sections per resource and scope, then the request is the library’s bytes, batch after batch', () => {
+    const spans = spansOfEveryShape();
+    const envelope = new OtlpSpanEncoder(16);
+    const sections = new Map<
+      ReadableSpan['resource'],
+      Map<ReadableSpan['instrumentationScope'], OtlpSpanEncoder>
+    >();
+    for (const batch of [spans, spans.slice(1, 3), [...spans, ...spans]]) {
+      for (const span of batch) {
+        let scopes = sections.get(span.resource);
+        if (!scopes) sections.set(span.resource, (scopes = new Map()));
+        let section = scopes.get(span.instrumentationScope);
+        if (!section) scopes.set(span.instrumentationScope, (section = new OtlpSpanEncoder(16)));
+        section.appendSpan(span);
+      }
+      const ours = Buffer.from(envelope.request(sections));
+      expect(ours.equals(Buffer.from(ProtobufTraceSerializer.serializeRequest(batch)!))).toBe(true);
+      for (const scopes of sections.values())
+        for (const section of scopes.values()) expect(section.length).toBe(0);
+    }
+  });
+
   it('when a batch outgrows the working buffer, then it grows and later batches stay correct', () => {
     const spans = spansOfEveryShape();
     const encoder = new OtlpSpanEncoder(16); // forces several growths
