@@ -1,4 +1,4 @@
-import { context, TraceFlags, type Context } from '@opentelemetry/api';
+import { context, diag, TraceFlags, type Context } from '@opentelemetry/api';
 import { ExportResultCode, getNumberFromEnv, suppressTracing, type ExportResult } from '@opentelemetry/core';
 import type { ReadableSpan, Span, SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { OtlpSpanEncoder, type EncodableScope } from './otlp-span-encoder';
@@ -22,7 +22,11 @@ export interface EncodingSpanProcessorOptions {
   maxExportBatchSize?: number;
   /** A batch that has not filled up is sent after this long (`OTEL_BSP_SCHEDULE_DELAY`, default 5000 ms). */
   scheduledDelayMillis?: number;
-  /** Spans held at most, encoded or being exported; more are dropped (`OTEL_BSP_MAX_QUEUE_SIZE`, default 2048). */
+  /**
+   * Spans held at most, encoded or being exported; more are dropped
+   * (`OTEL_BSP_MAX_QUEUE_SIZE`, default 2048). A batch cut while a resource's
+   * attributes are still being detected may hold more than a batch's size.
+   */
   maxQueueSize?: number;
   /** An export that has not answered after this long counts as failed (`OTEL_BSP_EXPORT_TIMEOUT`, default 30000 ms). */
   exportTimeoutMillis?: number;
@@ -184,18 +188,18 @@ export class EncodingSpanProcessor implements SpanProcessor {
       this.exporting = false;
       this.queued -= batch.spans;
       this.dropping = false;
-      if (result.code !== ExportResultCode.SUCCESS) {
-        this.warn('span export failed: spans dropped', {
-          spans: batch.spans,
-          err: result.error?.message ?? 'unknown',
-        });
-      }
+      // The exporter reports its own failures (the disk buffer warns about
+      // what it drops); the SDK's processor only tells the diagnostic logger.
+      if (result.code !== ExportResultCode.SUCCESS) diag.error('span export failed', result.error);
       this.pump();
     };
-    const timeout = setTimeout(
-      () => finish({ code: ExportResultCode.FAILED, error: new Error('span export timed out') }),
-      this.exportTimeoutMillis,
-    );
+    const timeout = setTimeout(() => {
+      this.warn('span export timed out: spans dropped', {
+        spans: batch.spans,
+        timeoutMs: this.exportTimeoutMillis,
+      });
+      finish({ code: ExportResultCode.FAILED, error: new Error('span export timed out') });
+    }, this.exportTimeoutMillis);
     timeout.unref();
     try {
       // The exporter's own requests (HTTP, file writes) must not make spans.

@@ -127,7 +127,7 @@ describe('EncodingSpanProcessor', () => {
     exporter.hold = false;
     end('next');
     await eventually(() => exporter.batches.length === 2, 'the next batch after the timeout');
-    expect(warnings).toEqual(['span export failed: spans dropped']);
+    expect(warnings).toEqual(['span export timed out: spans dropped']);
     exporter.held[0]!({ code: ExportResultCode.SUCCESS }); // a late answer changes nothing
     await processor.forceFlush();
     expect(exporter.names()).toEqual([['stuck'], ['next']]);
