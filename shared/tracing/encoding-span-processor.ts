@@ -1,7 +1,7 @@
 import { context, diag, TraceFlags, type Context } from '@opentelemetry/api';
 import { ExportResultCode, getNumberFromEnv, suppressTracing, type ExportResult } from '@opentelemetry/core';
 import type { ReadableSpan, Span, SpanProcessor } from '@opentelemetry/sdk-trace-base';
-import { OtlpSpanEncoder, type EncodableScope } from './otlp-span-encoder';
+import { OtlpSpanEncoder, sectionOf, type SpanSections } from './otlp-span-encoder';
 import { warnTracing, type TracingWarn } from './tracing-log';
 
 /** One ExportTraceServiceRequest, encoded, and how many spans it holds. */
@@ -33,9 +33,6 @@ export interface EncodingSpanProcessorOptions {
   warn?: TracingWarn;
 }
 
-type SpanResource = ReadableSpan['resource'];
-type Sections = Map<SpanResource, Map<EncodableScope, OtlpSpanEncoder>>;
-
 /**
  * The BatchSpanProcessor's contract (same `OTEL_BSP_*` settings, same
  * bounded queue, one export at a time), except that a span is encoded to
@@ -50,7 +47,7 @@ export class EncodingSpanProcessor implements SpanProcessor {
   private readonly maxQueueSize: number;
   private readonly exportTimeoutMillis: number;
   private readonly warn: TracingWarn;
-  private readonly sections: Sections = new Map();
+  private readonly sections: SpanSections = new Map();
   private readonly envelope = new OtlpSpanEncoder();
   /** Spans encoded into the sections, not yet cut into a batch. */
   private open = 0;
@@ -99,7 +96,7 @@ export class EncodingSpanProcessor implements SpanProcessor {
       }
       return;
     }
-    this.section(span).appendSpan(span);
+    sectionOf(this.sections, span).appendSpan(span);
     this.open += 1;
     if (this.open >= this.maxExportBatchSize) this.cut();
     else if (!this.timer) {
@@ -124,20 +121,6 @@ export class EncodingSpanProcessor implements SpanProcessor {
     await this.forceFlush();
     this.stopped = true;
     await this.exporter.shutdown();
-  }
-
-  private section(span: ReadableSpan): OtlpSpanEncoder {
-    let scopes = this.sections.get(span.resource);
-    if (!scopes) {
-      scopes = new Map();
-      this.sections.set(span.resource, scopes);
-    }
-    let section = scopes.get(span.instrumentationScope);
-    if (!section) {
-      section = new OtlpSpanEncoder(4096);
-      scopes.set(span.instrumentationScope, section);
-    }
-    return section;
   }
 
   /** The open spans become a batch in the queue. */

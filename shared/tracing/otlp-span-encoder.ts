@@ -31,17 +31,38 @@ const MAX_CACHED_STRING = 256;
 const MIN_INT64 = -(2 ** 63);
 const MAX_INT64 = 2 ** 63;
 
-export interface EncodableResource {
+interface EncodableResource {
   readonly attributes?: Attributes;
   readonly schemaUrl?: string;
 }
 
-export interface EncodableScope {
+interface EncodableScope {
   readonly name: string;
   readonly version?: string;
   readonly schemaUrl?: string;
   readonly attributes?: Attributes;
   readonly droppedAttributesCount?: number;
+}
+
+/** Encoders of spans (see `appendSpan`), one per resource and scope, in the order they were first used. */
+export type SpanSections = Map<
+  ReadableSpan['resource'],
+  Map<ReadableSpan['instrumentationScope'], OtlpSpanEncoder>
+>;
+
+/** The section of `span`'s resource and scope, made on first use. */
+export function sectionOf(sections: SpanSections, span: ReadableSpan, initialBytes = 4096): OtlpSpanEncoder {
+  let scopes = sections.get(span.resource);
+  if (!scopes) {
+    scopes = new Map();
+    sections.set(span.resource, scopes);
+  }
+  let section = scopes.get(span.instrumentationScope);
+  if (!section) {
+    section = new OtlpSpanEncoder(initialBytes);
+    scopes.set(span.instrumentationScope, section);
+  }
+  return section;
 }
 
 export class OtlpSpanEncoder {
@@ -50,46 +71,15 @@ export class OtlpSpanEncoder {
   /** Per attribute key: its encoded KeyValues by value, or null once it had too many values. */
   private readonly valuesByKey = new Map<string, Map<AttributeValue, Uint8Array> | null>();
 
-  constructor(initialBytes = 64 * 1024) {
+  constructor(private readonly initialBytes = 64 * 1024) {
     this.buf = Buffer.allocUnsafe(initialBytes);
   }
 
   /** One ExportTraceServiceRequest holding `spans`, grouped by resource and scope (by identity). */
   encode(spans: readonly ReadableSpan[]): Uint8Array {
-    this.pos = 0;
-    const groups = new Map<EncodableResource, Map<EncodableScope, ReadableSpan[]>>();
-    for (const span of spans) {
-      let scopes = groups.get(span.resource);
-      if (!scopes) {
-        scopes = new Map();
-        groups.set(span.resource, scopes);
-      }
-      const list = scopes.get(span.instrumentationScope);
-      if (list) list.push(span);
-      else scopes.set(span.instrumentationScope, [span]);
-    }
-    for (const [resource, scopes] of groups) {
-      this.tag(1, LEN);
-      const resourceSpans = this.begin();
-      this.resource(resource);
-      for (const [scope, list] of scopes) {
-        this.tag(2, LEN);
-        const scopeSpans = this.begin();
-        this.scope(scope);
-        for (const span of list) {
-          this.tag(2, LEN);
-          this.span(span);
-        }
-        if (scope.schemaUrl) this.stringField(3, scope.schemaUrl);
-        this.end(scopeSpans);
-      }
-      if (resource.schemaUrl) this.stringField(3, resource.schemaUrl);
-      this.end(resourceSpans);
-    }
-    // A copy (not zero-filled first): the working buffer is reused by the next call.
-    const out = Buffer.allocUnsafeSlow(this.pos);
-    this.buf.copy(out, 0, 0, this.pos);
-    return out;
+    const sections: SpanSections = new Map();
+    for (const span of spans) sectionOf(sections, span, this.initialBytes).appendSpan(span);
+    return this.request(sections);
   }
 
   /**
@@ -112,9 +102,7 @@ export class OtlpSpanEncoder {
    * per resource and scope, in the map's order; the sections are emptied.
    * The bytes are those `encode` writes for the same spans in the same order.
    */
-  request(
-    sections: ReadonlyMap<EncodableResource, ReadonlyMap<EncodableScope, OtlpSpanEncoder>>,
-  ): Uint8Array {
+  request(sections: SpanSections): Uint8Array {
     this.pos = 0;
     for (const [resource, scopes] of sections) {
       let any = false;

@@ -10,11 +10,11 @@ import { resourceFromAttributes, type Resource } from '@opentelemetry/resources'
 import type { ReadableSpan, TimedEvent } from '@opentelemetry/sdk-trace-base';
 
 /*
- * Finished spans as JSON, for the disk buffer. Re-read spans are handed to
- * the same OTLP exporter as live ones (so TLS, headers and compression apply
- * to both): they are rebuilt as ReadableSpan-shaped objects. Spans of one
- * batch sharing a resource share it again after reading, because the OTLP
- * serializer groups by resource identity.
+ * Finished spans as JSON: the disk buffer's format before it kept OTLP
+ * requests (`.otlp` files). Batches of that format left on disk are still
+ * read (and encoded to OTLP on the way out); the writer is kept for tests
+ * that make such batches. Spans of one batch sharing a resource share it
+ * again after reading, because the OTLP encoder groups by resource identity.
  */
 export const FORMAT_VERSION = 1;
 

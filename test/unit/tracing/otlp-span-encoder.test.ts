@@ -15,7 +15,7 @@ import {
   SimpleSpanProcessor,
   type ReadableSpan,
 } from '@opentelemetry/sdk-trace-base';
-import { OtlpSpanEncoder } from '../../../shared/tracing/otlp-span-encoder';
+import { OtlpSpanEncoder, sectionOf, type SpanSections } from '../../../shared/tracing/otlp-span-encoder';
 import { decodeProtobufRequest } from '../../support/otlp-receiver-decode';
 
 function providerWith(exporter: InMemorySpanExporter, service: string): BasicTracerProvider {
@@ -108,18 +108,9 @@ describe('one-pass OTLP span encoder', () => {
   it('when spans are appended one by one into sections per resource and scope, then the request is the library’s bytes, batch after batch', () => {
     const spans = spansOfEveryShape();
     const envelope = new OtlpSpanEncoder(16);
-    const sections = new Map<
-      ReadableSpan['resource'],
-      Map<ReadableSpan['instrumentationScope'], OtlpSpanEncoder>
-    >();
+    const sections: SpanSections = new Map();
     for (const batch of [spans, spans.slice(1, 3), [...spans, ...spans]]) {
-      for (const span of batch) {
-        let scopes = sections.get(span.resource);
-        if (!scopes) sections.set(span.resource, (scopes = new Map()));
-        let section = scopes.get(span.instrumentationScope);
-        if (!section) scopes.set(span.instrumentationScope, (section = new OtlpSpanEncoder(16)));
-        section.appendSpan(span);
-      }
+      for (const span of batch) sectionOf(sections, span, 16).appendSpan(span);
       const ours = Buffer.from(envelope.request(sections));
       expect(ours.equals(Buffer.from(ProtobufTraceSerializer.serializeRequest(batch)!))).toBe(true);
       for (const scopes of sections.values())
