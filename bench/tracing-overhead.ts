@@ -32,6 +32,7 @@ import * as path from 'node:path';
 import knexFactory, { Knex } from 'knex';
 import { loadDatabaseUrl } from '../shared/config';
 import { arg, atRate, postOnce, throughput } from './load';
+import { machineCheckMs } from './machine-check';
 import { machineCpuMs, processCpuMs, usPerRequest } from './process-cpu';
 import { freePort, serviceNode, serviceNodeVersion } from './services';
 import { benchTracingEnv, cleanup, routingRate, startDiscardingCollector } from './scheduler';
@@ -216,6 +217,7 @@ async function main(): Promise<void> {
   const messages = arg('messages', 5000);
   const warmup = arg('warmup', 3000);
   const only = onlyArg();
+  const checkBefore = machineCheckMs();
   const collector = await startDiscardingCollector();
   const admin = knexFactory({ client: 'pg', connection: loadDatabaseUrl(), pool: { min: 0, max: 1 } });
   const gateways: Gateway[] = [];
@@ -267,12 +269,19 @@ async function main(): Promise<void> {
     await admin.destroy();
   }
 
+  const checkAfter = machineCheckMs();
   const extra = Object.keys(benchTracingEnv());
   console.log(
     `tracing overhead: ${rounds} rounds, off and on in alternating order; on = IIB_OTEL_TRACING=true, every span exported over OTLP/HTTP` +
       (extra.length > 0 ? ` (with BENCH_TRACING_ENV: ${extra.join(', ')})` : ' (default configuration)'),
   );
   console.log(`services on Node.js ${serviceNodeVersion()} (BENCH_NODE picks another binary)`);
+  console.log(
+    `machine check (fixed allocation-heavy loop, CPU ms, best of 3): ${checkBefore.toFixed(0)} before the run, ${checkAfter.toFixed(0)} after` +
+      (checkAfter > checkBefore * 1.2 || checkBefore > checkAfter * 1.2
+        ? ' -- the machine changed during the run: compare only rounds, not runs'
+        : ''),
+  );
   console.log('cpu µs = CPU time (user + system) of the service process per request');
   console.log(
     'all µs = CPU time of the whole machine per request (service, PostgreSQL, broker, collector, load generator)',
