@@ -92,7 +92,11 @@ export interface SpanBufferConfig {
   readonly retryMs: number;
 }
 
-/** Standard variables read by the SDK/exporter directly; documented, not parsed here. */
+/**
+ * Standard variables read where the SDK reads them (the SDK, the OTLP
+ * exporter, and `EncodingSpanProcessor` for `OTEL_BSP_*`, through the SDK's
+ * own `getNumberFromEnv`); documented, not parsed here.
+ */
 export const STANDARD_OTEL_VARIABLES = [
   'OTEL_SDK_DISABLED',
   'OTEL_SERVICE_NAME',
