@@ -1,11 +1,11 @@
 import type { Instrumentation } from '@opentelemetry/instrumentation';
 import { ExpressInstrumentation, ExpressLayerType } from '@opentelemetry/instrumentation-express';
 import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
-import { PgInstrumentation } from '@opentelemetry/instrumentation-pg';
 import { PinoInstrumentation } from '@opentelemetry/instrumentation-pino';
 import type { ExpressLayerKind, TracingConfig } from '../config/tracing-config';
 import { nameSpanAfterExpressRoute } from './express-route';
 import { loadExtraInstrumentations } from './extra-instrumentations';
+import { PgInstrumentation } from './pg-instrumentation';
 import { RheaInstrumentation } from './rhea-instrumentation';
 import type { TracingWarn } from './tracing-log';
 

@@ -2,7 +2,7 @@ import type { Span } from '@opentelemetry/api';
 import type { Instrumentation } from '@opentelemetry/instrumentation';
 import type { ExpressInstrumentationConfig } from '@opentelemetry/instrumentation-express';
 import type { HttpInstrumentationConfig } from '@opentelemetry/instrumentation-http';
-import type { PgInstrumentationConfig } from '@opentelemetry/instrumentation-pg';
+import type { PgInstrumentationConfig } from '../../../shared/tracing/pg-instrumentation';
 import { loadTracingConfig } from '../../../shared/config/tracing-config';
 import { nameSpanAfterExpressRoute } from '../../../shared/tracing/express-route';
 import { buildInstrumentations } from '../../../shared/tracing/instrumentations';
