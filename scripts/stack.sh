@@ -283,6 +283,17 @@ ensure_rabbitmq() {
   fi
   curl -fsS --max-time 5 http://guest:guest@127.0.0.1:15672/api/overview | grep -q '"amqp"' ||
     warn "the management API lists no amqp listener"
+  # A topic subscription (the builders' final-state feed) is a server-named
+  # amq.gen-* queue that RabbitMQ 3.x's AMQP 1.0 plugin deletes only when the
+  # link is closed: a subscriber that died or lost its connection leaves it
+  # behind, filling with every later message. Unused for 10 minutes, it goes.
+  if curl -fsS --max-time 5 -u guest:guest -X PUT -H 'content-type: application/json' \
+    --data '{"pattern":"^amq\\.gen-","definition":{"expires":600000},"apply-to":"queues","priority":0}' \
+    http://127.0.0.1:15672/api/policies/%2F/iib-abandoned-subscriptions >/dev/null; then
+    ok "policy iib-abandoned-subscriptions (amq.gen-* queues unused for 10 min expire)"
+  else
+    warn "could not set the policy iib-abandoned-subscriptions (abandoned topic subscriptions will stay)"
+  fi
 }
 
 write_registry_config() {

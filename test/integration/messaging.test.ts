@@ -4,13 +4,22 @@ import { loadAmqpConfig } from '../../shared/config';
 import { DependencyError, ValidationError } from '../../shared/errors';
 import { InboundMessage, Messaging, Names } from '../../shared/messaging';
 import { amqpUrl, brokerEnv } from '../support/env';
+import { deleteNamespaceQueues } from '../support/rabbitmq-admin';
 import { freePort } from '../support/system';
 
 const log = pino({ level: 'silent' });
+/** Every namespace this file declared queues in, removed at the end. */
+const namespaces: string[] = [];
+
+afterAll(async () => {
+  for (const namespace of namespaces.splice(0)) await deleteNamespaceQueues(namespace);
+});
 
 function messaging(env: Record<string, string> = {}): Messaging {
+  const namespace = `m${randomBytes(4).toString('hex')}.`;
+  namespaces.push(namespace);
   const config = loadAmqpConfig({
-    ...brokerEnv(`m${randomBytes(4).toString('hex')}.`),
+    ...brokerEnv(namespace),
     IIB_AMQP_MAX_DELIVERIES: '3',
     IIB_AMQP_SEND_TIMEOUT_MS: '5000',
     ...env,

@@ -9,6 +9,7 @@ import { migrateLatest } from '../../services/gateway/db/migrations';
 import { OutboxRelay } from '../../services/gateway/outbox-relay';
 import { RequestStore } from '../../services/gateway/store';
 import { brokerEnv } from '../support/env';
+import { deleteNamespaceQueues } from '../support/rabbitmq-admin';
 import { createDatabase, dropDatabase } from '../support/system';
 import { eventually, startMemoryTracing, warmUp } from '../unit/tracing/memory-tracing';
 
@@ -36,6 +37,7 @@ describe('the outbox relay traces each request’s messages as one send (real Po
 
   afterAll(async () => {
     await messaging?.close(1000);
+    await deleteNamespaceQueues(`${dbName}.`);
     await db?.destroy();
     await dropDatabase(dbName);
   });

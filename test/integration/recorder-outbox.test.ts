@@ -9,6 +9,7 @@ import { migrateLatest } from '../../services/gateway/db/migrations';
 import { OutboxRelay } from '../../services/gateway/outbox-relay';
 import { RequestStore } from '../../services/gateway/store';
 import { brokerEnv } from '../support/env';
+import { deleteNamespaceQueues } from '../support/rabbitmq-admin';
 import { createDatabase, dropDatabase } from '../support/system';
 
 const log = pino({ level: 'silent' });
@@ -25,6 +26,8 @@ describe('the recorder and the outbox on the real PostgreSQL and broker', () => 
   });
 
   afterAll(async () => {
+    // Both relays' namespaces (`<db>.` and `<db>.two.`).
+    await deleteNamespaceQueues(`${dbName}.`);
     await db?.destroy();
     await dropDatabase(dbName);
   });
