@@ -2,6 +2,7 @@ import type { Span } from '@opentelemetry/api';
 import type { Instrumentation } from '@opentelemetry/instrumentation';
 import type { ExpressInstrumentationConfig } from '@opentelemetry/instrumentation-express';
 import type { HttpInstrumentationConfig } from '@opentelemetry/instrumentation-http';
+import type { HttpServerInstrumentationConfig } from '../../../shared/tracing/http-server-instrumentation';
 import type { PgInstrumentationConfig } from '../../../shared/tracing/pg-instrumentation';
 import { loadTracingConfig } from '../../../shared/config/tracing-config';
 import { nameSpanAfterExpressRoute } from '../../../shared/tracing/express-route';
@@ -9,7 +10,8 @@ import { buildInstrumentations } from '../../../shared/tracing/instrumentations'
 
 function built(env: Record<string, string>): {
   express: ExpressInstrumentationConfig | undefined;
-  http: HttpInstrumentationConfig;
+  http: HttpServerInstrumentationConfig;
+  httpClient: HttpInstrumentationConfig;
   pg: PgInstrumentationConfig;
 } {
   const list = buildInstrumentations(loadTracingConfig(env, undefined), () => undefined);
@@ -18,7 +20,8 @@ function built(env: Record<string, string>): {
     list.find((i) => i.instrumentationName.endsWith(`instrumentation-${name}`));
   return {
     express: find('express')?.getConfig(),
-    http: find('http')!.getConfig(),
+    http: find('http-server')!.getConfig(),
+    httpClient: find('http')!.getConfig(),
     pg: find('pg')!.getConfig(),
   };
 }
@@ -41,9 +44,11 @@ function fakeSpan(): Span & { name: string; attributes: Record<string, unknown> 
 
 describe('built-in instrumentations', () => {
   it('when nothing is set, then express is not patched, the http span gets the route, and parentless queries get no span', () => {
-    const { express, http, pg } = built({});
+    const { express, http, httpClient, pg } = built({});
     expect(express).toBeUndefined();
-    expect(http.applyCustomAttributesOnSpan).toBe(nameSpanAfterExpressRoute);
+    expect(http.onResponse).toBe(nameSpanAfterExpressRoute);
+    // Incoming requests are ours; the upstream package only traces outgoing ones.
+    expect(httpClient.disableIncomingRequestInstrumentation).toBe(true);
     expect(pg.requireParentSpan).toBe(true);
   });
 
@@ -53,14 +58,14 @@ describe('built-in instrumentations', () => {
       IIB_OTEL_PG_REQUIRE_PARENT_SPAN: 'false',
     });
     expect([...(express?.ignoreLayersType ?? [])].sort()).toEqual(['middleware', 'router']);
-    expect(http.applyCustomAttributesOnSpan).toBeUndefined();
+    expect(http.onResponse).toBeUndefined();
     expect(pg.requireParentSpan).toBe(false);
   });
 
   it('when express is disabled, then neither layers nor routes are traced', () => {
     const { express, http } = built({ IIB_OTEL_DISABLED_INSTRUMENTATIONS: 'express' });
     expect(express).toBeUndefined();
-    expect(http.applyCustomAttributesOnSpan).toBeUndefined();
+    expect(http.onResponse).toBeUndefined();
   });
 });
 
