@@ -18,6 +18,7 @@ import {
   isWrapped,
   type InstrumentationConfig,
 } from '@opentelemetry/instrumentation';
+import { errorClass, failSpan } from './span-error';
 
 export interface HttpServerInstrumentationConfig extends InstrumentationConfig {
   /**
@@ -152,7 +153,7 @@ export class HttpServerInstrumentation extends InstrumentationBase<HttpServerIns
       return context.with(active, () => original.apply(server, args));
     } catch (err) {
       // A listener threw: the server would crash; the span says why first.
-      recordError(span, err);
+      failSpan(span, err, { type: errorClass(err) });
       throw err;
     }
   }
@@ -165,11 +166,10 @@ export class HttpServerInstrumentation extends InstrumentationBase<HttpServerIns
     onResponse: HttpServerInstrumentationConfig['onResponse'],
   ): void {
     const status = response.statusCode;
-    if (response.headersSent || response.writableFinished) {
-      span.setAttribute('http.response.status_code', status);
-    }
+    // Sent headers carry the status (a finished response has sent them).
+    if (response.headersSent) span.setAttribute('http.response.status_code', status);
     if (failure !== undefined) {
-      recordError(span, failure);
+      failSpan(span, failure, { type: errorClass(failure) });
     } else if (!response.writableFinished) {
       // The connection went before the response was sent (the client gave up).
       span.setAttribute('error.type', 'aborted');
@@ -207,12 +207,6 @@ function runListenersIn(emitter: IncomingMessage | ServerResponse, active: Conte
     // eslint-disable-next-line prefer-rest-params
     return context.with(active, Reflect.apply, undefined, emit, this, arguments) as boolean;
   } as typeof emitter.emit;
-}
-
-function recordError(span: Span, err: unknown): void {
-  span.setAttribute('error.type', err instanceof Error ? err.constructor.name : 'Error');
-  if (err instanceof Error) span.recordException(err);
-  span.setStatus({ code: SpanStatusCode.ERROR, message: err instanceof Error ? err.message : undefined });
 }
 
 /** The span's name (the method) and its attributes at the start, per the stable HTTP conventions. */

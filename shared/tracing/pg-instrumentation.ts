@@ -1,13 +1,5 @@
 import { errorMonitor } from 'node:events';
-import {
-  context,
-  SpanKind,
-  SpanStatusCode,
-  trace,
-  type Attributes,
-  type Context,
-  type Span,
-} from '@opentelemetry/api';
+import { context, SpanKind, trace, type Attributes, type Context, type Span } from '@opentelemetry/api';
 import { isTracingSuppressed } from '@opentelemetry/core';
 import {
   InstrumentationBase,
@@ -15,6 +7,7 @@ import {
   isWrapped,
   type InstrumentationConfig,
 } from '@opentelemetry/instrumentation';
+import { errorClass, failSpan } from './span-error';
 
 export interface PgInstrumentationConfig extends InstrumentationConfig {
   /**
@@ -235,12 +228,7 @@ function end(span: Span, err: unknown): void {
         ? (err as { code: string }).code
         : undefined;
     if (code !== undefined) span.setAttribute('db.response.status_code', code);
-    span.setAttribute('error.type', code ?? (err instanceof Error ? err.constructor.name : 'Error'));
-    if (err instanceof Error) span.recordException(err);
-    span.setStatus({
-      code: SpanStatusCode.ERROR,
-      message: err instanceof Error ? err.message : typeof err === 'string' ? err : 'query failed',
-    });
+    failSpan(span, err, { type: code ?? errorClass(err) });
   }
   span.end();
 }

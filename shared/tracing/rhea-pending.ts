@@ -1,5 +1,6 @@
 import { SpanStatusCode, type Span } from '@opentelemetry/api';
 import type { Outcome } from './rhea-model';
+import { failSpan } from './span-error';
 
 /**
  * How a messaging span ended: a broker/application outcome, or one of the
@@ -158,10 +159,7 @@ export function pendingCount(link: object): number {
 }
 
 export function endWithException(span: Span, err: unknown): void {
-  const error = err instanceof Error ? err : new Error(String(err));
-  span.recordException(error);
-  span.setAttribute('error.type', error.name);
-  span.setStatus({ code: SpanStatusCode.ERROR, message: error.message });
+  failSpan(span, err, { type: err instanceof Error ? err.name : 'Error' });
   span.end();
 }
 

@@ -1,16 +1,9 @@
-import {
-  context,
-  propagation,
-  SpanKind,
-  SpanStatusCode,
-  trace,
-  ROOT_CONTEXT,
-  type Attributes,
-} from '@opentelemetry/api';
+import { context, propagation, SpanKind, trace, ROOT_CONTEXT, type Attributes } from '@opentelemetry/api';
 import { suppressTracing } from '@opentelemetry/core';
 import { loadAmqpTracingConfig } from '../config/tracing-config';
 import { isTracingStarted } from './lifecycle';
 import { connectionAttributes, type RheaConnection } from './rhea-model';
+import { failSpan } from './span-error';
 import { tracer } from './traced';
 
 /** One message of a batch: where it goes, and how to send it with the trace headers it must carry. */
@@ -67,12 +60,8 @@ export async function sendBatch<T>(
   const failed = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
   if (failed.length > 0) {
     const first = failed[0]!.reason as unknown;
-    const error = first instanceof Error ? first : new Error(String(first));
-    span.recordException(error);
-    span.setStatus({
-      code: SpanStatusCode.ERROR,
-      message: `${failed.length} of ${messages.length} not accepted: ${error.message}`,
-    });
+    const reason = first instanceof Error ? first.message : String(first);
+    failSpan(span, first, { message: `${failed.length} of ${messages.length} not accepted: ${reason}` });
   }
   span.end();
   return results;

@@ -3,12 +3,12 @@ import {
   isSpanContextValid,
   propagation,
   SpanKind,
-  SpanStatusCode,
   trace,
   type Attributes,
   type Span,
   type Tracer,
 } from '@opentelemetry/api';
+import { failSpan } from './span-error';
 
 const TRACER_NAME = '@iib/tracing';
 const TRACER_VERSION = '0.1.0';
@@ -122,7 +122,7 @@ function runInSpan<R>(span: Span, fn: () => R): R {
   try {
     result = fn();
   } catch (err) {
-    fail(span, err);
+    failSpan(span, err);
     span.end();
     throw err;
   }
@@ -133,7 +133,7 @@ function runInSpan<R>(span: Span, fn: () => R): R {
         return value;
       },
       (err: unknown) => {
-        fail(span, err);
+        failSpan(span, err);
         span.end();
         throw err;
       },
@@ -141,12 +141,6 @@ function runInSpan<R>(span: Span, fn: () => R): R {
   }
   span.end();
   return result;
-}
-
-function fail(span: Span, err: unknown): void {
-  const error = err instanceof Error ? err : new Error(String(err));
-  span.recordException(error);
-  span.setStatus({ code: SpanStatusCode.ERROR, message: error.message });
 }
 
 function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
