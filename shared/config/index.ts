@@ -356,7 +356,7 @@ export function loadBuilderConfig(env: Env = process.env): BuilderConfig {
         FAULT_POINTS,
       ),
       optional: true,
-    } as KeySpec<FaultPoint | undefined>),
+    }),
     binaryImageConfig: readKey(
       env,
       'IIB_BINARY_IMAGE_CONFIG',

@@ -101,7 +101,7 @@ describe('the state-update recorder', () => {
   });
 
   it('when PostgreSQL is away, then the failure is retryable; when the update itself is bad data, then it is not', async () => {
-    const failing = (err: unknown) =>
+    const failing = (err: Error) =>
       createRecorder({
         store: { applyUpdate: () => Promise.reject(err) } as unknown as RequestStore,
         log: silent,
