@@ -2,6 +2,7 @@ import express, { Express } from 'express';
 import { NotFoundError } from '../../shared/errors';
 import { docsPage } from './docs-page';
 import { errorHandler } from './http-errors';
+import { inputGuard, jsonBody } from './input-guard';
 import { openApiDocument } from './openapi';
 import { buildRoutes } from './routes/builds';
 import type { AppDeps } from './routes/context';
@@ -15,7 +16,8 @@ export function createApp(deps: AppDeps): Express {
   app.disable('x-powered-by');
   app.set('trust proxy', false);
   app.set('query parser', 'simple');
-  app.use(express.json({ limit: config.maxBodyBytes, strict: false }));
+  app.use(jsonBody(config.maxBodyBytes));
+  app.use(inputGuard());
 
   const openapi = JSON.stringify(openApiDocument());
   const docs = docsPage();
