@@ -7,6 +7,24 @@ import { BODY_VERIFY_FAILED } from './input-guard';
 interface BodyParserError {
   type?: string;
   status?: number;
+  expose?: boolean;
+}
+
+/** IIB's wording where it has one; body-parser's 403 for a failed `verify` is our UTF-8 check, a 400. */
+function bodyErrorAnswer(status: number, type: string | undefined, message: string): [number, string] {
+  switch (type) {
+    case 'entity.parse.failed':
+      return [400, 'The input data must be a JSON object'];
+    case 'entity.too.large':
+      return [413, 'The request body is too large'];
+    case BODY_VERIFY_FAILED:
+      return [400, message];
+    case undefined:
+      // A decompression error (a corrupt gzip body): zlib's words alone would puzzle a client.
+      return [status, `The request body could not be read: ${message}`];
+    default:
+      return [status, message];
+  }
 }
 
 /** The one place errors become HTTP answers: `{"error": ...}` with IIB's status codes. */
@@ -26,14 +44,9 @@ export function errorHandler(log: Logger): ErrorRequestHandler {
       return;
     }
     const bp = err as BodyParserError | null;
-    if (bp && typeof bp.type === 'string' && typeof bp.status === 'number' && bp.status < 500) {
-      const [status, message] =
-        bp.type === 'entity.parse.failed'
-          ? [400, 'The input data must be a JSON object']
-          : bp.type === 'entity.too.large'
-            ? [413, 'The request body is too large']
-            : // body-parser answers 403 for a failed verify; it is our UTF-8 check, a 400.
-              [bp.type === BODY_VERIFY_FAILED ? 400 : bp.status, errorMessage(err)];
+    // body-parser, raw-body and zlib errors carry http-errors' `status` and `expose`.
+    if (bp && typeof bp.status === 'number' && bp.status >= 400 && bp.status < 500 && bp.expose === true) {
+      const [status, message] = bodyErrorAnswer(bp.status, bp.type, errorMessage(err));
       res.status(status).json({ error: message });
       return;
     }
