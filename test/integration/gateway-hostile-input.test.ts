@@ -1,4 +1,5 @@
 /* eslint-disable @typescript-eslint/no-explicit-any -- JSON answers are checked by value */
+import { randomBytes } from 'node:crypto';
 import * as http from 'node:http';
 import { gzipSync, deflateSync } from 'node:zlib';
 import { Gateway, startGateway } from './gateway-harness';
@@ -203,7 +204,15 @@ const cases: Case[] = [
     NOT_UTF8,
   ],
   ['invalid byte 0xFF', 'POST', CEI, bytes('{"from_index":"a', [0xff], ':1"}'), {}, 400, NOT_UTF8],
-  ['truncated sequence', 'POST', '/builds/add', bytes('{"bundles":["', [0xe0, 0xa4], '"]}'), {}, 400, NOT_UTF8],
+  [
+    'truncated sequence',
+    'POST',
+    '/builds/add',
+    bytes('{"bundles":["', [0xe0, 0xa4], '"]}'),
+    {},
+    400,
+    NOT_UTF8,
+  ],
   ['overlong encoding', 'POST', CEI, bytes('{"from_index":"', [0xc0, 0xaf], '"}'), {}, 400, NOT_UTF8],
   // Nesting, sizes, lengths.
   [
@@ -219,7 +228,10 @@ const cases: Case[] = [
     'deeply nested annotations',
     'POST',
     '/builds/add-rm-batch',
-    json({ build_requests: [{ bundles: [B1], binary_image: BIN }], annotations: JSON.parse(`{"a":${'{"a":'.repeat(40)}1${'}'.repeat(40)}}`) }),
+    json({
+      build_requests: [{ bundles: [B1], binary_image: BIN }],
+      annotations: JSON.parse(`{"a":${'{"a":'.repeat(40)}1${'}'.repeat(40)}}`),
+    }),
     {},
     400,
     'The input data must not be nested more than 32 levels deep',
@@ -273,7 +285,11 @@ const cases: Case[] = [
     '101 labels',
     'POST',
     CEI,
-    json({ from_index: IDX, binary_image: BIN, labels: Object.fromEntries(many(101, (i) => `k${i}`).map((k) => [k, 'v'])) }),
+    json({
+      from_index: IDX,
+      binary_image: BIN,
+      labels: Object.fromEntries(many(101, (i) => `k${i}`).map((k) => [k, 'v'])),
+    }),
     {},
     400,
     '"labels" must not hold more than 100 keys',
@@ -342,7 +358,15 @@ const cases: Case[] = [
     'Each key and value of "labels" must not be longer than 4096 characters',
   ],
   // Wrong types and shapes.
-  ['an array body', 'POST', '/builds/add', '[{"bundles":["a:1"]}]', {}, 400, 'The input data must be a JSON object'],
+  [
+    'an array body',
+    'POST',
+    '/builds/add',
+    '[{"bundles":["a:1"]}]',
+    {},
+    400,
+    'The input data must be a JSON object',
+  ],
   [
     'an array where a map is due',
     'POST',
@@ -435,7 +459,15 @@ const cases: Case[] = [
     415,
     /unsupported content encoding/,
   ],
-  ['a body too large', 'POST', CEI, json({ from_index: 'x'.repeat(2_000_000) }), {}, 413, 'The request body is too large'],
+  [
+    'a body too large',
+    'POST',
+    CEI,
+    json({ from_index: 'x'.repeat(2_000_000) }),
+    {},
+    413,
+    'The request body is too large',
+  ],
   // Paths.
   ['truncated percent-encoding in an id', 'GET', '/builds/%E0%A4%A', undefined, {}, 400, PATH_ERROR],
   ['a lone percent sign in an id', 'GET', '/builds/%', undefined, {}, 400, PATH_ERROR],
@@ -451,7 +483,15 @@ const cases: Case[] = [
   ['an unknown route', 'GET', '/builds/1/nope', undefined, {}, 404, NOT_FOUND],
   // Query strings of the list endpoint.
   ['NUL in user', 'GET', '/builds?user=a%00', undefined, {}, 400, '"user" contains a NUL character'],
-  ['NUL in from_index', 'GET', '/builds?from_index=%00', undefined, {}, 400, '"from_index" contains a NUL character'],
+  [
+    'NUL in from_index',
+    'GET',
+    '/builds?from_index=%00',
+    undefined,
+    {},
+    400,
+    '"from_index" contains a NUL character',
+  ],
   [
     'NUL in from_index_startswith',
     'GET',
@@ -461,8 +501,24 @@ const cases: Case[] = [
     400,
     '"from_index_startswith" contains a NUL character',
   ],
-  ['NUL in index_image', 'GET', '/builds?index_image=%00x', undefined, {}, 400, '"index_image" contains a NUL character'],
-  ['NUL in a query key', 'GET', '/builds?us%00er=a', undefined, {}, 400, 'A key of the input data contains a NUL character'],
+  [
+    'NUL in index_image',
+    'GET',
+    '/builds?index_image=%00x',
+    undefined,
+    {},
+    400,
+    '"index_image" contains a NUL character',
+  ],
+  [
+    'NUL in a query key',
+    'GET',
+    '/builds?us%00er=a',
+    undefined,
+    {},
+    400,
+    'A key of the input data contains a NUL character',
+  ],
   ['bad percent-encoding in a query value', 'GET', '/builds?user=%E0%A4%A', undefined, {}, 400, QUERY_ERROR],
   ['bad percent-encoding in a query key', 'GET', '/builds?%ZZ=1', undefined, {}, 400, QUERY_ERROR],
   ['an encoded surrogate in a query', 'GET', '/builds?user=%ED%A0%80', undefined, {}, 400, QUERY_ERROR],
@@ -475,7 +531,15 @@ const cases: Case[] = [
     400,
     'a is not a valid build request state. Valid states are: complete, failed, in_progress',
   ],
-  ['a batch out of range', 'GET', '/builds?batch=99999999999', undefined, {}, 400, 'The batch must be a positive integer'],
+  [
+    'a batch out of range',
+    'GET',
+    '/builds?batch=99999999999',
+    undefined,
+    {},
+    400,
+    'The batch must be a positive integer',
+  ],
   ['a page out of range', 'GET', '/builds?page=99999999999999999999', undefined, {}, 404, NOT_FOUND],
   ['a negative per_page', 'GET', '/builds?per_page=-1', undefined, {}, 404, NOT_FOUND],
   [
@@ -510,7 +574,11 @@ describe('hostile input', () => {
 
   it('when a valid body is sent the same way, then it is stored (the counts above can change)', async () => {
     const before = await rowCounts();
-    const r = await raw('POST', CEI, json({ from_index: IDX, binary_image: BIN, labels: { a: 'é\u{1F600}' } }));
+    const r = await raw(
+      'POST',
+      CEI,
+      json({ from_index: IDX, binary_image: BIN, labels: { a: 'é\u{1F600}' } }),
+    );
     expect(r.status).toBe(201);
     expect(r.body.labels).toEqual({ a: 'é\u{1F600}' });
     const after = await rowCounts();
@@ -531,6 +599,173 @@ describe('hostile input', () => {
     );
     expect([r.status, r.body.error]).toEqual([201, undefined]);
     expect(r.body.bundles).toHaveLength(500);
+  });
+});
+
+describe('input only PostgreSQL refuses', () => {
+  it('when a worker PATCH sets an index_image too large for its index, then 400, logged, nothing changed', async () => {
+    const created = await raw('POST', CEI, json({ from_index: IDX, binary_image: BIN }));
+    expect(created.status).toBe(201);
+    const id = created.body.id as number;
+    // Random base64 does not compress, so the btree entry exceeds PostgreSQL's 2704-byte limit (54000).
+    const huge = `reg.io/iib:${randomBytes(15_000).toString('base64')}`;
+    const r = await raw('PATCH', `/builds/${id}`, json({ index_image: huge }));
+    expect(r).toEqual({ status: 400, body: { error: 'The input data holds a value that cannot be stored' } });
+    expect(gw.logs.some((l) => l.includes('input refused by the database'))).toBe(true);
+    const row = (await gw.tdb.db('requests').where({ id }).first()) as { index_image: string | null };
+    expect(row.index_image).toBeNull();
+  });
+});
+
+/** mulberry32: a tiny seeded PRNG, so every run sends the same 300 requests. */
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const VALID: [string, Record<string, unknown>][] = [
+  [
+    '/builds/add',
+    { bundles: [B1], from_index: IDX, binary_image: BIN, build_tags: ['t'], organization: 'o' },
+  ],
+  ['/builds/rm', { operators: ['op'], from_index: IDX, binary_image: BIN, distribution_scope: 'prod' }],
+  ['/builds/regenerate-bundle', { from_bundle_image: B1, bundle_replacements: { [B1]: `${B1}x` } }],
+  ['/builds/merge-index-image', { source_from_index: IDX, target_index: IDX, binary_image: BIN }],
+  [CEI, { from_index: IDX, binary_image: BIN, labels: { a: 'b' } }],
+  ['/builds/recursive-related-bundles', { parent_bundle_image: B1 }],
+  ['/builds/fbc-operations', { fbc_fragments: [B1], from_index: IDX, binary_image: BIN }],
+  [
+    '/builds/add-deprecations',
+    {
+      operator_package: 'p',
+      deprecation_schema: '{"schema":"olm.deprecations"}',
+      from_index: IDX,
+      binary_image: BIN,
+    },
+  ],
+  ['/builds/add-rm-batch', { build_requests: [{ bundles: [B1], binary_image: BIN }], annotations: { a: 1 } }],
+  ['/builds/regenerate-bundle-batch', { build_requests: [{ from_bundle_image: B1 }] }],
+];
+
+/** Pieces a hostile client would splice into a body, as raw JSON text or bytes. */
+const TEXT_SPLICES = [
+  '\\u0000',
+  '\\ud800',
+  '\\udfff',
+  '"',
+  '{',
+  '[',
+  ']',
+  '}',
+  ',',
+  ':',
+  '\\',
+  '1e999',
+  'null',
+  '%',
+];
+const BYTE_SPLICES = [[0xff], [0xc0, 0xaf], [0xed, 0xa0, 0x80], [0x00], [0xe0, 0xa4]];
+const VALUE_SPLICES: unknown[] = [
+  null,
+  true,
+  -1,
+  1e308,
+  '',
+  'x'.repeat(600),
+  '\u0000',
+  '\ud800',
+  [],
+  {},
+  [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]],
+  Array.from({ length: 600 }, (_, i) => `q.io/b:${i}`),
+  { a: { b: ['c'] } },
+];
+const PATH_SPLICES = [
+  '%',
+  '%E0%A4%A',
+  '%00',
+  '%ZZ',
+  '%ED%A0%80',
+  '99999999999999999999',
+  '-1',
+  '1e3',
+  '%2F..',
+  '..',
+];
+
+function mutateBody(rnd: () => number, base: Record<string, unknown>): Buffer {
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)]!;
+  const value: Record<string, unknown> = structuredClone(base);
+  const keys = Object.keys(value);
+  switch (Math.floor(rnd() * 5)) {
+    case 0: // A value of the wrong kind or size.
+      value[pick(keys)] = pick(VALUE_SPLICES);
+      break;
+    case 1: // An unknown or hostile key.
+      value[pick(['x', '\u0000', '\ud800', '__proto__', 'constructor', 'k'.repeat(300)])] =
+        pick(VALUE_SPLICES);
+      break;
+    default:
+      break;
+  }
+  const text = Buffer.from(JSON.stringify(value));
+  const at = Math.floor(rnd() * (text.length + 1));
+  switch (Math.floor(rnd() * 4)) {
+    case 0:
+      return Buffer.concat([text.subarray(0, at), Buffer.from(pick(TEXT_SPLICES)), text.subarray(at)]);
+    case 1:
+      return Buffer.concat([text.subarray(0, at), Buffer.from(pick(BYTE_SPLICES)), text.subarray(at)]);
+    case 2:
+      return text.subarray(0, at);
+    default:
+      return text;
+  }
+}
+
+function mutatePath(rnd: () => number): string {
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)]!;
+  const splice = pick(PATH_SPLICES);
+  return pick([
+    `/builds/${splice}`,
+    `/builds/1${splice}/logs`,
+    `/builds/${splice}/related_bundles`,
+    `/builds?user=${splice}`,
+    `/builds?state=${splice}&state=complete`,
+    `/builds?${splice}=1&page=${splice}`,
+    `/builds?from_index_startswith=${splice}&per_page=${splice}`,
+  ]);
+}
+
+describe('fuzz', () => {
+  it('when 300 seeded mutations of valid requests are sent, then none is a 5xx and the gateway stays healthy', async () => {
+    const rnd = prng(0x11b);
+    const started = Date.now();
+    const seen = new Map<number, number>();
+    for (let i = 0; i < 300; i += 1) {
+      const r =
+        rnd() < 0.75
+          ? await (async () => {
+              const [path, body] = VALID[Math.floor(rnd() * VALID.length)]!;
+              return raw('POST', path, mutateBody(rnd, body));
+            })()
+          : await raw('GET', mutatePath(rnd));
+      seen.set(r.status, (seen.get(r.status) ?? 0) + 1);
+      expect([i, r.status < 500]).toEqual([i, true]);
+      if (r.status >= 400) expect([i, typeof r.body?.error]).toEqual([i, 'string']);
+    }
+    // The mutations reach both sides of validation, or they would test nothing.
+    expect(seen.get(400)).toBeGreaterThan(50);
+    expect([...seen.keys()].some((s) => s === 200 || s === 201)).toBe(true);
+    expect(Date.now() - started).toBeLessThan(30_000);
+    expect(gw.logs.filter((l) => l.includes('"unexpected error"'))).toEqual([]);
+    expect((await raw('GET', '/healthcheck')).status).toBe(200);
+    expect((await raw('POST', CEI, json({ from_index: IDX, binary_image: BIN }))).status).toBe(201);
   });
 });
 
