@@ -67,8 +67,8 @@ function raw(
 async function rowCounts(): Promise<Record<string, number>> {
   const out: Record<string, number> = {};
   for (const table of ['requests', 'batches', 'outbox', 'request_states']) {
-    const [row] = (await gw.tdb.db(table).count({ n: '*' })) as { n: string }[];
-    out[table] = Number(row?.n ?? 0);
+    const row: unknown = await gw.tdb.db(table).count({ n: '*' }).first();
+    out[table] = Number((row as { n: string }).n);
   }
   return out;
 }

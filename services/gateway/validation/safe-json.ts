@@ -44,7 +44,7 @@ export function unsafeJsonProblem(value: unknown, maxDepth: number): string | un
       }
       continue;
     }
-    const entries = Object.entries(top.value);
+    const entries = Object.entries(top.value as Record<string, unknown>);
     for (const [key] of entries) {
       const problem = textProblem(key);
       if (problem) return `A key of ${path === '' ? 'the input data' : `"${path}"`} ${problem}`;

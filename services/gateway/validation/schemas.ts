@@ -86,7 +86,10 @@ export const ADD: EndpointSchema = {
     from_index: FROM_INDEX,
     ...INDEX_SHARED,
     organization: ORGANIZATION,
-    cnr_token: f('string', 'Legacy, ignored', { deprecated: true, limits: { maxLength: LIMITS.secretLength } }),
+    cnr_token: f('string', 'Legacy, ignored', {
+      deprecated: true,
+      limits: { maxLength: LIMITS.secretLength },
+    }),
     force_backport: f('boolean', 'Legacy, ignored', { deprecated: true }),
     deprecation_list: DEPRECATION_LIST,
     graph_update_mode: GRAPH_MODE,
