@@ -52,8 +52,13 @@ export const itemTooLong = (key: string, max: number): string =>
 export const entryTooLong = (key: string, max: number): string =>
   `Each key and value of "${key}" must not be longer than ${max} characters`;
 
-/** What a field may hold at most; the kind of value decides which limits apply. */
+/** What a field may hold at most. */
 export interface FieldLimits {
+  /**
+   * The shape the field should have; a value of another shape is left to
+   * the validator, which answers with IIB's message for a wrong type.
+   */
+  kind?: 'string' | 'list' | 'map';
   /** Items of an array, keys of an object. */
   maxItems?: number;
   /** Characters of a string, of each string item of an array, of each key and value of a map. */
@@ -66,17 +71,17 @@ export interface FieldLimits {
  * validator, which answers with IIB's message for it.
  */
 export function checkLimits(key: string, value: unknown, limits: FieldLimits): void {
-  const { maxItems, maxLength } = limits;
-  if (typeof value === 'string') {
+  const { kind, maxItems, maxLength } = limits;
+  if (typeof value === 'string' && kind !== 'list' && kind !== 'map') {
     if (maxLength !== undefined && value.length > maxLength)
       throw new ValidationError(tooLong(key, maxLength));
-  } else if (Array.isArray(value)) {
+  } else if (Array.isArray(value) && kind !== 'string' && kind !== 'map') {
     if (maxItems !== undefined && value.length > maxItems)
       throw new ValidationError(tooManyItems(key, maxItems));
     if (maxLength !== undefined && value.some((i) => typeof i === 'string' && i.length > maxLength)) {
       throw new ValidationError(itemTooLong(key, maxLength));
     }
-  } else if (typeof value === 'object' && value !== null) {
+  } else if (typeof value === 'object' && value !== null && !Array.isArray(value) && kind !== 'string') {
     const entries = Object.entries(value);
     if (maxItems !== undefined && entries.length > maxItems)
       throw new ValidationError(tooManyKeys(key, maxItems));

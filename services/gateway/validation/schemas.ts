@@ -225,20 +225,22 @@ export function optionalKeys(schema: EndpointSchema): string[] {
 
 /** Limits every value of a type has unless its field says otherwise. */
 const TYPE_LIMITS: Record<FieldType, FieldLimits> = {
-  pullspec: { maxLength: LIMITS.pullSpecLength },
-  string: { maxLength: LIMITS.stringLength },
+  pullspec: { kind: 'string', maxLength: LIMITS.pullSpecLength },
+  string: { kind: 'string', maxLength: LIMITS.stringLength },
   boolean: {},
-  'string[]': { maxLength: LIMITS.nameLength },
-  'pullspec[]': { maxLength: LIMITS.pullSpecLength },
-  stringMap: { maxLength: LIMITS.stringLength },
-  object: {},
-  // Its nested shape is checked, with these limits, by validateRegistryAuths.
+  'string[]': { kind: 'list', maxLength: LIMITS.nameLength },
+  'pullspec[]': { kind: 'list', maxLength: LIMITS.pullSpecLength },
+  stringMap: { kind: 'map', maxLength: LIMITS.stringLength },
+  object: { kind: 'map' },
+  // Its nested shape is checked, with its limits, by validateRegistryAuths.
   registryAuths: {},
   // Bounded by the body size: a deprecation schema lists every deprecated bundle of a package.
   jsonString: {},
 };
 
 export function fieldLimits(spec: FieldSpec): FieldLimits {
+  // registry_auths declares its limits for the OpenAPI document; they apply one level down.
+  if (spec.type === 'registryAuths') return {};
   return { ...TYPE_LIMITS[spec.type], ...spec.limits };
 }
 
