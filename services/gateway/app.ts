@@ -5,6 +5,7 @@ import { errorHandler } from './http-errors';
 import { inputGuard, jsonBody } from './input-guard';
 import { openApiDocument } from './openapi';
 import { buildRoutes } from './routes/builds';
+import { methodNotAllowed } from './routes/method-not-allowed';
 import type { AppDeps } from './routes/context';
 import { submitRoutes } from './routes/submit';
 
@@ -26,6 +27,7 @@ export function createApp(deps: AppDeps): Express {
   });
 
   const api = express.Router();
+  api.use(methodNotAllowed());
   api.get('/openapi.json', (_req, res) => {
     res.type('application/json').send(openapi);
   });

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { AppError, errorMessage } from '../../shared/errors';
 import { AuthenticationFailed } from './auth';
 import { BODY_VERIFY_FAILED } from './input-guard';
+import { MethodNotAllowedError } from './routes/method-not-allowed';
 
 interface BodyParserError {
   type?: string;
@@ -33,6 +34,7 @@ export function errorHandler(log: Logger): ErrorRequestHandler {
     if (err instanceof AuthenticationFailed && err.challenges.length > 0) {
       res.set('WWW-Authenticate', err.challenges.join(', '));
     }
+    if (err instanceof MethodNotAllowedError) res.set('Allow', err.allow.join(', '));
     if (err instanceof AppError) {
       if (err.status >= 500) log.error({ err: errorMessage(err) }, 'request failed');
       res.status(err.status).json({ error: err.message });

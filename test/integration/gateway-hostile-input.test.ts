@@ -95,6 +95,7 @@ const PATH_ERROR = 'The request path is not valid percent-encoded UTF-8';
 const QUERY_ERROR = 'The query string is not valid percent-encoded UTF-8';
 const NOT_FOUND = 'The requested resource was not found';
 const NOT_UTF8 = 'The request body is not valid UTF-8';
+const METHOD_ERROR = 'The method is not allowed for the requested URL.';
 
 const cases: Case[] = [
   // NUL characters, which PostgreSQL text and jsonb refuse.
@@ -481,6 +482,21 @@ const cases: Case[] = [
   ['a negative id', 'GET', '/builds/-1', undefined, {}, 404, NOT_FOUND],
   ['an exponent id', 'GET', '/builds/1e3', undefined, {}, 404, NOT_FOUND],
   ['an unknown route', 'GET', '/builds/1/nope', undefined, {}, 404, NOT_FOUND],
+  // Known URLs with another method: IIB's (Werkzeug's) 405.
+  ['DELETE on a request', 'DELETE', '/builds/1', undefined, {}, 405, METHOD_ERROR],
+  ['GET on a POST endpoint', 'GET', '/builds/add', undefined, {}, 405, METHOD_ERROR],
+  [
+    'PUT on a batch endpoint',
+    'PUT',
+    '/builds/add-rm-batch',
+    json({ build_requests: [] }),
+    {},
+    405,
+    METHOD_ERROR,
+  ],
+  ['POST on the list', 'POST', '/builds', json({ from_index: IDX }), {}, 405, METHOD_ERROR],
+  ['PATCH on logs', 'PATCH', '/builds/1/logs', json({ state: 'failed' }), {}, 405, METHOD_ERROR],
+  ['POST on the health check', 'POST', '/healthcheck', undefined, {}, 405, METHOD_ERROR],
   // Query strings of the list endpoint.
   ['NUL in user', 'GET', '/builds?user=a%00', undefined, {}, 400, '"user" contains a NUL character'],
   [
@@ -565,6 +581,14 @@ describe('hostile input', () => {
       expect(await rowCounts()).toEqual(before);
     },
   );
+
+  it('when a method is not allowed, then the Allow header lists those that are', async () => {
+    const res = await fetch(`${gw.base}/builds/1`, { method: 'DELETE' });
+    expect(res.status).toBe(405);
+    expect(res.headers.get('allow')).toBe('GET, HEAD, PATCH, OPTIONS');
+    expect((await fetch(`${gw.base}/builds/add`, { method: 'OPTIONS' })).status).toBe(200);
+    expect((await fetch(`${gw.base}/healthcheck`, { method: 'HEAD' })).status).toBe(200);
+  });
 
   it('when a URL is larger than the server accepts, then 431 and the server lives on', async () => {
     const r = await raw('GET', `/builds?user=${'x'.repeat(20_000)}`);
