@@ -1,7 +1,7 @@
 /* eslint-disable @typescript-eslint/no-explicit-any -- JSON answers are checked by value */
 import { randomBytes } from 'node:crypto';
 import * as http from 'node:http';
-import { gzipSync, deflateSync } from 'node:zlib';
+import { brotliCompressSync, constants as zlibConstants, deflateSync, gzipSync } from 'node:zlib';
 import { Gateway, startGateway } from './gateway-harness';
 
 const IDX = 'quay.io/ns/index:v4.18';
@@ -439,6 +439,17 @@ const cases: Case[] = [
     CEI,
     deflateSync(Buffer.from(`{"labels":{"a":"${' '.repeat(20_000_000)}"}}`)),
     { 'content-encoding': 'deflate' },
+    413,
+    'The request body is too large',
+  ],
+  [
+    'a brotli bomb',
+    'POST',
+    CEI,
+    brotliCompressSync(Buffer.from(`{"from_index":"${'y'.repeat(20_000_000)}"}`), {
+      params: { [zlibConstants.BROTLI_PARAM_QUALITY]: 1 },
+    }),
+    { 'content-encoding': 'br' },
     413,
     'The request body is too large',
   ],
