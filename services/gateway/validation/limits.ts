@@ -72,23 +72,29 @@ export interface FieldLimits {
  */
 export function checkLimits(key: string, value: unknown, limits: FieldLimits): void {
   const { kind, maxItems, maxLength } = limits;
-  if (typeof value === 'string' && kind !== 'list' && kind !== 'map') {
-    if (maxLength !== undefined && value.length > maxLength)
-      throw new ValidationError(tooLong(key, maxLength));
-  } else if (Array.isArray(value) && kind !== 'string' && kind !== 'map') {
-    if (maxItems !== undefined && value.length > maxItems)
-      throw new ValidationError(tooManyItems(key, maxItems));
-    if (maxLength !== undefined && value.some((i) => typeof i === 'string' && i.length > maxLength)) {
-      throw new ValidationError(itemTooLong(key, maxLength));
+  const long = (v: unknown): boolean =>
+    maxLength !== undefined && typeof v === 'string' && v.length > maxLength;
+  switch (kind) {
+    case 'string':
+      if (long(value)) throw new ValidationError(tooLong(key, maxLength ?? 0));
+      break;
+    case 'list':
+      if (!Array.isArray(value)) break;
+      if (maxItems !== undefined && value.length > maxItems)
+        throw new ValidationError(tooManyItems(key, maxItems));
+      if (value.some(long)) throw new ValidationError(itemTooLong(key, maxLength ?? 0));
+      break;
+    case 'map': {
+      if (typeof value !== 'object' || value === null || Array.isArray(value)) break;
+      const entries = Object.entries(value);
+      if (maxItems !== undefined && entries.length > maxItems)
+        throw new ValidationError(tooManyKeys(key, maxItems));
+      if (entries.some(([k, v]) => long(k) || long(v)))
+        throw new ValidationError(entryTooLong(key, maxLength ?? 0));
+      break;
     }
-  } else if (typeof value === 'object' && value !== null && !Array.isArray(value) && kind !== 'string') {
-    const entries = Object.entries(value);
-    if (maxItems !== undefined && entries.length > maxItems)
-      throw new ValidationError(tooManyKeys(key, maxItems));
-    const long = (s: unknown): boolean => typeof s === 'string' && s.length > (maxLength ?? Infinity);
-    if (entries.some(([k, v]) => long(k) || long(v))) {
-      throw new ValidationError(entryTooLong(key, maxLength ?? 0));
-    }
+    default:
+      break;
   }
 }
 
