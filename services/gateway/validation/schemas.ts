@@ -65,7 +65,6 @@ const FROM_INDEX = f('pullspec', 'The index image to start from');
 const ORGANIZATION = f('string', 'Organization of the customizations to apply', NAME);
 const REGISTRY_AUTHS = f('registryAuths', 'Docker config {"auths": {"<registry>": {"auth": "<base64>"}}}', {
   secret: true,
-  limits: { maxItems: LIMITS.registryAuths, maxLength: LIMITS.secretLength },
 });
 const GRAPH_MODE = f(
   'string',
@@ -232,15 +231,13 @@ const TYPE_LIMITS: Record<FieldType, FieldLimits> = {
   'pullspec[]': { kind: 'list', maxLength: LIMITS.pullSpecLength },
   stringMap: { kind: 'map', maxLength: LIMITS.stringLength },
   object: { kind: 'map' },
-  // Its nested shape is checked, with its limits, by validateRegistryAuths.
+  // Its limits (LIMITS.registryAuths, LIMITS.secretLength) apply one level down, in validateRegistryAuths.
   registryAuths: {},
   // Bounded by the body size: a deprecation schema lists every deprecated bundle of a package.
   jsonString: {},
 };
 
 export function fieldLimits(spec: FieldSpec): FieldLimits {
-  // registry_auths declares its limits for the OpenAPI document; they apply one level down.
-  if (spec.type === 'registryAuths') return {};
   return { ...TYPE_LIMITS[spec.type], ...spec.limits };
 }
 
