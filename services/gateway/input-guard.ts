@@ -32,7 +32,7 @@ function wellEncodedQuery(url: string): boolean {
   if (start < 0) return true;
   for (const part of url.slice(start + 1).split('&')) {
     try {
-      decodeURIComponent(part.replace(/\+/g, ' '));
+      decodeURIComponent(part);
     } catch {
       return false;
     }
@@ -51,7 +51,7 @@ export function inputGuard(): RequestHandler {
     if (!wellEncodedQuery(req.originalUrl)) {
       throw new ValidationError('The query string is not valid percent-encoded UTF-8');
     }
-    assertSafeJson(req.query, LIMITS.depth);
+    assertSafeJson(req.query, LIMITS.depth, 'the query string');
     if (req.body !== undefined) assertSafeJson(req.body, LIMITS.depth);
     next();
   };

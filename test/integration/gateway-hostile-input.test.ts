@@ -544,7 +544,7 @@ const cases: Case[] = [
     undefined,
     {},
     400,
-    'A key of the input data contains a NUL character',
+    'A key of the query string contains a NUL character',
   ],
   ['bad percent-encoding in a query value', 'GET', '/builds?user=%E0%A4%A', undefined, {}, 400, QUERY_ERROR],
   ['bad percent-encoding in a query key', 'GET', '/builds?%ZZ=1', undefined, {}, 400, QUERY_ERROR],

@@ -25,18 +25,22 @@ function segment(path: string, key: string): string {
  * of 100,000 nested arrays costs 33 steps, not a stack overflow. The message
  * names where the problem is (`"labels.version" contains a NUL character`).
  */
-export function unsafeJsonProblem(value: unknown, maxDepth: number): string | undefined {
+export function unsafeJsonProblem(
+  value: unknown,
+  maxDepth: number,
+  root = 'the input data',
+): string | undefined {
   const stack: { value: unknown; path: string; depth: number }[] = [{ value, path: '', depth: 0 }];
   for (let top = stack.pop(); top !== undefined; top = stack.pop()) {
     const { path, depth } = top;
-    const where = path === '' ? 'The input data' : `"${path}"`;
+    const where = path === '' ? capitalized(root) : `"${path}"`;
     if (typeof top.value === 'string') {
       const problem = textProblem(top.value);
       if (problem) return `${where} ${problem}`;
       continue;
     }
     if (typeof top.value !== 'object' || top.value === null) continue;
-    if (depth >= maxDepth) return `The input data must not be nested more than ${maxDepth} levels deep`;
+    if (depth >= maxDepth) return `${capitalized(root)} must not be nested more than ${maxDepth} levels deep`;
     if (Array.isArray(top.value)) {
       // Pushed in reverse so that the first bad item is the one reported.
       for (let i = top.value.length - 1; i >= 0; i--) {
@@ -47,7 +51,7 @@ export function unsafeJsonProblem(value: unknown, maxDepth: number): string | un
     const entries = Object.entries(top.value as Record<string, unknown>);
     for (const [key] of entries) {
       const problem = textProblem(key);
-      if (problem) return `A key of ${path === '' ? 'the input data' : `"${path}"`} ${problem}`;
+      if (problem) return `A key of ${path === '' ? root : `"${path}"`} ${problem}`;
     }
     for (let i = entries.length - 1; i >= 0; i--) {
       const [key, child] = entries[i]!;
@@ -57,8 +61,10 @@ export function unsafeJsonProblem(value: unknown, maxDepth: number): string | un
   return undefined;
 }
 
-/** Throws IIB's 400 for the first unsafe part of a parsed body or query. */
-export function assertSafeJson(value: unknown, maxDepth: number): void {
-  const problem = unsafeJsonProblem(value, maxDepth);
+const capitalized = (s: string): string => s.charAt(0).toUpperCase() + s.slice(1);
+
+/** Throws IIB's 400 for the first unsafe part of a parsed body or query; `root` names the whole. */
+export function assertSafeJson(value: unknown, maxDepth: number, root?: string): void {
+  const problem = unsafeJsonProblem(value, maxDepth, root);
   if (problem !== undefined) throw new ValidationError(problem);
 }
