@@ -797,7 +797,8 @@ describe('fuzz', () => {
     // The mutations reach both sides of validation, or they would test nothing.
     expect(seen.get(400)).toBeGreaterThan(50);
     expect([...seen.keys()].some((s) => s === 200 || s === 201)).toBe(true);
-    expect(Date.now() - started).toBeLessThan(30_000);
+    // Bounded in time as in count (about 6 s here; the machine is shared).
+    expect(Date.now() - started).toBeLessThan(45_000);
     expect(gw.logs.filter((l) => l.includes('"unexpected error"'))).toEqual([]);
     expect((await raw('GET', '/healthcheck')).status).toBe(200);
     expect((await raw('POST', CEI, json({ from_index: IDX, binary_image: BIN }))).status).toBe(201);
