@@ -6,6 +6,8 @@ import { openApiDocument } from './openapi';
 import { buildRoutes } from './routes/builds';
 import type { AppDeps } from './routes/context';
 import { submitRoutes } from './routes/submit';
+import { serveOpsPath } from '../../shared/health';
+import { httpMetrics, rememberMount } from './http-metrics';
 
 export type { AppConfig, AppDeps } from './routes/context';
 
@@ -15,6 +17,14 @@ export function createApp(deps: AppDeps): Express {
   app.disable('x-powered-by');
   app.set('trust proxy', false);
   app.set('query parser', 'simple');
+  app.use(httpMetrics());
+  // Probes and scrapes: before the body parser and authentication, and never 404.
+  const readiness = deps.readiness ?? { database: () => store.db.raw('SELECT 1') };
+  app.use((req, res, next) => {
+    serveOpsPath(req, res, readiness).then((served) => {
+      if (!served) next();
+    }, next);
+  });
   app.use(express.json({ limit: config.maxBodyBytes, strict: false }));
 
   const openapi = JSON.stringify(openApiDocument());
@@ -24,6 +34,7 @@ export function createApp(deps: AppDeps): Express {
   });
 
   const api = express.Router();
+  api.use(rememberMount);
   api.get('/openapi.json', (_req, res) => {
     res.type('application/json').send(openapi);
   });

@@ -37,21 +37,21 @@ export async function checkReadiness(
   return report;
 }
 
-async function runCheck(check: ReadyCheck, timeoutMs: number): Promise<string> {
+/** Rejects when `promise` has not settled within `ms` (the promise itself runs on). */
+export function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+async function runCheck(check: ReadyCheck, timeoutMs: number): Promise<string> {
   try {
-    const timeout = new Promise<string>((resolve) => {
-      timer = setTimeout(() => resolve(`no answer within ${timeoutMs} ms`), timeoutMs);
-    });
-    const run = (async () => {
-      const r = await check();
-      return r === false ? 'down' : 'ok';
-    })();
-    return await Promise.race([run, timeout]);
+    const r = await withTimeout(Promise.resolve().then(check), timeoutMs);
+    return r === false ? 'down' : 'ok';
   } catch (err) {
     return err instanceof Error ? err.message : String(err);
-  } finally {
-    clearTimeout(timer);
   }
 }
 
@@ -140,4 +140,22 @@ export async function startHealthListener(options: HealthListenerOptions): Promi
         server.closeAllConnections();
       }),
   };
+}
+
+/**
+ * The listener when `IIB_HEALTH_PORT` is set, else nothing; returns the
+ * stopper for runService (closing it last keeps probes answering while
+ * the rest stops).
+ */
+export async function maybeStartHealthListener(
+  health: { port: number | undefined; host: string },
+  checks: Record<string, ReadyCheck>,
+  log: Logger,
+): Promise<() => Promise<void>> {
+  if (health.port === undefined) {
+    log.debug('IIB_HEALTH_PORT is not set: no health listener');
+    return () => Promise.resolve();
+  }
+  const listener = await startHealthListener({ host: health.host, port: health.port, checks, log });
+  return () => listener.close();
 }
