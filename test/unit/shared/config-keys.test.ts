@@ -1,14 +1,5 @@
-import {
-  ConfigError,
-  Env,
-  loadBuilderConfig,
-  loadGatewayConfig,
-  loadNotifierConfig,
-  loadOrExit,
-  loadSchedulerConfig,
-} from '../../../shared/config';
-import { loadTracingConfig } from '../../../shared/config/tracing-config';
-import { parseUserToQueue } from '../../../services/scheduler/lane-router';
+import { ConfigError, loadGatewayConfig, loadOrExit } from '../../../shared/config';
+import { keysRead, SERVICE_LOADERS as SERVICES } from '../../support/config-keys';
 
 /**
  * Every key every service reads, each with a bad value: the service must
@@ -17,20 +8,6 @@ import { parseUserToQueue } from '../../../services/scheduler/lane-router';
  * they are recorded while each service's loaders run, so a key added later
  * without a bad value here (or a reason in ANY_VALUE) fails this test.
  */
-
-/** Each service runs the tracing preload's loader, then its own, as the process does. */
-const SERVICES: Record<string, { base: Record<string, string>; load: (env: Env) => unknown }> = {
-  gateway: { base: {}, load: (env) => [loadTracingConfig(env, ''), loadGatewayConfig(env)] },
-  scheduler: {
-    base: {},
-    load: (env) => [loadTracingConfig(env, ''), parseUserToQueue(loadSchedulerConfig(env).userToQueue)],
-  },
-  builder: {
-    base: { IIB_REGISTRY: 'localhost:5000' },
-    load: (env) => [loadTracingConfig(env, ''), loadBuilderConfig(env)],
-  },
-  notifier: { base: {}, load: (env) => [loadTracingConfig(env, ''), loadNotifierConfig(env)] },
-};
 
 const BAD: Record<string, string> = {
   // every service
@@ -132,19 +109,6 @@ const ANY_VALUE: Record<string, string> = {
   IIB_MESSAGING_KEY: 'as IIB: a missing file is warned about and the client certificate skipped',
   IIB_MESSAGING_CA: 'as IIB: a missing file is warned about',
 };
-
-/** The keys a loader reads, recorded through a proxy over an otherwise valid environment. */
-function keysRead(base: Record<string, string>, load: (env: Env) => unknown): string[] {
-  const seen = new Set<string>();
-  const env = new Proxy(base, {
-    get(target, prop) {
-      if (typeof prop === 'string') seen.add(prop);
-      return Reflect.get(target, prop) as unknown;
-    },
-  });
-  load(env);
-  return [...seen];
-}
 
 const cases = Object.entries(SERVICES).flatMap(([service, { base, load }]) =>
   keysRead(base, load).map((key) => ({ service, key, base, load })),
