@@ -248,4 +248,40 @@ describe('Kubernetes manifests', () => {
       }).toEqual({ service: s, unknown: [] });
     }
   });
+
+  it('when the images are built, then they run non-root, carry OCI labels and only production dependencies', () => {
+    const dockerfile = readFileSync(path.join(repoRoot, 'Dockerfile'), 'utf8');
+    const stage = (name: string): string => {
+      const start = dockerfile.search(new RegExp(`^FROM\\s+\\S+\\s+AS\\s+${name}\\b`, 'm'));
+      const rest = dockerfile.slice(start + 1);
+      const next = rest.search(/^FROM\s/m);
+      return next < 0 ? rest : rest.slice(0, next);
+    };
+    expect(stage('deps')).toMatch(/npm ci --omit=dev/);
+    expect(stage('runtime')).toMatch(/COPY --from=deps \/app\/node_modules/);
+    expect(stage('runtime')).toMatch(/org\.opencontainers\.image\.revision/);
+    for (const name of ['runtime', 'builder']) {
+      const users = [...stage(name).matchAll(/^USER\s+(\S+)/gm)].map((m) => m[1]);
+      expect({ name, last: users.at(-1) }).toEqual({ name, last: '1000:1000' });
+    }
+    expect(stage('builder')).toMatch(/builder:100000:65536' > \/etc\/subuid/);
+    // The storage path the manifests mount is the one the image prepares.
+    const builder = byKind(rendered.get('overlays/kind')!, 'Deployment').find(
+      (d) => d.metadata.name === 'iib-builder-parallel-iib',
+    )!;
+    const mounts = (builder.spec.template.spec.containers[0].volumeMounts as { mountPath: string }[]).map(
+      (m) => m.mountPath,
+    );
+    expect(mounts).toEqual(expect.arrayContaining(['/home/builder/.local/share/containers', '/var/tmp/iib']));
+    expect(stage('builder')).toMatch(
+      /VOLUME \["\/home\/builder\/\.local\/share\/containers", "\/var\/tmp\/iib"\]/,
+    );
+    const compose = parse(readFileSync(path.join(repoRoot, 'docker-compose.yml'), 'utf8'), {
+      merge: true,
+    }) as {
+      services: Record<string, Record<string, unknown>>;
+    };
+    expect(compose.services.builder).not.toHaveProperty('privileged');
+    expect(compose.services.builder!.cap_add).toEqual(['SETUID', 'SETGID']);
+  });
 });
