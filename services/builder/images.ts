@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { ValidationError } from '../../shared/errors';
 import type { CommandRunner } from './command-runner';
 import { withDigest } from './image-ref';
-import { extractLayers } from './layer-extractor';
+import { extractLayers, type ExtractLimits } from './layer-extractor';
 
 const LIST_TYPES = new Set([
   'application/vnd.docker.distribution.manifest.list.v2+json',
@@ -73,7 +73,7 @@ export interface ToolSettings {
   authFile?: string;
   skopeoTimeout: string;
   attempts: number;
-  maxExtractBytes: number;
+  extractLimits: ExtractLimits;
 }
 
 /** skopeo operations on remote images. */
@@ -278,6 +278,6 @@ export class Images {
       layers?: { digest: string }[];
     };
     const files = (manifest.layers ?? []).map((l) => path.join(layout, l.digest.replace(/^sha256:/, '')));
-    await extractLayers(files, prefix, dest, { maxBytes: this.settings.maxExtractBytes });
+    await extractLayers(files, prefix, dest, this.settings.extractLimits);
   }
 }

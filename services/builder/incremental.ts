@@ -6,7 +6,7 @@ import type { BuildContext } from './build-context';
 import type { ArchImage, ImageManifest, RawImageConfig } from './images';
 import type { PreparedBuild } from './index-image';
 import { changedEntries } from './incremental-diff';
-import { extractLayers } from './layer-extractor';
+import { extractLayers, extractLimits } from './layer-extractor';
 import {
   firstEntryOutsideConfigs,
   isPlainEntryName,
@@ -136,7 +136,7 @@ export async function planIncremental(
     allLayers.map((d) => path.join(layout, hex(d))),
     'configs',
     before,
-    { maxBytes: ctx.config.maxExtractBytes },
+    extractLimits(ctx.config),
   );
   const differ = await changedEntries(path.join(before, 'configs'), configsDir);
   const unreported = [...differ].filter((n) => !changed.has(n)).sort();
