@@ -65,9 +65,13 @@ function entryFailure(err: unknown, name: string): unknown {
     // The builder's disk or limits, not the image: another attempt (maybe elsewhere) may succeed.
     return new DependencyError(`image layer entry "${shown(name)}" could not be written (${code})`, {
       retryable: true,
+      cause: err,
     });
   }
-  return new ValidationError(`image layer entry "${shown(name)}" cannot be extracted (${code ?? 'error'})`);
+  // The cause (with its host path) is for the builder's log only.
+  return new ValidationError(`image layer entry "${shown(name)}" cannot be extracted (${code ?? 'error'})`, {
+    cause: err,
+  });
 }
 
 function layerFailure(err: unknown, index: number): unknown {
@@ -119,6 +123,8 @@ async function applyLayer(
   const parser = extract();
   parser.on('entry', (header: Header, entry, next) => {
     const stream = entry as unknown as Readable;
+    // A refused entry's data is abandoned when the parser is destroyed; its error is the parser's.
+    stream.on('error', () => undefined);
     void checkEntry(header, counters, limits)
       .then(() => applier.apply(header, stream))
       .catch((err: unknown) => entryFailure(err, header.name))
