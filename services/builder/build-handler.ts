@@ -138,7 +138,7 @@ export function createBuildHandler(deps: BuildHandlerDeps) {
         log.warn({ err: errorMessage(err) }, 'build interrupted by a dependency failure, releasing it');
         throw err;
       }
-      const reason = errorMessage(err);
+      const reason = withoutWorkDir(errorMessage(err), workDir);
       log.error({ reason }, 'build failed');
       await reporter.state('failed', reason);
     } finally {
@@ -171,4 +171,13 @@ function overwriteTarget(
     return { target: params.target_index, token: secrets.overwrite_target_index_token };
   }
   return undefined;
+}
+
+/**
+ * The last guard on a failure reason: one built from an fs error names a
+ * path in the request's directory, which is the builder's host and no
+ * business of the submitter's. The part inside the directory stays.
+ */
+export function withoutWorkDir(reason: string, workDir: string): string {
+  return reason.split(`${workDir}/`).join('').split(workDir).join('.');
 }
