@@ -6,7 +6,7 @@
  * prefix, even after the prefix directory is moved elsewhere.
  */
 import { createWriteStream } from 'node:fs';
-import { link, mkdir, symlink } from 'node:fs/promises';
+import { link, mkdir, symlink, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -45,6 +45,16 @@ function fileMode(mode: number | undefined): number {
 /** As fileMode, and the builder can always list and enter the directory (or it could not finish). */
 function dirMode(mode: number | undefined): number {
   return ((mode ?? 0o755) & 0o777) | 0o700;
+}
+
+/** Files up to this size are written in one call; larger ones are streamed (memory stays bounded). */
+const SMALL_FILE_BYTES = 64 * 1024;
+
+/** An entry's data, for small entries only. */
+async function collect(stream: Readable): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
 }
 
 /** Reads an entry's data to its end without keeping it. */
@@ -126,13 +136,13 @@ export class LayerEntryApplier {
    * real directory, plus its own name. The place must stay under the prefix.
    */
   private async place(parts: readonly string[], name: string): Promise<string[]> {
-    const parent = await this.tree.resolve(parts.slice(0, -1), true, name);
-    const target = [...parent, parts[parts.length - 1] as string];
-    if (!isWithin(target, this.prefix)) {
-      throw new ValidationError(`image layer entry "${shown(name)}" leads outside ${this.prefixName}`);
-    }
-    await this.tree.ensureDir(parent, name, (p) => this.touch(p));
-    return target;
+    const last = parts[parts.length - 1] as string;
+    const parent = await this.tree.directoryOf(parts.slice(0, -1), name, (resolved) => {
+      if (!isWithin([...resolved, last], this.prefix)) {
+        throw new ValidationError(`image layer entry "${shown(name)}" leads outside ${this.prefixName}`);
+      }
+    });
+    return [...parent, last];
   }
 
   /** Removes whatever is at `target` so the next create cannot write through an old link or inode. */
@@ -156,6 +166,14 @@ export class LayerEntryApplier {
     const target = await this.place(parts, name);
     await this.clear(target);
     // 'wx' is O_CREAT|O_EXCL: it never follows a link put there in between, it fails instead.
+    if (size <= SMALL_FILE_BYTES) {
+      await writeFile(this.tree.host(target), await collect(stream), {
+        flag: 'wx',
+        mode: fileMode(header.mode),
+      });
+      this.touch(target);
+      return;
+    }
     await pipeline(
       stream,
       createWriteStream(this.tree.host(target), { flags: 'wx', mode: fileMode(header.mode) }),

@@ -180,9 +180,7 @@ export async function extractLayers(
     const applier = new LayerEntryApplier(tree, want, limits, counters);
     await applyLayer(file, index, applier, counters, limits);
   }
-  await tree
-    .ensureDir(want, prefix, () => undefined)
-    .catch((err: unknown) => {
-      throw entryFailure(err, prefix);
-    });
+  await tree.ensureDir(want, prefix).catch((err: unknown) => {
+    throw entryFailure(err, prefix);
+  });
 }

@@ -20,6 +20,14 @@ function isMissing(err: unknown): boolean {
 }
 
 export class RootedTree {
+  /**
+   * Entry directory names already resolved to existing real directories. An
+   * existing chain changes only through remove(), which forgets them all;
+   * new directories, files and links never alter one. Saves the lstat walk
+   * for every file of a large catalog.
+   */
+  private readonly dirs = new Map<string, string[]>();
+
   constructor(private readonly root: string) {}
 
   /** The host path of resolved in-root components. Never put it in a message. */
@@ -80,21 +88,39 @@ export class RootedTree {
   }
 
   /**
-   * Makes resolved components a chain of real directories, creating what is
-   * missing; `created` hears of each new one. A component that exists and is
-   * no directory is refused, as tar refuses it (ENOTDIR).
+   * The directory an entry named `parts` lies in: resolved, checked by
+   * `allow` (which throws to refuse it) and only then made a chain of real
+   * directories.
    */
-  async ensureDir(
+  async directoryOf(
     parts: readonly string[],
     entryName: string,
-    created: (p: string[]) => void,
-  ): Promise<void> {
+    allow: (resolved: readonly string[]) => void,
+  ): Promise<string[]> {
+    const key = parts.join('/');
+    const known = this.dirs.get(key);
+    if (known !== undefined) {
+      allow(known);
+      return known;
+    }
+    const resolved = await this.resolve(parts, true, entryName);
+    allow(resolved);
+    await this.ensureDir(resolved, entryName);
+    this.dirs.set(key, resolved);
+    return resolved;
+  }
+
+  /**
+   * Makes resolved components a chain of real directories, creating what is
+   * missing. A component that exists and is no directory is refused, as tar
+   * refuses it (ENOTDIR).
+   */
+  async ensureDir(parts: readonly string[], entryName: string): Promise<void> {
     for (let i = 1; i <= parts.length; i++) {
       const sub = parts.slice(0, i);
       const st = await this.stat(sub);
       if (st === undefined) {
         await mkdir(this.host(sub), { mode: 0o755 });
-        created(sub);
       } else if (!st.isDirectory()) {
         throw new ValidationError(
           `image layer entry "${shown(entryName)}" lies below "${shown(sub.join('/'))}", which is not a directory`,
@@ -106,6 +132,7 @@ export class RootedTree {
   /** Removes what is at resolved components; a link is removed itself, never what it points to. */
   async remove(parts: readonly string[]): Promise<void> {
     if (parts.length === 0) throw new Error('refusing to remove the extraction root');
+    this.dirs.clear();
     await rm(this.host(parts), { recursive: true, force: true });
   }
 
