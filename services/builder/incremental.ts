@@ -126,7 +126,10 @@ export async function planIncremental(
   // anything else (opm's cache, the hidden database), and a stale cache left
   // beside a new catalog is worse than no cache.
   for (const digest of allLayers.slice(first.binary.manifest.layers.length)) {
-    const outside = await firstEntryOutsideConfigs(path.join(layout, hex(digest)));
+    const outside = await firstEntryOutsideConfigs(
+      path.join(layout, hex(digest)),
+      ctx.config.maxLayerReadBytes,
+    );
     if (outside !== undefined) {
       return full(`the from index has files outside /configs above the binary image (${outside})`);
     }

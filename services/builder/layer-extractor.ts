@@ -53,8 +53,8 @@ interface Counters extends ExtractionCounters {
   entries: number;
 }
 
-function readLimitError(limits: ExtractLimits): ValidationError {
-  return new ValidationError(`image layers exceed ${limits.maxReadBytes} uncompressed bytes`);
+function readLimitError(maxReadBytes: number): ValidationError {
+  return new ValidationError(`image layers exceed ${maxReadBytes} uncompressed bytes`);
 }
 
 /** fs errors carry host paths: only the code reaches the message, with the entry's in-image name. */
@@ -102,12 +102,16 @@ async function isGzip(file: string): Promise<boolean> {
   }
 }
 
-/** Counts the uncompressed bytes handed to the tar parser, padding and skipped entries included. */
-function readCounter(counters: Counters, limits: ExtractLimits): Transform {
+/**
+ * Counts the uncompressed bytes handed to a tar parser, padding and skipped
+ * entries included: a stream of zero blocks declares no size anywhere, and
+ * tar-stream reads on past them, so only this count can stop it.
+ */
+export function layerReadCounter(counters: { read: number }, maxReadBytes: number): Transform {
   return new Transform({
     transform(chunk: Buffer, _encoding, callback) {
       counters.read += chunk.length;
-      if (counters.read > limits.maxReadBytes) callback(readLimitError(limits));
+      if (counters.read > maxReadBytes) callback(readLimitError(maxReadBytes));
       else callback(null, chunk);
     },
   });
@@ -142,7 +146,7 @@ async function applyLayer(
   });
   try {
     const input = createReadStream(file);
-    const counter = readCounter(counters, limits);
+    const counter = layerReadCounter(counters, limits.maxReadBytes);
     if (await isGzip(file)) await pipeline(input, createGunzip(), counter, parser);
     else await pipeline(input, counter, parser);
   } catch (err) {
@@ -156,7 +160,7 @@ async function checkEntry(header: Header, counters: Counters, limits: ExtractLim
   if (counters.entries > limits.maxEntries) {
     throw new ValidationError(`image layers hold more than ${limits.maxEntries} entries`);
   }
-  if (counters.read + (header.size ?? 0) > limits.maxReadBytes) throw readLimitError(limits);
+  if (counters.read + (header.size ?? 0) > limits.maxReadBytes) throw readLimitError(limits.maxReadBytes);
   return Promise.resolve();
 }
 

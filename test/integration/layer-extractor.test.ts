@@ -439,6 +439,28 @@ describe('extracting image layers', () => {
       expect(await readdir(path.join(root, 'configs'))).toEqual(['b.json']);
     });
 
+    it('when a directory is replaced by a link or a file, then later entries below it follow the new entry', async () => {
+      const l = await layer([
+        { name: 'configs/d/a.json', body: 'a' },
+        { name: 'configs/sub/', type: 'directory' },
+        { name: 'configs/d', type: 'symlink', linkname: 'sub' },
+        { name: 'configs/d/b.json', body: 'b' },
+      ]);
+      await run([l]);
+      expect(await readlink(path.join(root, 'configs/d'))).toBe('sub');
+      expect(await readdir(path.join(root, 'configs/sub'))).toEqual(['b.json']);
+      await rm(root, { recursive: true });
+      const toFile = await layer([
+        { name: 'configs/d/a.json', body: 'a' },
+        { name: 'configs/d', body: 'now a file' },
+        { name: 'configs/d/b.json', body: 'b' },
+      ]);
+      await expectRefused(
+        run([toFile]),
+        /^image layer entry "configs\/d\/b.json" lies below "configs\/d", which is not a directory$/,
+      );
+    });
+
     it('then two prefixes extracted into one root (a bundle) keep each other', async () => {
       const l1 = await layer([
         { name: 'manifests/csv.yaml', body: 'kind: ClusterServiceVersion' },
