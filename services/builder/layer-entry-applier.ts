@@ -237,7 +237,7 @@ export class LayerEntryApplier {
       );
     }
     this.count();
-    const source = await this.tree.resolve(named, false, name);
+    const source = await this.tree.resolveDir(named, name, false);
     const st = isWithin(source, this.prefix) ? await this.tree.stat(source) : undefined;
     if (!st?.isFile()) {
       throw new ValidationError(
@@ -253,7 +253,7 @@ export class LayerEntryApplier {
 
   /** OCI whiteouts, applied only where they meet the prefix. */
   private async whiteout(parts: string[], name: string): Promise<void> {
-    const dir = await this.tree.resolve(parts.slice(0, -1), true, name);
+    const dir = await this.tree.resolveDir(parts.slice(0, -1), name);
     const base = parts[parts.length - 1] as string;
     if (base === OPAQUE_WHITEOUT) {
       if (isWithin(dir, this.prefix)) await this.clearLower(dir);

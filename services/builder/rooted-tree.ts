@@ -13,6 +13,12 @@ import { shown } from './layer-paths';
 
 /** Linux MAXSYMLINKS: past this many links in one resolution the kernel answers ELOOP. */
 export const MAX_LINK_HOPS = 40;
+/**
+ * lstat calls one resolution may make. Real paths need a few dozen; without
+ * a cap, 40 links of 4096-byte `x/../x/..` targets would cost ~80k calls per
+ * entry, and a layer holds thousands of entries.
+ */
+export const MAX_RESOLVE_STEPS = 1024;
 
 function isMissing(err: unknown): boolean {
   const code = (err as NodeJS.ErrnoException).code;
@@ -61,14 +67,28 @@ export class RootedTree {
     const out = [...base];
     const queue = [...parts];
     let hops = 0;
+    let steps = 0;
+    // How much of `out` exists: below a missing component nothing can, so no lstat is needed there.
+    let existing = out.length;
     while (queue.length > 0) {
       const part = queue.shift() as string;
       if (part === '' || part === '.') continue;
       if (part === '..') {
         out.pop();
+        existing = Math.min(existing, out.length);
         continue;
       }
       const last = queue.length === 0;
+      if (out.length > existing) {
+        out.push(part);
+        continue;
+      }
+      steps += 1;
+      if (steps > MAX_RESOLVE_STEPS) {
+        throw new ValidationError(
+          `image layer entry "${shown(entryName)}" goes through more than ${MAX_RESOLVE_STEPS} path components`,
+        );
+      }
       const st = await this.stat([...out, part]);
       if (st?.isSymbolicLink() && (followLast || !last)) {
         hops += 1;
@@ -78,13 +98,30 @@ export class RootedTree {
           );
         }
         const target = await readlink(this.host([...out, part]));
-        if (target.startsWith('/')) out.length = 0;
+        if (target.startsWith('/')) {
+          out.length = 0;
+          existing = 0;
+        }
         queue.unshift(...target.split('/'));
         continue;
       }
       out.push(part);
+      if (st !== undefined) existing = out.length;
     }
     return out;
+  }
+
+  /**
+   * resolve(parts, followLast) continued from the nearest ancestor already
+   * resolved by directoryOf, which is what a full walk would do, minus the
+   * lstat calls of a deep path.
+   */
+  async resolveDir(parts: readonly string[], entryName: string, followLast = true): Promise<string[]> {
+    // A cached name was resolved with its last link followed: without followLast, stop short of it.
+    let from = followLast ? parts.length : parts.length - 1;
+    while (from > 0 && !this.dirs.has(parts.slice(0, from).join('/'))) from -= 1;
+    const base = from > 0 ? (this.dirs.get(parts.slice(0, from).join('/')) as string[]) : [];
+    return this.resolve(parts.slice(from), followLast, entryName, base);
   }
 
   /**
@@ -103,7 +140,7 @@ export class RootedTree {
       allow(known);
       return known;
     }
-    const resolved = await this.resolve(parts, true, entryName);
+    const resolved = await this.resolveDir(parts, entryName);
     allow(resolved);
     await this.ensureDir(resolved, entryName);
     this.dirs.set(key, resolved);

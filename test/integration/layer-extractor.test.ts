@@ -181,6 +181,19 @@ describe('extracting image layers', () => {
       await expectRefused(run([l]), /"configs\/a\/x" goes through more than 40 links/);
     });
 
+    it('when a name makes one resolution walk too many components, then it is refused', async () => {
+      const deep = 'a/'.repeat(1100);
+      const l = await layer([
+        { name: `configs/${deep}f`, body: 'f' },
+        { name: 'configs/l', type: 'symlink', linkname: '.' },
+        { name: 'configs/h', type: 'link', linkname: `configs/l/${deep}f` },
+      ]);
+      await expectRefused(
+        run([l]),
+        /^image layer entry "configs\/h" goes through more than 1024 path components$/,
+      );
+    });
+
     it('when an earlier layer made a parent directory a symlink, then later entries below it stay inside', async () => {
       const l1 = await layer([{ name: 'configs/pkg', type: 'symlink', linkname: '/' }]);
       const l2 = await layer([{ name: 'configs/pkg/etc/cron.d/job', body: 'owned' }]);
