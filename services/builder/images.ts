@@ -277,7 +277,13 @@ export class Images {
     const manifest = JSON.parse(await readFile(path.join(layout, 'manifest.json'), 'utf8')) as {
       layers?: { digest: string }[];
     };
-    const files = (manifest.layers ?? []).map((l) => path.join(layout, l.digest.replace(/^sha256:/, '')));
+    const files = (manifest.layers ?? []).map((l) => {
+      // The digest names a file in the layout: anything but a plain digest could name another file.
+      if (!/^sha256:[0-9a-f]{64}$/.test(l.digest)) {
+        throw new ValidationError(`The image ${ref} has a layer with an invalid digest`);
+      }
+      return path.join(layout, l.digest.slice('sha256:'.length));
+    });
     await extractLayers(files, prefix, dest, this.settings.extractLimits);
   }
 }
