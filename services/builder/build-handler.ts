@@ -1,9 +1,13 @@
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
-import * as os from 'node:os';
+import { mkdtemp, rm } from 'node:fs/promises';
 import * as path from 'node:path';
 import type { Logger } from 'pino';
 import type { BuilderConfig } from '../../shared/config';
-import { attemptsExhaustedReason, parseBuildRequestEvent, RequestType } from '../../shared/contracts';
+import {
+  attemptsExhaustedReason,
+  isFinal,
+  parseBuildRequestEvent,
+  RequestType,
+} from '../../shared/contracts';
 import { SecretBox } from '../../shared/crypto';
 import { errorMessage, ValidationError } from '../../shared/errors';
 import { InboundMessage, isRetryable, Messaging, Names } from '../../shared/messaging';
@@ -14,6 +18,7 @@ import { Images } from './images';
 import { extractLimits } from './layer-extractor';
 import { AnnouncingReporter } from './announcing-reporter';
 import { tokenSecrets, writeOverwriteAuthFile, writePullAuthFile } from './registry-auth';
+import { reachFaultPoint } from './fault-points';
 import type { FinalStates } from './final-states';
 
 export interface BuildHandlerDeps {
@@ -28,7 +33,10 @@ export interface BuildHandlerDeps {
       | 'retryMultiplier'
       | 'secretsKey'
       | 'dockerConfigTemplate'
+      | 'stateQueryTimeoutMs'
     >;
+  /** This builder's own directory for request work dirs (see claimWorkRoot). */
+  workRoot: string;
   builderId: string;
   messaging: Messaging;
   finals: FinalStates;
@@ -44,15 +52,18 @@ export interface BuildHandlerDeps {
  * lane message is released and the request runs again elsewhere.
  */
 export function createBuildHandler(deps: BuildHandlerDeps) {
-  const base = deps.config.workDir ?? path.join(os.tmpdir(), 'iib-builder');
+  const base = deps.workRoot;
   return async (message: InboundMessage): Promise<void> => {
     const event = parseBuildRequestEvent(message.body);
     const log = deps.log.child({ requestId: event.id, requestType: event.request_type });
     const sender = await deps.messaging.queueSender(Names.stateUpdates);
     const reporter = new AnnouncingReporter(sender, event.id, deps.builderId, deps.finals);
-    const known = deps.finals.stateOf(event.id);
-    if (known) {
-      // It ended while this message was out (its builder died before settling it): nothing to build.
+    // A final state is final: a request that ended while this message was out
+    // (its builder died after reporting, before settling) is not built again.
+    const known = await deps.finals.recordedState(event.id, deps.builderId, deps.config.stateQueryTimeoutMs);
+    if (known === undefined) {
+      log.warn('the recorded state of the request is unknown (no answer in time), building it');
+    } else if (isFinal(known)) {
       log.info({ state: known }, 'request already final, settling without building');
       return;
     }
@@ -63,7 +74,6 @@ export function createBuildHandler(deps: BuildHandlerDeps) {
       await reporter.state('failed', attemptsExhaustedReason(message.deliveryCount));
       return;
     }
-    await mkdir(base, { recursive: true });
     const workDir = await mkdtemp(path.join(base, `request-${event.id}-`));
     const localTags: string[] = [];
     const policy = {
@@ -131,15 +141,19 @@ export function createBuildHandler(deps: BuildHandlerDeps) {
         );
         return;
       }
+      reachFaultPoint('before-first-tool');
       await pipeline(ctx);
       log.info('build finished');
+      reachFaultPoint('after-final-state');
     } catch (err) {
       if (isRetryable(err)) {
         log.warn({ err: errorMessage(err) }, 'build interrupted by a dependency failure, releasing it');
         throw err;
       }
-      const reason = withoutWorkDir(errorMessage(err), workDir);
-      log.error({ reason }, 'build failed');
+      // The submitter sees the reason: it names files by their place in the
+      // request, never by the builder's own directories.
+      const reason = errorMessage(err).split(workDir).join('').split(base).join('');
+      log.error({ reason, err }, 'build failed');
       await reporter.state('failed', reason);
     } finally {
       await reporter.flush().catch(() => undefined);
@@ -171,13 +185,4 @@ function overwriteTarget(
     return { target: params.target_index, token: secrets.overwrite_target_index_token };
   }
   return undefined;
-}
-
-/**
- * The last guard on a failure reason: one built from an fs error names a
- * path in the request's directory, which is the builder's host and no
- * business of the submitter's. The part inside the directory stays.
- */
-export function withoutWorkDir(reason: string, workDir: string): string {
-  return reason.split(`${workDir}/`).join('').split(workDir).join('.');
 }

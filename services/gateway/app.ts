@@ -2,8 +2,10 @@ import express, { Express } from 'express';
 import { NotFoundError } from '../../shared/errors';
 import { docsPage } from './docs-page';
 import { errorHandler } from './http-errors';
+import { inputGuard, jsonBody } from './input-guard';
 import { openApiDocument } from './openapi';
 import { buildRoutes } from './routes/builds';
+import { methodNotAllowed } from './routes/method-not-allowed';
 import type { AppDeps } from './routes/context';
 import { submitRoutes } from './routes/submit';
 
@@ -15,7 +17,8 @@ export function createApp(deps: AppDeps): Express {
   app.disable('x-powered-by');
   app.set('trust proxy', false);
   app.set('query parser', 'simple');
-  app.use(express.json({ limit: config.maxBodyBytes, strict: false }));
+  app.use(jsonBody(config.maxBodyBytes));
+  app.use(inputGuard());
 
   const openapi = JSON.stringify(openApiDocument());
   const docs = docsPage();
@@ -24,6 +27,7 @@ export function createApp(deps: AppDeps): Express {
   });
 
   const api = express.Router();
+  api.use(methodNotAllowed());
   api.get('/openapi.json', (_req, res) => {
     res.type('application/json').send(openapi);
   });

@@ -2,6 +2,7 @@ import type { Server } from 'node:http';
 import { loadGatewayConfig, loadOrExit } from '../../shared/config';
 import { SecretBox } from '../../shared/crypto';
 import { runService } from '../../shared/lifecycle';
+import type { FinalStateEvent } from '../../shared/contracts';
 import { createLogger } from '../../shared/logging';
 import { Messaging, Names } from '../../shared/messaging';
 import { shutdownTracing } from '../../shared/tracing';
@@ -31,8 +32,23 @@ void runService(log, async () => {
   const messaging = new Messaging(config.amqp, log);
   const relay = new OutboxRelay(db, messaging, log, { pollMs: config.outboxPollMs });
   const kick = (): void => relay.kick();
-  messaging.consumeQueue(Names.stateUpdates, createRecorder({ store, log, onCommitted: kick }), {
+  const finalStates = messaging.senderTo(
+    messaging.dialect.topicTarget(messaging.queueName(Names.finalStates)),
+  );
+  const answer = async (event: FinalStateEvent): Promise<void> => {
+    await finalStates.send({
+      body: event,
+      applicationProperties: { request_id: event.request_id, state: event.state },
+      durable: false,
+    });
+  };
+  // retryInPlace: an update that cannot be recorded yet (PostgreSQL away) is
+  // held and retried, never given up on, whatever the outage's length.
+  messaging.consumeQueue(Names.stateUpdates, createRecorder({ store, log, onCommitted: kick, answer }), {
     concurrency: 8,
+    retryInPlace: true,
+    retryBaseDelayMs: 250,
+    retryMaxDelayMs: 5000,
   });
   relay.start();
   const app = createApp({ config, store, log, authenticators, onCommitted: kick });

@@ -262,6 +262,10 @@ export interface BuilderConfig extends CommonConfig {
   secretsKey: string | undefined;
   builderId: string | undefined;
   stopGraceMs: number;
+  /** How long a builder waits for the gateway's answer to "is this request final?" before building anyway. */
+  stateQueryTimeoutMs: number;
+  /** Fault tests only: the point at which the builder kills itself (see services/builder/fault-points.ts). */
+  faultPoint: FaultPoint | undefined;
   /** IIB_BINARY_IMAGE_CONFIG: {scope: {ocp_version: binary image}}. */
   binaryImageConfig: Record<string, Record<string, string>> | undefined;
   /** Labels every bundle of an add request must carry (iib_required_labels). */
@@ -304,6 +308,14 @@ function parseLanes(raw: string[]): LaneRef[] {
   });
 }
 
+export const FAULT_POINTS = [
+  'before-first-tool',
+  'mid-tool',
+  'before-final-state',
+  'after-final-state',
+] as const;
+export type FaultPoint = (typeof FAULT_POINTS)[number];
+
 export function loadBuilderConfig(env: Env = process.env): BuilderConfig {
   return {
     ...loadCommonConfig(env),
@@ -337,6 +349,22 @@ export function loadBuilderConfig(env: Env = process.env): BuilderConfig {
         0,
       ),
     ),
+    stateQueryTimeoutMs: readKey(
+      env,
+      'IIB_BUILDER_STATE_QUERY_TIMEOUT_MS',
+      int(
+        'How long a builder waits for the recorded state of a request before building it anyway',
+        10_000,
+        100,
+      ),
+    ),
+    faultPoint: readKey(env, 'IIB_BUILDER_FAULT_POINT', {
+      ...oneOf<FaultPoint>(
+        'Fault tests only: SIGKILL the builder itself at this point of its first build',
+        FAULT_POINTS,
+      ),
+      optional: true,
+    }),
     binaryImageConfig: readKey(
       env,
       'IIB_BINARY_IMAGE_CONFIG',
