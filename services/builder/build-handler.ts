@@ -15,6 +15,7 @@ import type { BuildContext, Pipeline, PipelineConfig, RequestSecrets } from './b
 import { Buildah } from './buildah';
 import { CommandRunner } from './command-runner';
 import { Images } from './images';
+import { extractLimits } from './layer-extractor';
 import { AnnouncingReporter } from './announcing-reporter';
 import { tokenSecrets, writeOverwriteAuthFile, writePullAuthFile } from './registry-auth';
 import { reachFaultPoint } from './fault-points';
@@ -126,7 +127,7 @@ export function createBuildHandler(deps: BuildHandlerDeps) {
         images: new Images(runner, {
           skopeoTimeout: `${Math.round(deps.config.commandTimeoutMs / 1000)}s`,
           attempts,
-          maxExtractBytes: deps.config.maxExtractBytes,
+          extractLimits: extractLimits(deps.config),
           authFile,
         }),
         buildah: new Buildah(runner, { attempts, authFile }),

@@ -390,8 +390,16 @@ export interface BuilderConfig extends CommonConfig {
   noOcpLabelAllowList: string[];
   /** iib_max_recursive_related_bundles. */
   maxRecursiveRelatedBundles: number;
-  /** Largest layer (bytes) the builder extracts. */
+  /** Bytes of files one extraction of image layers may write, all layers together. */
   maxExtractBytes: number;
+  /** Uncompressed bytes one extraction may read from the layers, skipped entries included (decompression bombs). */
+  maxLayerReadBytes: number;
+  /** Bytes of one file extracted from an image layer. */
+  maxExtractFileBytes: number;
+  /** Entries (files, directories, links) one extraction may keep under its prefix. */
+  maxExtractFiles: number;
+  /** Entries one extraction may read from the layers, skipped ones included. */
+  maxLayerEntries: number;
   /** Push only the changed packages as an extra layer over the from index (see docs/builder.md). */
   incrementalPush: boolean;
   /** Catalog layers an incremental index may carry before it is squashed into one. */
@@ -526,7 +534,38 @@ export function loadBuilderConfig(env: Env = process.env): BuilderConfig {
     maxExtractBytes: readKey(
       env,
       'IIB_MAX_EXTRACT_BYTES',
-      int('Largest image content (bytes) the builder extracts', 2 * 1024 * 1024 * 1024, 1024),
+      int('Bytes of files one extraction of image layers may write', 2 * 1024 * 1024 * 1024, 1024),
+    ),
+    // A binary image's layers are read (and skipped) to reach /configs: a few hundred MB
+    // uncompressed each, rarely over 2 GB in all; 8 GiB leaves room and still stops a bomb
+    // within seconds of gunzip.
+    maxLayerReadBytes: readKey(
+      env,
+      'IIB_MAX_LAYER_READ_BYTES',
+      int(
+        'Uncompressed bytes one extraction may read from image layers, skipped entries included',
+        8 * 1024 * 1024 * 1024,
+        1024,
+      ),
+    ),
+    // The largest catalog.json of real indexes is tens of MB; V8 cannot hold a string past
+    // ~512 MiB, so a larger file could never be read anyway.
+    maxExtractFileBytes: readKey(
+      env,
+      'IIB_MAX_EXTRACT_FILE_BYTES',
+      int('Bytes of one file extracted from an image layer', 256 * 1024 * 1024, 1024),
+    ),
+    // Real /configs hold a few thousand files (one or a few per package, a bundle per file at most).
+    maxExtractFiles: readKey(
+      env,
+      'IIB_MAX_EXTRACT_FILES',
+      int('Entries one extraction may keep under its prefix (files, directories, links)', 50_000, 1),
+    ),
+    // A base image (UBI) holds 10-30k entries, which are read and skipped; 1M bounds the time spent.
+    maxLayerEntries: readKey(
+      env,
+      'IIB_MAX_LAYER_ENTRIES',
+      int('Entries one extraction may read from image layers, skipped ones included', 1_000_000, 1),
     ),
     incrementalPush: readKey(
       env,
