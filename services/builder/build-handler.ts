@@ -84,6 +84,7 @@ export function createBuildHandler(deps: BuildHandlerDeps) {
     const newRunner = (secrets: string[]): CommandRunner =>
       new CommandRunner(policy, deps.config.commandTimeoutMs, (line) => reporter.log(line), secrets);
     const cleanup = new Buildah(newRunner([]), { attempts: 1 });
+    const started = Date.now();
     log.info({ lane: event.lane }, 'build started');
     try {
       const secrets = openSecrets(event.sealed_secrets, event.id, deps.config.secretsKey);
@@ -142,7 +143,7 @@ export function createBuildHandler(deps: BuildHandlerDeps) {
       }
       reachFaultPoint('before-first-tool');
       await pipeline(ctx);
-      log.info('build finished');
+      log.info({ durationMs: Date.now() - started }, 'build finished');
       reachFaultPoint('after-final-state');
     } catch (err) {
       if (isRetryable(err)) {
@@ -152,7 +153,7 @@ export function createBuildHandler(deps: BuildHandlerDeps) {
       // The submitter sees the reason: it names files by their place in the
       // request, never by the builder's own directories.
       const reason = errorMessage(err).split(workDir).join('').split(base).join('');
-      log.error({ reason, err }, 'build failed');
+      log.error({ reason, err, durationMs: Date.now() - started }, 'build failed');
       await reporter.state('failed', reason);
     } finally {
       await reporter.flush().catch(() => undefined);

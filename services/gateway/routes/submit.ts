@@ -53,6 +53,12 @@ export function submitRoutes(deps: AppDeps): Router {
   const created = async (req: Request, batch: ValidatedBatch): Promise<Record<string, unknown>[]> => {
     const rows: RequestRecord[] = await store.create(batch.items, batch.annotations);
     deps.onCommitted();
+    for (const r of rows) {
+      deps.log.info(
+        { requestId: r.id, requestType: r.type, user: r.user_name, batch: r.batch_id },
+        'request accepted',
+      );
+    }
     return rows.map((r) =>
       requestJson(r, {
         history: [{ state: r.state, state_reason: INITIAL_REASON, updated: r.updated }],
