@@ -94,7 +94,8 @@ function logsCommand(ctx: CommandContext): Command {
           EXIT.unreachable,
         );
       }
-      ctx.io.stdout.write(decoder.decode());
+      const rest = decoder.decode();
+      if (rest) ctx.io.stdout.write(rest);
     }
     const r = await client.json<RequestJson>('GET', `/builds/${id}`);
     if (r.state === 'failed') {

@@ -90,7 +90,7 @@ export async function waitForRequests(
       const last = statusLine([...latest.values()]);
       options.progress.stop(`timed out: ${last}`);
       throw new CliError(
-        `gave up waiting after ${Math.round(options.timeoutMs / 1000)} s; the request goes on (iib get ${pending[0]?.id})`,
+        `gave up waiting after ${options.timeoutMs / 1000} s; the request goes on (iib get ${pending[0]?.id})`,
         EXIT.timeout,
       );
     }
