@@ -118,9 +118,28 @@ async function submit(
   ctx.exit(done.some((r) => r.state !== 'complete') ? EXIT.failed : EXIT.ok);
 }
 
+/** Help examples of the commands people run most. */
+const EXAMPLES: Record<string, string> = {
+  add: `
+Examples:
+  iib add --from-index reg/index:v4.18 --binary-image reg/opm:v1 --bundle reg/op-bundle:v1.2 --wait
+  IIB_OVERWRITE_TOKEN=robot:token iib add --from-index reg/index:v4.18 --bundles a:1,b:2 --overwrite-from-index
+  iib add --from-file add.json --build-tag latest --wait --json > result.json`,
+  rm: `
+Examples:
+  iib rm --from-index reg/index:v4.18 --operators op-a,op-b --wait`,
+  'create-empty-index': `
+Examples:
+  iib create-empty-index --from-index reg/index:v4.18 --binary-image reg/opm:v1 --label team=rel-eng --wait`,
+  'add-deprecations': `
+Examples:
+  iib add-deprecations --from-index reg/index:v4.18 --operator-package op --deprecation-schema @deprecations.json`,
+};
+
 function singleCommand(ctx: CommandContext, schema: EndpointSchema): Command {
   const name = schema.path.replace(/^\/builds\//, '');
   const cmd = new Command(name).description(`${schema.summary} (POST /api/v1${schema.path})`);
+  if (EXAMPLES[name]) cmd.addHelpText('after', EXAMPLES[name]);
   const fields = cliFields(schema);
   for (const field of fields) addField(cmd, field);
   addSubmitOptions(cmd);
