@@ -1,8 +1,16 @@
-import { Command, InvalidArgumentError } from 'commander';
-import { addConnectionOptions, clientFor, CommandContext, positiveInteger, writeJson } from './context';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import {
+  addConnectionOptions,
+  clientFor,
+  CommandContext,
+  positiveInteger,
+  positiveNumber,
+  writeJson,
+} from './context';
+import { createProgress } from './progress';
 import { CliError, EXIT } from './io';
 import { ListMeta, requestSummary, requestTable } from './render';
-import { RequestJson } from './wait';
+import { RequestJson, waitForRequests } from './wait';
 
 function requestId(value: string): number {
   if (!/^\d+$/.test(value) || Number(value) < 1)
@@ -107,6 +115,34 @@ function logsCommand(ctx: CommandContext): Command {
   });
 }
 
+/** `--wait` for requests submitted earlier (a pipeline that submits in one step and waits in another). */
+function waitCommand(ctx: CommandContext): Command {
+  const cmd = new Command('wait')
+    .description('Wait until requests are final, showing their progress; exit 1 if one failed')
+    .argument('<id...>', 'request ids', (v: string, prev: number[] = []) => [...prev, requestId(v)])
+    .addOption(
+      new Option('--poll-interval <seconds>', 'how often to ask').default(2).argParser(positiveNumber),
+    )
+    .addOption(
+      new Option('--timeout <seconds>', 'give up after this long (exit 4)').argParser(positiveNumber),
+    )
+    .option('--json', "print IIB's JSON of the request(s) instead of a summary");
+  addConnectionOptions(cmd, { userFlag: true });
+  return cmd.action(async (ids: number[], opts: Record<string, unknown>) => {
+    const client = clientFor(ctx, opts);
+    const current: RequestJson[] = [];
+    for (const id of ids) current.push(await client.json<RequestJson>('GET', `/builds/${id}`));
+    const done = await waitForRequests(client, current, {
+      progress: createProgress(ctx.io.stderr, { onInterrupt: ctx.io.onInterrupt }),
+      pollMs: Number(opts.pollInterval) * 1000,
+      timeoutMs: opts.timeout === undefined ? 0 : Number(opts.timeout) * 1000,
+    });
+    if (opts.json) writeJson(ctx, done.length === 1 ? done[0] : done);
+    else for (const r of done) ctx.io.stdout.write(requestSummary(r));
+    ctx.exit(done.some((r) => r.state !== 'complete') ? EXIT.failed : EXIT.ok);
+  });
+}
+
 export function queryCommands(ctx: CommandContext): Command[] {
-  return [getCommand(ctx), listCommand(ctx), logsCommand(ctx)];
+  return [getCommand(ctx), listCommand(ctx), logsCommand(ctx), waitCommand(ctx)];
 }

@@ -280,6 +280,28 @@ describe('iib against a local HTTP server (auth handshakes, errors, streams, wai
     expect(c.err()).toContain('request 12 rm failed: operator not in index');
   });
 
+  it('when wait is given earlier requests, then it follows them to the end, exit 0 when all complete', async () => {
+    const asked = new Map<number, number>();
+    handler = (req, res) => {
+      const id = Number(/\/builds\/(\d+)$/.exec(req.url ?? '')?.[1]);
+      asked.set(id, (asked.get(id) ?? 0) + 1);
+      const done = (asked.get(id) ?? 0) > 2;
+      json(res, 200, {
+        id,
+        request_type: 'rm',
+        state: done ? 'complete' : 'in_progress',
+        state_reason: done ? 'removed' : 'Building',
+        state_history: [],
+      });
+    };
+    const c = captureIo();
+    const code = await runCli(['wait', '21', '22', '--poll-interval', '0.05', '--server', base], c.io);
+    expect(c.err()).toContain('✔ 2 requests complete');
+    expect(c.out()).toContain('Request 21 (rm): complete');
+    expect(c.out()).toContain('Request 22 (rm): complete');
+    expect(code).toBe(0);
+  });
+
   it('when --timeout passes before the request is final, then the wait gives up with exit 4 and the request id', async () => {
     handler = (req, res) =>
       req.method === 'POST'
