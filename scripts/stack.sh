@@ -31,6 +31,7 @@ GOLDEN_REGISTRY_PORT=5055
 AUTH_REGISTRY_PORT=5056
 REGISTRIES_CONF=/etc/containers/registries.conf.d/50-iib-local.conf
 PACKAGES=(postgresql rabbitmq-server buildah skopeo podman docker-registry uidmap fuse-overlayfs curl ca-certificates)
+PACKAGES+=(tmux) # the iib CLI is tested in a real terminal (test/e2e/cli.test.ts)
 
 if [[ -t 1 ]]; then
   B=$'\e[1m' R=$'\e[31m' Y=$'\e[33m' G=$'\e[32m' N=$'\e[0m'

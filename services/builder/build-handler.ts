@@ -86,6 +86,7 @@ export function createBuildHandler(deps: BuildHandlerDeps) {
     const newRunner = (secrets: string[]): CommandRunner =>
       new CommandRunner(policy, deps.config.commandTimeoutMs, (line) => reporter.log(line), secrets);
     const cleanup = new Buildah(newRunner([]), { attempts: 1 });
+    const started = Date.now();
     log.info({ lane: event.lane }, 'build started');
     const endBuild = startBuild(event.request_type);
     // A build ends "complete" unless a failed state was reported or it was released.
@@ -148,7 +149,7 @@ export function createBuildHandler(deps: BuildHandlerDeps) {
       }
       reachFaultPoint('before-first-tool');
       await pipeline(ctx);
-      log.info('build finished');
+      log.info({ durationMs: Date.now() - started }, 'build finished');
       reachFaultPoint('after-final-state');
     } catch (err) {
       if (isRetryable(err)) {
@@ -159,7 +160,7 @@ export function createBuildHandler(deps: BuildHandlerDeps) {
       // The submitter sees the reason: it names files by their place in the
       // request, never by the builder's own directories.
       const reason = errorMessage(err).split(workDir).join('').split(base).join('');
-      log.error({ reason, err }, 'build failed');
+      log.error({ reason, err, durationMs: Date.now() - started }, 'build failed');
       outcome = 'failed';
       await reporter.state('failed', reason);
     } finally {

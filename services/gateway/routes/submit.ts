@@ -56,6 +56,10 @@ export function submitRoutes(deps: AppDeps): Router {
     deps.onCommitted();
     for (const r of rows) {
       requestsAccepted.inc({ request_type: r.type, user: r.user_name ?? ANONYMOUS_USER });
+      deps.log.info(
+        { requestId: r.id, requestType: r.type, user: r.user_name, batch: r.batch_id },
+        'request accepted',
+      );
     }
     return rows.map((r) =>
       requestJson(r, {
