@@ -62,9 +62,15 @@ describe('authentication: Kerberos (SPNEGO) against a real MIT KDC', () => {
     if (body !== undefined) args.push('-H', 'content-type: application/json', '--data', JSON.stringify(body));
     args.push(`http://${host}:${port}/api/v1${route}`);
     const { stdout, stderr } = await run('curl', args, {
-      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', KRB5_CONFIG: kdc.env.KRB5_CONFIG, KRB5CCNAME: ccache },
+      env: {
+        PATH: process.env.PATH ?? '/usr/bin:/bin',
+        KRB5_CONFIG: kdc.env.KRB5_CONFIG,
+        KRB5CCNAME: ccache,
+      },
     });
-    const blocks = readFileSync(headersFile, 'utf8').trim().split(/\r?\n\r?\n/);
+    const blocks = readFileSync(headersFile, 'utf8')
+      .trim()
+      .split(/\r?\n\r?\n/);
     const text = readFileSync(bodyFile, 'utf8');
     let parsed: unknown;
     try {
@@ -128,7 +134,8 @@ describe('authentication: Kerberos (SPNEGO) against a real MIT KDC', () => {
     const got = await curl(alice, 'GET', `/builds/${r.body.id}`);
     expect(got).toMatchObject({ status: 200, body: { id: r.body.id, user: 'alice@IIB.TEST' } });
     const mine = await fetch(`${sys.api}/builds?user=${encodeURIComponent('alice@IIB.TEST')}`);
-    expect(((await mine.json()) as any).items.map((i: any) => i.id)).toEqual([r.body.id]);
+    const listed = (await mine.json()) as { items: { id: number }[] };
+    expect(listed.items.map((i) => i.id)).toEqual([r.body.id]);
     expect(sys.logs('gateway')).toMatch(/"principal":"alice@IIB.TEST"/);
   });
 
@@ -162,7 +169,10 @@ describe('authentication: Kerberos (SPNEGO) against a real MIT KDC', () => {
     expect(ok.status).toBe(201);
     const token = /Authorization: Negotiate (\S+)/.exec(ok.trace)?.[1];
     expect(token).toBeDefined();
-    for (const t of [token!, 'YWJjZGVm', 'not base64!', `${token!.slice(0, 40)}AAAA`]) {
+    const replayed = await post({ authorization: `Negotiate ${token!}` });
+    expect(replayed.status).toBe(401);
+    expect(sys.logs('gateway')).toMatch(/replay/i);
+    for (const t of ['YWJjZGVm', 'not base64!', `${token!.slice(0, 40)}AAAA`]) {
       const r = await post({ authorization: `Negotiate ${t}` });
       expect([t.slice(0, 12), r.status]).toEqual([t.slice(0, 12), 401]);
       expect(r.headers.get('www-authenticate')).toBe('Negotiate');

@@ -7,14 +7,14 @@ import { createRequire } from 'node:module';
  * native dependency, and the gateway must build and run without it when the
  * kerberos auth mode is off.
  */
-interface KerberosServerContext {
+export interface KerberosServerContext {
   username: string;
   response: string;
   contextComplete: boolean;
   step(token: string): Promise<string>;
 }
 
-interface KerberosBinding {
+export interface KerberosBinding {
   initializeServer(service: string): Promise<KerberosServerContext>;
 }
 
