@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Request, Response } from 'express';
@@ -112,8 +112,12 @@ describe('kerberos authenticator', () => {
 });
 
 describe('keytab acceptor', () => {
+  const dirs: string[] = [];
+  afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
   const keytab = (): string => {
-    const file = join(mkdtempSync(join(tmpdir(), 'iib-kt-')), 'http.keytab');
+    const dir = mkdtempSync(join(tmpdir(), 'iib-kt-'));
+    dirs.push(dir);
+    const file = join(dir, 'http.keytab');
     writeFileSync(file, 'not really a keytab');
     return file;
   };
