@@ -6,6 +6,7 @@ import { Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip, createGzip } from 'node:zlib';
 import { extract, pack, type Pack } from 'tar-stream';
+import { layerReadCounter } from './layer-extractor';
 
 /** A gzip layer blob written to disk, with the digests a manifest and a config need. */
 export interface LayerBlob {
@@ -117,7 +118,10 @@ export async function writeChangeLayer(
  * cache or hidden database), or undefined when the layer only touches the
  * catalog. Reads headers only.
  */
-export async function firstEntryOutsideConfigs(layerFile: string): Promise<string | undefined> {
+export async function firstEntryOutsideConfigs(
+  layerFile: string,
+  maxReadBytes: number,
+): Promise<string | undefined> {
   const ex = extract();
   let outside: string | undefined;
   ex.on('entry', (header, stream, next) => {
@@ -128,6 +132,11 @@ export async function firstEntryOutsideConfigs(layerFile: string): Promise<strin
     stream.on('end', () => next());
     stream.resume();
   });
-  await pipeline(createReadStream(layerFile), createGunzip(), ex);
+  await pipeline(
+    createReadStream(layerFile),
+    createGunzip(),
+    layerReadCounter({ read: 0 }, maxReadBytes),
+    ex,
+  );
   return outside;
 }

@@ -6,7 +6,7 @@ import type { BuildContext } from './build-context';
 import type { ArchImage, ImageManifest, RawImageConfig } from './images';
 import type { PreparedBuild } from './index-image';
 import { changedEntries } from './incremental-diff';
-import { extractLayers } from './layer-extractor';
+import { extractLayers, extractLimits } from './layer-extractor';
 import {
   firstEntryOutsideConfigs,
   isPlainEntryName,
@@ -126,7 +126,10 @@ export async function planIncremental(
   // anything else (opm's cache, the hidden database), and a stale cache left
   // beside a new catalog is worse than no cache.
   for (const digest of allLayers.slice(first.binary.manifest.layers.length)) {
-    const outside = await firstEntryOutsideConfigs(path.join(layout, hex(digest)));
+    const outside = await firstEntryOutsideConfigs(
+      path.join(layout, hex(digest)),
+      ctx.config.maxLayerReadBytes,
+    );
     if (outside !== undefined) {
       return full(`the from index has files outside /configs above the binary image (${outside})`);
     }
@@ -136,7 +139,7 @@ export async function planIncremental(
     allLayers.map((d) => path.join(layout, hex(d))),
     'configs',
     before,
-    { maxBytes: ctx.config.maxExtractBytes },
+    extractLimits(ctx.config),
   );
   const differ = await changedEntries(path.join(before, 'configs'), configsDir);
   const unreported = [...differ].filter((n) => !changed.has(n)).sort();

@@ -3,13 +3,16 @@ import { loadGatewayConfig, loadOrExit } from '../../shared/config';
 import { SecretBox } from '../../shared/crypto';
 import { runService } from '../../shared/lifecycle';
 import type { FinalStateEvent } from '../../shared/contracts';
+import { READY_CHECK_TIMEOUT_MS, withTimeout } from '../../shared/health';
 import { createLogger } from '../../shared/logging';
+import { enableProcessMetrics, setOutboxSource } from '../../shared/metrics';
 import { Messaging, Names } from '../../shared/messaging';
 import { shutdownTracing } from '../../shared/tracing';
 import { createApp } from './app';
 import { createAuthenticators } from './auth';
 import { createDb } from './db/connect';
 import { migrateLatest } from './db/migrations';
+import { readOutboxBacklog } from './outbox';
 import { OutboxRelay } from './outbox-relay';
 import { createRecorder } from './recorder';
 import { RequestStore, Sealer, secretsAssociatedData } from './store';
@@ -52,7 +55,19 @@ void runService(log, async () => {
     retryMaxDelayMs: 5000,
   });
   relay.start();
-  const app = createApp({ config, store, log, authenticators, onCommitted: kick });
+  enableProcessMetrics();
+  setOutboxSource(() => withTimeout(readOutboxBacklog(db), READY_CHECK_TIMEOUT_MS));
+  const app = createApp({
+    config,
+    store,
+    log,
+    authenticators,
+    onCommitted: kick,
+    readiness: {
+      database: () => db.raw('SELECT 1'),
+      broker: () => messaging.connection.up,
+    },
+  });
   const server = await new Promise<Server>((resolve) => {
     const s = app.listen(config.port, config.host, () => resolve(s));
   });
