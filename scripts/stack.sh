@@ -32,6 +32,9 @@ AUTH_REGISTRY_PORT=5056
 REGISTRIES_CONF=/etc/containers/registries.conf.d/50-iib-local.conf
 PACKAGES=(postgresql rabbitmq-server buildah skopeo podman docker-registry uidmap fuse-overlayfs curl ca-certificates)
 PACKAGES+=(tmux) # the iib CLI is tested in a real terminal (test/e2e/cli.test.ts)
+# GSSAPI for the gateway's kerberos mode (the kerberos addon builds against
+# libkrb5-dev), and an MIT KDC for its tests (test/support/kdc.ts).
+PACKAGES+=(libkrb5-dev krb5-kdc krb5-admin-server krb5-user)
 
 if [[ -t 1 ]]; then
   B=$'\e[1m' R=$'\e[31m' Y=$'\e[33m' G=$'\e[32m' N=$'\e[0m'

@@ -25,6 +25,7 @@ void runService(log, async () => {
   if (!box) log.warn('IIB_SECRETS_KEY is not set: requests with tokens or registry_auths will be refused');
   const sealer: Sealer | undefined = box && ((secrets, id) => box.seal(secrets, secretsAssociatedData(id)));
   const authenticators = createAuthenticators(config, log);
+  for (const a of authenticators) if (a.check) await a.check();
   log.info(
     { modes: authenticators.map((a) => a.name), loginDisabled: config.loginDisabled },
     'authentication',

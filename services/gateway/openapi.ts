@@ -130,7 +130,7 @@ function post(e: EndpointSchema, batch = false): Json {
   return {
     post: {
       summary: batch ? `${e.summary}, in one batch` : e.summary,
-      security: [{ basic: [] }, { bearer: [] }, {}],
+      security: [{ negotiate: [] }, { basic: [] }, { bearer: [] }, {}],
       requestBody: { required: true, content: { 'application/json': { schema: body } } },
       responses: {
         '201': ok('Created', batch ? { type: 'array', items: REQUEST } : REQUEST),
@@ -246,6 +246,8 @@ export function openApiDocument(serverUrl = '/api/v1'): Json {
     paths,
     components: {
       securitySchemes: {
+        // IIB's own document calls this one "Kerberos Authentication".
+        negotiate: { type: 'http', scheme: 'negotiate' },
         basic: { type: 'http', scheme: 'basic' },
         bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' },
       },

@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import pino from 'pino';
 import {
   bool,
@@ -194,11 +195,17 @@ export interface GatewayConfig extends CommonConfig {
   oidcAudience: string | undefined;
   oidcJwksUrl: string | undefined;
   oidcUsernameClaim: string;
+  /** Keytab with the gateway's service key (auth mode kerberos); exported to GSSAPI as KRB5_KTNAME. */
+  kerberosKeytab: string | undefined;
+  /** The service principal tickets must be for: `HTTP/host[@REALM]`, `HTTP@host`, or `*` for any key in the keytab. */
+  kerberosServicePrincipal: string;
+  /** Realms whose principals become bare names; IIB itself keeps `user@REALM`. */
+  kerberosStripRealms: string[];
 }
 
 export const GRAPH_MODES = ['replaces', 'semver', 'semver-skippatch'] as const;
 
-export const AUTH_MODES = ['trusted-proxy', 'basic', 'jwt'] as const;
+export const AUTH_MODES = ['trusted-proxy', 'basic', 'jwt', 'kerberos'] as const;
 export type AuthMode = (typeof AUTH_MODES)[number];
 
 function authModes(doc: string, dflt: AuthMode[]): KeySpec<AuthMode[]> {
@@ -277,7 +284,7 @@ export function loadGatewayConfig(env: Env = process.env): GatewayConfig {
       env,
       'IIB_AUTH_MODES',
       authModes(
-        'How callers authenticate, tried in order: trusted-proxy, basic, jwt (ignored with LOGIN_DISABLED)',
+        'How callers authenticate, tried in order: trusted-proxy, basic, jwt, kerberos (ignored with LOGIN_DISABLED)',
         ['trusted-proxy'],
       ),
     ),
@@ -320,6 +327,29 @@ export function loadGatewayConfig(env: Env = process.env): GatewayConfig {
       env,
       'IIB_OIDC_USERNAME_CLAIM',
       str('Token claim that holds the user name', 'preferred_username'),
+    ),
+    kerberosKeytab: readKey(
+      env,
+      'IIB_KERBEROS_KEYTAB',
+      optFile('Keytab holding the HTTP service key (auth mode kerberos); becomes KRB5_KTNAME'),
+    ),
+    kerberosServicePrincipal: readKey(
+      env,
+      'IIB_KERBEROS_SERVICE_PRINCIPAL',
+      matching(
+        'Service principal SPNEGO tickets must be for: HTTP/<host>[@REALM], or * for any key in the keytab',
+        /^(\*|[^/@\s]+\/[^/@\s]+(@[^/@\s]+)?|[^/@\s]+@[^/@\s]+)$/,
+        'SERVICE/host[@REALM], SERVICE@host or *',
+        `HTTP/${hostname()}`,
+      ),
+    ),
+    kerberosStripRealms: readKey(
+      env,
+      'IIB_KERBEROS_STRIP_REALMS',
+      list(
+        'Realms whose principals are stored as the bare name (alice@R -> alice); default none: user@REALM, as IIB',
+        [],
+      ),
     ),
   };
 }
