@@ -63,22 +63,23 @@ async function findExecutable(root: string, exe: string, env: string[]): Promise
   return undefined;
 }
 
-/** opm's own words from a failed `buildah run` (its fatal or Error lines), not buildah's wrapper line. */
+/** buildah's own lines around a failed `buildah run`, not the command's. */
+const BUILDAH_WRAPPER =
+  /^(Error: exit status \d+|subprocess exited with status \d+|error (running|while running) .*)$/i;
+
+/** opm's own words from a failed `buildah run` (its fatal or Error line), not buildah's wrapper lines. */
 export function opmWords(stderr: string): string {
   const lines = stderr
     .split('\n')
     .map((l) => l.trim())
-    .filter((l) => l !== '');
-  const own = lines.filter(
-    (l) => /level=(fatal|error)|^Error:/.test(l) && !/^error (running|while)/i.test(l),
-  );
-  const pick =
-    own.length > 0 ? own : lines.filter((l) => !/^(error running|error while|subprocess exited)/i.test(l));
-  const text = (pick[pick.length - 1] ?? lines[lines.length - 1] ?? 'no error output')
+    .filter((l) => l !== '' && !BUILDAH_WRAPPER.test(l));
+  const own = lines.filter((l) => /level=(fatal|error)|^Error:/.test(l));
+  const text = own[own.length - 1] ?? lines[lines.length - 1] ?? 'no error output';
+  return text
     .replace(/^time="[^"]*"\s+/, '')
-    .replace(/^level=\w+\s+msg="?(.*?)"?$/, '$1')
+    .replace(/^level=\w+\s+msg="(.*)"$/, '$1')
+    .replace(/^level=\w+\s+msg=/, '')
     .replace(/\\"/g, '"');
-  return text;
 }
 
 /**
