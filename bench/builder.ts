@@ -221,6 +221,9 @@ async function pushBenchIndex(work: string, ref: string, binary: string, configs
       await tool('buildah', [
         'bud',
         '--quiet',
+        // One time for both arches: identical catalog layers, as the builder's own full rebuilds.
+        '--timestamp',
+        '0',
         '--format',
         'docker',
         '--platform',
@@ -257,7 +260,8 @@ async function scenario(
 ): Promise<void> {
   const ns = `bench-${randomBytes(4).toString('hex')}`;
   const catalogs = path.join(fixturesDir, 'catalogs');
-  const src = path.join(catalogs, (await readdir(catalogs)).sort()[0]!);
+  const dirs = (await readdir(catalogs, { withFileTypes: true })).filter((e) => e.isDirectory());
+  const src = path.join(catalogs, dirs.map((e) => e.name).sort()[0]!);
   const configs = path.join(work, `${name}-configs`);
   const count = await writeGeneratedCatalog(src, configs, packages);
   const binary = `${meter.host}/iib-test/binary:v1`;

@@ -218,6 +218,7 @@ describe('index images that opm serves, through the four services', () => {
     expect(done.state).toBe('complete');
     expect(done.arches).toEqual(['amd64', 'arm64']);
     expect(done.binary_image).toBe('scratch');
+    expect(done.binary_image_resolved).toBe('scratch');
     for (const arch of ['amd64', 'arm64']) {
       const cfg = await imageConfig(done.index_image_resolved as string, arch);
       expect(cfg.labels[CONFIGS_LABEL]).toBe('/configs');
@@ -234,13 +235,17 @@ describe('index images that opm serves, through the four services', () => {
   });
 
   it("when the binary image has no opm, then the image has no cache; when its opm cannot write one, then the request fails with opm's words and nothing is pushed", async () => {
+    // (from the OCI copy of the fixture index, whose base is this binary image: a layer over an OCI index)
     const plain = await run('rm', {
-      from_index: testImages.index,
+      from_index: ociIndex,
       binary_image: testImages.binary,
       operators: ['kube-green'],
     });
     expect(plain.state).toBe('complete');
-    expect(await logsOf(plain.id as number)).toMatch(/no serve cache: the binary image has no \/bin\/opm/);
+    const plainLogs = await logsOf(plain.id as number);
+    expect(plainLogs).toMatch(/no serve cache: the binary image has no \/bin\/opm/);
+    expect(plainLogs).toMatch(/pushing 1 changed packages as one layer over the from index/);
+    expect(await mediaType(plain.index_image_resolved as string)).toBe(DOCKER_LIST);
     const image = await mountImage(plain.index_image_resolved as string, 'amd64');
     mounted.push(image);
     await expect(readdir(path.join(image.root, 'tmp', 'cache'))).rejects.toThrow(/ENOENT/);
