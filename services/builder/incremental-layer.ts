@@ -159,6 +159,8 @@ export interface CatalogLayerScan {
   outside?: string;
   /** The first `configs/` entry whose mode is not the one every build gives (0755 dirs, 0644 files). */
   oddMode?: string;
+  /** Some entry lies in the cache directory (an older cache, which the new layer must replace). */
+  inCache?: boolean;
 }
 
 const strip = (name: string): string => name.replace(/^(\.\/|\/)+/, '').replace(/\/+$/, '');
@@ -184,6 +186,7 @@ export async function scanCatalogLayer(layerFile: string, cacheDir?: string): Pr
     const base = path.posix.basename(name);
     const inCache =
       cache !== undefined && (name === cache || name.startsWith(`${cache}/`) || parents.has(name));
+    if (cache !== undefined && (name === cache || name.startsWith(`${cache}/`))) scan.inCache = true;
     if (
       scan.outside === undefined &&
       name !== '' &&

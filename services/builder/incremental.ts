@@ -16,8 +16,8 @@ import type { IndexCommand } from './serve-command';
 export interface IndexExtras {
   /** ENTRYPOINT and CMD of the built image; undefined for a binaryless catalog. */
   command?: IndexCommand;
-  /** The serve cache to ship (replaced as a whole in the layer). */
-  cache?: ServeCache;
+  /** Where the serve cache goes in the image, when the build makes one (replaced as a whole in the layer). */
+  cacheDir?: string;
 }
 
 const DOCKER_LAYER = 'application/vnd.docker.image.rootfs.diff.tar.gzip';
@@ -44,6 +44,8 @@ export type IncrementalPlan =
       catalogLayers: number;
       arches: ArchPlan[];
       extras: IndexExtras;
+      /** The from index carries files in `extras.cacheDir` above its base (an older cache). */
+      cacheAbove: boolean;
     };
 
 function isOci(m: ImageManifest): boolean {
@@ -133,8 +135,10 @@ export async function planIncremental(
   // hidden database, a cache elsewhere), and a stale cache left beside a new
   // catalog is worse than none. Their catalog must have the modes we ship:
   // the new cache is made from the local copy, modes included.
+  let cacheAbove = false;
   for (const digest of allLayers.slice(first.binary.manifest.layers.length)) {
-    const scan = await scanCatalogLayer(path.join(layout, hex(digest)), extras.cache?.imageDir);
+    const scan = await scanCatalogLayer(path.join(layout, hex(digest)), extras.cacheDir);
+    cacheAbove ||= scan.inCache === true;
     if (scan.outside !== undefined) {
       return full(`the from index has files outside /configs above the binary image (${scan.outside})`);
     }
@@ -162,6 +166,7 @@ export async function planIncremental(
     unreported,
     catalogLayers,
     extras,
+    cacheAbove,
     arches: pairs.map(({ arch, from, binary }) => ({
       arch,
       from,
@@ -235,6 +240,7 @@ export async function pushIncremental(
   plan: Extract<IncrementalPlan, { kind: 'incremental' }>,
   configsDir: string,
   labels: Record<string, string>,
+  cache?: ServeCache,
 ): Promise<string[]> {
   const work = path.join(ctx.workDir, 'incremental');
   await mkdir(work, { recursive: true });
@@ -243,7 +249,7 @@ export async function pushIncremental(
     .getTracer('iib-builder')
     .startActiveSpan('iib.incremental.layer', async (span) => {
       try {
-        const blob = await writeChangeLayer(configsDir, plan.changed, layerFile, plan.extras.cache);
+        const blob = await writeChangeLayer(configsDir, plan.changed, layerFile, cache);
         span.setAttributes({
           'iib.incremental.packages': plan.changed.length,
           'iib.incremental.layer_bytes': blob.size,

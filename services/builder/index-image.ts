@@ -5,13 +5,13 @@ import { ValidationError } from '../../shared/errors';
 import { readCatalog, type Catalog } from './catalog';
 import { writeOverwriteAuthFile } from './registry-auth';
 import { BuildContext, LABEL_CONFIGS, LABEL_OCP_VERSION, LABEL_SCOPE } from './build-context';
-import type { ResolvedImage } from './images';
-import { planIncremental, pushIncremental, type IndexExtras } from './incremental';
+import type { RawImageConfig, ResolvedImage } from './images';
+import { planIncremental, pushIncremental } from './incremental';
 import { normalizeCatalogModes } from './incremental-layer';
 import { extractArch } from './pipelines/configs-files';
 import { isBinaryless, resolveBinary } from './binary-image';
 import { makeServeCache, type ServeCache } from './serve-cache';
-import { builderArch, indexCommand, type IndexCommand } from './serve-command';
+import { builderArch, cacheDirOf, indexCommand, type IndexCommand } from './serve-command';
 
 export interface PreparedBuild {
   fromIndex: ResolvedImage;
@@ -184,8 +184,22 @@ export async function buildAndPushIndex(
   const configsDir = path.join(contextDir, 'configs');
   await mkdir(configsDir, { recursive: true });
   await normalizeCatalogModes(configsDir);
-  const extras = await indexExtras(ctx, prepared, configsDir, contextDir);
-  const plan = await planIncremental(ctx, prepared, configsDir, options.changed, extras);
+  const { command, base } = await commandOf(ctx, prepared);
+  const cacheDir = command
+    ? cacheDirOf([...command.entrypoint, ...command.cmd], base?.WorkingDir)
+    : undefined;
+  // The binary's opm makes the cache while the plan reads the from index:
+  // the plan only needs to know where the cache goes.
+  const making = command
+    ? makeServeCache(ctx, prepared.binary, base, command, configsDir, contextDir)
+    : Promise.resolve(undefined);
+  making.catch(() => undefined); // awaited below; this only keeps an early failure from going unhandled meanwhile
+  let plan = await planIncremental(ctx, prepared, configsDir, options.changed, { command, cacheDir });
+  const cache = await making;
+  if (!cache && plan.kind === 'incremental' && plan.cacheAbove) {
+    // No cache after all (no opm): the from index's old cache must not stay beside the new catalog.
+    plan = await planIncremental(ctx, prepared, configsDir, options.changed, { command });
+  }
   let pushed: string[];
   if (plan.kind === 'incremental') {
     ctx.log.info(
@@ -198,13 +212,13 @@ export async function buildAndPushIndex(
     if (plan.unreported.length > 0) {
       ctx.reporter.log(`also changed on disk, though not reported: ${plan.unreported.join(', ')}`);
     }
-    pushed = await pushIncremental(ctx, plan, configsDir, labels);
+    pushed = await pushIncremental(ctx, plan, configsDir, labels, cache);
   } else {
     ctx.log.info({ reason: plan.reason }, 'full rebuild');
     ctx.reporter.log(`full rebuild: ${plan.reason}`);
     const dockerfilePath = path.join(contextDir, 'index.Dockerfile');
     const binary = isBinaryless(prepared.binary) ? undefined : prepared.binary.resolved;
-    await writeFile(dockerfilePath, indexDockerfile(binary, extras.command, extras.cache, labels));
+    await writeFile(dockerfilePath, indexDockerfile(binary, command, cache, labels));
     // One creation time for every arch: their catalog layers are then
     // identical, which the next incremental build requires.
     const timestamp = Math.floor(Date.now() / 1000);
@@ -230,24 +244,19 @@ export async function buildAndPushIndex(
 }
 
 /**
- * The image's command and serve cache: the binary image's runtime config
- * (its arch for this machine) decides the command, and its own opm makes the
- * cache for `configsDir`, once for all arches (the cache does not depend on
- * the arch). A binaryless catalog has neither.
+ * The image's command, decided by the binary image's runtime config (its
+ * arch for this machine, whose opm makes the cache); a binaryless catalog
+ * has none.
  */
-async function indexExtras(
+async function commandOf(
   ctx: BuildContext,
   prepared: PreparedBuild,
-  configsDir: string,
-  contextDir: string,
-): Promise<IndexExtras> {
+): Promise<{ command?: IndexCommand; base?: RawImageConfig['config'] }> {
   if (isBinaryless(prepared.binary)) return {};
   const here = builderArch();
   const arch = prepared.binary.arches.includes(here) ? here : (prepared.arches[0] ?? here);
   const base = (await ctx.images.archImage(prepared.binary.resolved, arch)).config.config;
-  const command = indexCommand(base);
-  const cache = await makeServeCache(ctx, prepared.binary, base, command, configsDir, contextDir);
-  return { command, ...(cache ? { cache } : {}) };
+  return { command: indexCommand(base), base };
 }
 
 /** The from index's catalog, extracted into `<workDir>/context/configs` and parsed. */
