@@ -1,12 +1,17 @@
 /**
- * Builder benchmark (issue 7, point 7): an `add` of one fixture bundle to the
- * fixture index, end to end through the four services, against the *tool
+ * Builder benchmark (issue 7, point 7; issue 24, point 6): an `add` of one
+ * fixture bundle, end to end through the four services, against the *tool
  * floor* measured in the same run: the skopeo and buildah commands a full
- * rebuild needs, run one after another by this script. Both the services and
- * the floor reach the registry through a counting proxy, so each run reports
- * the bytes it pushed; those are set against the size of the package the add
- * changes. Run: node dist/bench/builder.js (BENCH_ROUNDS, default 3). Needs
- * the stack (`bash scripts/stack.sh up`) and dist/ (`npm run build`).
+ * rebuild needs, run one after another by this script. Two from indexes: the
+ * six-package fixture catalog and a generated one (BENCH_PACKAGES, default
+ * 600, made by generated-index.ts), each pushed twice, FROM the binary image
+ * without opm (no serve cache) and FROM the one with the opm stand-in (every
+ * build makes and ships the cache); each is built with and without the
+ * incremental push. Both the services and the floor reach the registry
+ * through a counting proxy, so each run reports the bytes it pushed; those
+ * are set against the size of the package the add changes. Run:
+ * node dist/bench/builder.js (BENCH_ROUNDS, default 3). Needs the stack
+ * (`bash scripts/stack.sh up`), the test images and dist/ (`npm run build`).
  */
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';

@@ -146,6 +146,8 @@ export async function makeServeCache(
     ctx.reporter.log(`serve cache made by the binary image's ${exe} for ${imageDir}`);
     return { imageDir, localDir };
   } finally {
-    await ctx.buildah.removeContainer(container);
+    // Not awaited: the build does not need the container gone (removing a
+    // vfs copy takes a while), and removeContainer never throws.
+    void ctx.buildah.removeContainer(container);
   }
 }
