@@ -23,17 +23,30 @@ export interface MountedImage {
 /** `buildah from` + `buildah mount` of one arch of an image (whiteouts applied by buildah). */
 export async function mountImage(ref: string, arch = 'amd64'): Promise<MountedImage> {
   const name = `iib-serve-check-${randomBytes(4).toString('hex')}`;
-  await buildah([
-    'from',
-    '--quiet',
-    '--pull-always',
-    '--tls-verify=false',
-    '--platform',
-    `linux/${arch}`,
-    '--name',
-    name,
-    `docker://${ref}`,
-  ]);
+  // The builder removes its local copy of what it pushed (same image ID)
+  // right after reporting: a pull that meets that removal in the shared
+  // storage fails ("image not known"), and a second one does not.
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      await buildah([
+        'from',
+        '--quiet',
+        '--pull-always',
+        '--tls-verify=false',
+        '--platform',
+        `linux/${arch}`,
+        '--name',
+        name,
+        `docker://${ref}`,
+      ]);
+      break;
+    } catch (err) {
+      if (attempt >= 3 || !/image not known|identifier is not an image/.test((err as Error).message))
+        throw err;
+      await buildah(['rm', name]).catch(() => undefined);
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+  }
   const remove = async (): Promise<void> => {
     await buildah(['rm', name]).catch(() => undefined);
   };
