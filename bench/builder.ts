@@ -87,7 +87,13 @@ async function floorContext(
   };
   const root = path.join(work, 'prep-root');
   const files = manifest.layers.map((l) => path.join(layout, l.digest.replace(/^sha256:/, '')));
-  await extractLayers(files, 'configs', root, { maxBytes: 1 << 30 });
+  await extractLayers(files, 'configs', root, {
+    maxBytes: 1 << 30,
+    maxReadBytes: 8 * 1024 * 1024 * 1024,
+    maxFileBytes: 256 * 1024 * 1024,
+    maxFiles: 1_000_000,
+    maxEntries: 10_000_000,
+  });
   const contextDir = path.join(work, 'context');
   await mkdir(contextDir, { recursive: true });
   const configs = path.join(contextDir, 'configs');

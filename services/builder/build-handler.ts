@@ -1,9 +1,13 @@
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
-import * as os from 'node:os';
+import { mkdtemp, rm } from 'node:fs/promises';
 import * as path from 'node:path';
 import type { Logger } from 'pino';
 import type { BuilderConfig } from '../../shared/config';
-import { attemptsExhaustedReason, parseBuildRequestEvent, RequestType } from '../../shared/contracts';
+import {
+  attemptsExhaustedReason,
+  isFinal,
+  parseBuildRequestEvent,
+  RequestType,
+} from '../../shared/contracts';
 import { SecretBox } from '../../shared/crypto';
 import { errorMessage, ValidationError } from '../../shared/errors';
 import { InboundMessage, isRetryable, Messaging, Names } from '../../shared/messaging';
@@ -11,9 +15,12 @@ import type { BuildContext, Pipeline, PipelineConfig, RequestSecrets } from './b
 import { Buildah } from './buildah';
 import { CommandRunner } from './command-runner';
 import { Images } from './images';
+import { extractLimits } from './layer-extractor';
 import { AnnouncingReporter } from './announcing-reporter';
 import { tokenSecrets, writeOverwriteAuthFile, writePullAuthFile } from './registry-auth';
+import { reachFaultPoint } from './fault-points';
 import type { FinalStates } from './final-states';
+import { BuildOutcome, startBuild } from '../../shared/metrics';
 
 export interface BuildHandlerDeps {
   config: PipelineConfig &
@@ -27,7 +34,10 @@ export interface BuildHandlerDeps {
       | 'retryMultiplier'
       | 'secretsKey'
       | 'dockerConfigTemplate'
+      | 'stateQueryTimeoutMs'
     >;
+  /** This builder's own directory for request work dirs (see claimWorkRoot). */
+  workRoot: string;
   builderId: string;
   messaging: Messaging;
   finals: FinalStates;
@@ -43,15 +53,18 @@ export interface BuildHandlerDeps {
  * lane message is released and the request runs again elsewhere.
  */
 export function createBuildHandler(deps: BuildHandlerDeps) {
-  const base = deps.config.workDir ?? path.join(os.tmpdir(), 'iib-builder');
+  const base = deps.workRoot;
   return async (message: InboundMessage): Promise<void> => {
     const event = parseBuildRequestEvent(message.body);
     const log = deps.log.child({ requestId: event.id, requestType: event.request_type });
     const sender = await deps.messaging.queueSender(Names.stateUpdates);
     const reporter = new AnnouncingReporter(sender, event.id, deps.builderId, deps.finals);
-    const known = deps.finals.stateOf(event.id);
-    if (known) {
-      // It ended while this message was out (its builder died before settling it): nothing to build.
+    // A final state is final: a request that ended while this message was out
+    // (its builder died after reporting, before settling) is not built again.
+    const known = await deps.finals.recordedState(event.id, deps.builderId, deps.config.stateQueryTimeoutMs);
+    if (known === undefined) {
+      log.warn('the recorded state of the request is unknown (no answer in time), building it');
+    } else if (isFinal(known)) {
       log.info({ state: known }, 'request already final, settling without building');
       return;
     }
@@ -62,7 +75,6 @@ export function createBuildHandler(deps: BuildHandlerDeps) {
       await reporter.state('failed', attemptsExhaustedReason(message.deliveryCount));
       return;
     }
-    await mkdir(base, { recursive: true });
     const workDir = await mkdtemp(path.join(base, `request-${event.id}-`));
     const localTags: string[] = [];
     const policy = {
@@ -75,6 +87,9 @@ export function createBuildHandler(deps: BuildHandlerDeps) {
       new CommandRunner(policy, deps.config.commandTimeoutMs, (line) => reporter.log(line), secrets);
     const cleanup = new Buildah(newRunner([]), { attempts: 1 });
     log.info({ lane: event.lane }, 'build started');
+    const endBuild = startBuild(event.request_type);
+    // A build ends "complete" unless a failed state was reported or it was released.
+    let outcome: BuildOutcome = 'complete';
     try {
       const secrets = openSecrets(event.sealed_secrets, event.id, deps.config.secretsKey);
       const runner = newRunner([
@@ -112,7 +127,7 @@ export function createBuildHandler(deps: BuildHandlerDeps) {
         images: new Images(runner, {
           skopeoTimeout: `${Math.round(deps.config.commandTimeoutMs / 1000)}s`,
           attempts,
-          maxExtractBytes: deps.config.maxExtractBytes,
+          extractLimits: extractLimits(deps.config),
           authFile,
         }),
         buildah: new Buildah(runner, { attempts, authFile }),
@@ -124,23 +139,31 @@ export function createBuildHandler(deps: BuildHandlerDeps) {
       };
       const pipeline = deps.pipelines[event.request_type];
       if (!pipeline) {
+        outcome = 'failed';
         await reporter.state(
           'failed',
           `The request type ${event.request_type} is not supported by this builder`,
         );
         return;
       }
+      reachFaultPoint('before-first-tool');
       await pipeline(ctx);
       log.info('build finished');
+      reachFaultPoint('after-final-state');
     } catch (err) {
       if (isRetryable(err)) {
+        outcome = 'released';
         log.warn({ err: errorMessage(err) }, 'build interrupted by a dependency failure, releasing it');
         throw err;
       }
-      const reason = errorMessage(err);
-      log.error({ reason }, 'build failed');
+      // The submitter sees the reason: it names files by their place in the
+      // request, never by the builder's own directories.
+      const reason = errorMessage(err).split(workDir).join('').split(base).join('');
+      log.error({ reason, err }, 'build failed');
+      outcome = 'failed';
       await reporter.state('failed', reason);
     } finally {
+      endBuild(outcome);
       await reporter.flush().catch(() => undefined);
       await cleanup.removeImages(localTags);
       await rm(workDir, { recursive: true, force: true });

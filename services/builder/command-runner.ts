@@ -1,6 +1,35 @@
-import { execFile } from 'node:child_process';
+import { ChildProcess, execFile, ExecFileException, ExecFileOptions } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { SpanStatusCode, trace } from '@opentelemetry/api';
 import { DependencyError } from '../../shared/errors';
+import { reachFaultPoint } from './fault-points';
+import { registryRetries, toolRuns } from '../../shared/metrics';
+
+/**
+ * Tools must not outlive their builder: a builder killed mid-build would
+ * leave a buildah or skopeo running alone, holding storage locks and
+ * pushing half a result. Each tool runs in its own process group (so a
+ * timeout or a shutdown kills its children too) under `setpriv
+ * --pdeathsig KILL` (so the kernel kills it when the builder dies, even by
+ * SIGKILL). setpriv is util-linux's, on every Debian-based image.
+ */
+const SETPRIV = ['/usr/bin/setpriv', '/bin/setpriv'].find((p) => existsSync(p));
+
+const running = new Set<ChildProcess>();
+
+function killGroup(child: ChildProcess): void {
+  if (child.pid === undefined) return;
+  try {
+    process.kill(-child.pid, 'SIGKILL');
+  } catch {
+    child.kill('SIGKILL');
+  }
+}
+
+/** Kills every tool still running (the builder's last step on shutdown). */
+export function killRunningTools(): void {
+  for (const child of running) killGroup(child);
+}
 
 export interface CommandResult {
   stdout: string;
@@ -89,6 +118,7 @@ export class CommandRunner {
       } catch (err) {
         const retry = err instanceof CommandError && err.flaky && attempt < attempts;
         if (!retry) throw err;
+        registryRetries.inc({ tool: cmd });
         const wait = delay + Math.random() * this.policy.jitterMs;
         this.log(`retrying ${cmd} in ${Math.round(wait)} ms (attempt ${attempt + 1} of ${attempts})`);
         await new Promise((r) => setTimeout(r, wait));
@@ -109,20 +139,28 @@ export class CommandRunner {
       });
       const started = Date.now();
       return new Promise<CommandResult>((resolve, reject) => {
-        execFile(
-          cmd,
-          args,
-          {
-            timeout: options.timeoutMs ?? this.defaultTimeoutMs,
-            maxBuffer: 256 * 1024 * 1024,
-            cwd: options.cwd,
-            env: { ...this.baseEnv, ...options.env },
-            killSignal: 'SIGKILL',
-          },
-          (error, stdout, stderr) => {
+        const timeoutMs = options.timeoutMs ?? this.defaultTimeoutMs;
+        let timedOut = false;
+        const [file, argv] = SETPRIV ? [SETPRIV, ['--pdeathsig', 'KILL', '--', cmd, ...args]] : [cmd, args];
+        // execFile passes `detached` on to spawn; its type leaves it out.
+        const execOptions: ExecFileOptions & { detached: boolean; encoding: 'utf8' } = {
+          maxBuffer: 256 * 1024 * 1024,
+          cwd: options.cwd,
+          env: { ...this.baseEnv, ...options.env },
+          detached: true,
+          encoding: 'utf8',
+        };
+        const child = execFile(
+          file,
+          argv,
+          execOptions,
+          (error: ExecFileException | null, stdout: string, stderr: string) => {
+            clearTimeout(timer);
+            running.delete(child);
             const ms = Date.now() - started;
             const code = error ? (typeof error.code === 'number' ? error.code : -1) : 0;
             span.setAttribute('process.exit.code', code);
+            toolRuns.inc({ tool: cmd, exit_code: timedOut ? 'timeout' : String(code) });
             const errText = this.mask(stderr);
             if (!error) {
               this.log(`$ ${shown} -> exit 0 in ${ms} ms`);
@@ -130,18 +168,22 @@ export class CommandRunner {
               resolve({ stdout, stderr });
               return;
             }
-            const timedOut =
-              error.killed === true && (error.signal === 'SIGKILL' || error.signal === 'SIGTERM');
             this.log(`$ ${shown} -> ${timedOut ? 'timed out' : `exit ${code}`} in ${ms} ms`);
             if (errText.trim()) this.log(errText.trimEnd());
             const reason = timedOut
-              ? `${cmd} timed out after ${options.timeoutMs ?? this.defaultTimeoutMs} ms`
+              ? `${cmd} timed out after ${timeoutMs} ms`
               : `${cmd} failed: ${toolError(errText)}`;
             span.setStatus({ code: SpanStatusCode.ERROR, message: reason });
             span.end();
             reject(new CommandError(reason, code, errText, timedOut || isFlaky(errText)));
           },
         );
+        running.add(child);
+        const timer = setTimeout(() => {
+          timedOut = true;
+          killGroup(child);
+        }, timeoutMs);
+        if (cmd === 'buildah') reachFaultPoint('mid-tool');
       });
     });
   }

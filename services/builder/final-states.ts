@@ -1,5 +1,6 @@
+import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import { FinalStateEvent, isFinal } from '../../shared/contracts';
+import { FinalStateEvent, isFinal, StateQuery } from '../../shared/contracts';
 import { AmqpConsumer, AmqpSender, Messaging, Names } from '../../shared/messaging';
 
 /**
@@ -13,6 +14,9 @@ export class FinalStates {
   private readonly ids = new Map<number, string>();
   private consumer: AmqpConsumer | undefined;
   private sender: AmqpSender | undefined;
+  private querySender: AmqpSender | undefined;
+  /** Open state queries by key. */
+  private readonly waiting = new Map<string, (state: string) => void>();
 
   constructor(
     private readonly messaging: Messaging,
@@ -30,6 +34,7 @@ export class FinalStates {
         const e = message.body as Partial<FinalStateEvent> | null;
         if (e && typeof e.request_id === 'number' && typeof e.state === 'string') {
           this.remember(e.request_id, e.state);
+          if (typeof e.answer_to === 'string') this.waiting.get(e.answer_to)?.(e.state);
           this.log.debug({ requestId: e.request_id, state: e.state }, 'final state learnt');
         }
         return Promise.resolve();
@@ -41,6 +46,45 @@ export class FinalStates {
 
   stateOf(requestId: number): string | undefined {
     return this.ids.get(requestId);
+  }
+
+  /**
+   * The request's state as recorded by the gateway, asked on
+   * `iib.state-updates` behind every update already sent for it (see
+   * StateQuery), so a result reported by a builder that died before settling
+   * its lane message is seen here. Undefined when no answer comes within
+   * `timeoutMs` (gateway or broker away): the caller then builds, and the
+   * recorder keeps the first final result whatever a rebuild reports.
+   */
+  async recordedState(requestId: number, builder: string, timeoutMs: number): Promise<string | undefined> {
+    const known = this.stateOf(requestId);
+    if (known) return known;
+    const query: StateQuery = {
+      kind: 'state-query',
+      key: randomUUID(),
+      request_id: requestId,
+      builder,
+      at: new Date().toISOString(),
+    };
+    let timer: NodeJS.Timeout | undefined;
+    const answered = new Promise<string | undefined>((resolve) => {
+      this.waiting.set(query.key, resolve);
+      timer = setTimeout(() => resolve(undefined), timeoutMs);
+    });
+    const ask = async (): Promise<never> => {
+      this.querySender ??= await this.messaging.queueSender(Names.stateUpdates);
+      await this.querySender.send({ body: query, durable: false });
+      return new Promise<never>(() => undefined);
+    };
+    try {
+      return await Promise.race([answered, ask()]);
+    } catch (err) {
+      this.log.warn({ requestId, err: (err as Error).message }, 'state query not sent');
+      return undefined;
+    } finally {
+      clearTimeout(timer);
+      this.waiting.delete(query.key);
+    }
   }
 
   remember(requestId: number, state: string): void {

@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { ValidationError } from '../../shared/errors';
 import type { CommandRunner } from './command-runner';
 import { withDigest } from './image-ref';
-import { extractLayers } from './layer-extractor';
+import { extractLayers, type ExtractLimits } from './layer-extractor';
 
 export const DOCKER_LIST = 'application/vnd.docker.distribution.manifest.list.v2+json';
 export const DOCKER_MANIFEST = 'application/vnd.docker.distribution.manifest.v2+json';
@@ -92,7 +92,7 @@ export interface ToolSettings {
   authFile?: string;
   skopeoTimeout: string;
   attempts: number;
-  maxExtractBytes: number;
+  extractLimits: ExtractLimits;
 }
 
 /** skopeo operations on remote images. */
@@ -301,7 +301,13 @@ export class Images {
     const manifest = JSON.parse(await readFile(path.join(layout, 'manifest.json'), 'utf8')) as {
       layers?: { digest: string }[];
     };
-    const files = (manifest.layers ?? []).map((l) => path.join(layout, l.digest.replace(/^sha256:/, '')));
-    await extractLayers(files, prefix, dest, { maxBytes: this.settings.maxExtractBytes });
+    const files = (manifest.layers ?? []).map((l) => {
+      // The digest names a file in the layout: anything but a plain digest could name another file.
+      if (!/^sha256:[0-9a-f]{64}$/.test(l.digest)) {
+        throw new ValidationError(`The image ${ref} has a layer with an invalid digest`);
+      }
+      return path.join(layout, l.digest.slice('sha256:'.length));
+    });
+    await extractLayers(files, prefix, dest, this.settings.extractLimits);
   }
 }

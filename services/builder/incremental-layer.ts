@@ -6,6 +6,7 @@ import { Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip, createGzip } from 'node:zlib';
 import { extract, pack, type Pack } from 'tar-stream';
+import { layerReadCounter } from './layer-extractor';
 
 /** A gzip layer blob written to disk, with the digests a manifest and a config need. */
 export interface LayerBlob {
@@ -172,7 +173,11 @@ const strip = (name: string): string => name.replace(/^(\.\/|\/)+/, '').replace(
  * cache binds modes, so a catalog whose modes differ from the local copy
  * would not match a cache made from it.
  */
-export async function scanCatalogLayer(layerFile: string, cacheDir?: string): Promise<CatalogLayerScan> {
+export async function scanCatalogLayer(
+  layerFile: string,
+  maxReadBytes: number,
+  cacheDir?: string,
+): Promise<CatalogLayerScan> {
   const cache = cacheDir ? strip(cacheDir) : undefined;
   const parents = new Set<string>();
   if (cache) {
@@ -208,7 +213,12 @@ export async function scanCatalogLayer(layerFile: string, cacheDir?: string): Pr
     stream.on('end', () => next());
     stream.resume();
   });
-  await pipeline(createReadStream(layerFile), createGunzip(), ex);
+  await pipeline(
+    createReadStream(layerFile),
+    createGunzip(),
+    layerReadCounter({ read: 0 }, maxReadBytes),
+    ex,
+  );
   return scan;
 }
 

@@ -6,7 +6,7 @@ import type { BuildContext } from './build-context';
 import type { ArchImage, ImageManifest, RawImageConfig } from './images';
 import type { PreparedBuild } from './index-image';
 import { changedEntries } from './incremental-diff';
-import { extractLayers } from './layer-extractor';
+import { extractLayers, extractLimits } from './layer-extractor';
 import { isPlainEntryName, scanCatalogLayer, writeChangeLayer, type LayerBlob } from './incremental-layer';
 import { isBinaryless } from './binary-image';
 import type { ServeCache } from './serve-cache';
@@ -137,7 +137,11 @@ export async function planIncremental(
   // the new cache is made from the local copy, modes included.
   let cacheAbove = false;
   for (const digest of allLayers.slice(first.binary.manifest.layers.length)) {
-    const scan = await scanCatalogLayer(path.join(layout, hex(digest)), extras.cacheDir);
+    const scan = await scanCatalogLayer(
+      path.join(layout, hex(digest)),
+      ctx.config.maxLayerReadBytes,
+      extras.cacheDir,
+    );
     cacheAbove ||= scan.inCache === true;
     if (scan.outside !== undefined) {
       return full(`the from index has files outside /configs above the binary image (${scan.outside})`);
@@ -151,7 +155,7 @@ export async function planIncremental(
     allLayers.map((d) => path.join(layout, hex(d))),
     'configs',
     before,
-    { maxBytes: ctx.config.maxExtractBytes },
+    extractLimits(ctx.config),
   );
   const differ = await changedEntries(path.join(before, 'configs'), configsDir);
   const unreported = [...differ].filter((n) => !changed.has(n)).sort();

@@ -2,10 +2,14 @@ import express, { Express } from 'express';
 import { NotFoundError } from '../../shared/errors';
 import { docsPage } from './docs-page';
 import { errorHandler } from './http-errors';
+import { inputGuard, jsonBody } from './input-guard';
 import { openApiDocument } from './openapi';
 import { buildRoutes } from './routes/builds';
+import { methodNotAllowed } from './routes/method-not-allowed';
 import type { AppDeps } from './routes/context';
 import { submitRoutes } from './routes/submit';
+import { serveOpsPath } from '../../shared/health';
+import { httpMetrics, rememberMount } from './http-metrics';
 
 export type { AppConfig, AppDeps } from './routes/context';
 
@@ -15,7 +19,16 @@ export function createApp(deps: AppDeps): Express {
   app.disable('x-powered-by');
   app.set('trust proxy', false);
   app.set('query parser', 'simple');
-  app.use(express.json({ limit: config.maxBodyBytes, strict: false }));
+  app.use(httpMetrics());
+  // Probes and scrapes: before the body parser and authentication, and never 404.
+  const readiness = deps.readiness ?? { database: () => store.db.raw('SELECT 1') };
+  app.use((req, res, next) => {
+    serveOpsPath(req, res, readiness).then((served) => {
+      if (!served) next();
+    }, next);
+  });
+  app.use(jsonBody(config.maxBodyBytes));
+  app.use(inputGuard());
 
   const openapi = JSON.stringify(openApiDocument());
   const docs = docsPage();
@@ -24,6 +37,8 @@ export function createApp(deps: AppDeps): Express {
   });
 
   const api = express.Router();
+  api.use(rememberMount);
+  api.use(methodNotAllowed());
   api.get('/openapi.json', (_req, res) => {
     res.type('application/json').send(openapi);
   });

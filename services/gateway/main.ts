@@ -2,13 +2,17 @@ import type { Server } from 'node:http';
 import { loadGatewayConfig, loadOrExit } from '../../shared/config';
 import { SecretBox } from '../../shared/crypto';
 import { runService } from '../../shared/lifecycle';
+import type { FinalStateEvent } from '../../shared/contracts';
+import { READY_CHECK_TIMEOUT_MS, withTimeout } from '../../shared/health';
 import { createLogger } from '../../shared/logging';
+import { enableProcessMetrics, setOutboxSource } from '../../shared/metrics';
 import { Messaging, Names } from '../../shared/messaging';
 import { shutdownTracing } from '../../shared/tracing';
 import { createApp } from './app';
 import { createAuthenticators } from './auth';
 import { createDb } from './db/connect';
 import { migrateLatest } from './db/migrations';
+import { readOutboxBacklog } from './outbox';
 import { OutboxRelay } from './outbox-relay';
 import { createRecorder } from './recorder';
 import { RequestStore, Sealer, secretsAssociatedData } from './store';
@@ -31,11 +35,38 @@ void runService(log, async () => {
   const messaging = new Messaging(config.amqp, log);
   const relay = new OutboxRelay(db, messaging, log, { pollMs: config.outboxPollMs });
   const kick = (): void => relay.kick();
-  messaging.consumeQueue(Names.stateUpdates, createRecorder({ store, log, onCommitted: kick }), {
+  const finalStates = messaging.senderTo(
+    messaging.dialect.topicTarget(messaging.queueName(Names.finalStates)),
+  );
+  const answer = async (event: FinalStateEvent): Promise<void> => {
+    await finalStates.send({
+      body: event,
+      applicationProperties: { request_id: event.request_id, state: event.state },
+      durable: false,
+    });
+  };
+  // retryInPlace: an update that cannot be recorded yet (PostgreSQL away) is
+  // held and retried, never given up on, whatever the outage's length.
+  messaging.consumeQueue(Names.stateUpdates, createRecorder({ store, log, onCommitted: kick, answer }), {
     concurrency: 8,
+    retryInPlace: true,
+    retryBaseDelayMs: 250,
+    retryMaxDelayMs: 5000,
   });
   relay.start();
-  const app = createApp({ config, store, log, authenticators, onCommitted: kick });
+  enableProcessMetrics();
+  setOutboxSource(() => withTimeout(readOutboxBacklog(db), READY_CHECK_TIMEOUT_MS));
+  const app = createApp({
+    config,
+    store,
+    log,
+    authenticators,
+    onCommitted: kick,
+    readiness: {
+      database: () => db.raw('SELECT 1'),
+      broker: () => messaging.connection.up,
+    },
+  });
   const server = await new Promise<Server>((resolve) => {
     const s = app.listen(config.port, config.host, () => resolve(s));
   });

@@ -1,5 +1,6 @@
 import { REQUEST_TYPES, STATES } from '../../shared/contracts';
-import { EndpointSchema, FieldSpec, FieldType, SINGLE_ENDPOINTS } from './validation/schemas';
+import { LIMITS } from './validation/limits';
+import { EndpointSchema, FieldSpec, FieldType, fieldLimits, SINGLE_ENDPOINTS } from './validation/schemas';
 
 type Json = Record<string, unknown>;
 
@@ -30,8 +31,47 @@ const TYPE_SCHEMAS: Record<FieldType, Json> = {
   jsonString: { type: 'string', contentMediaType: 'application/json' },
 };
 
+/** The field's size limits in JSON Schema words, from the same declaration the validators use. */
+function limitKeywords(spec: FieldSpec, base: Json): Json {
+  const { kind, maxItems, maxLength } = fieldLimits(spec);
+  const length = maxLength === undefined ? {} : { maxLength };
+  if (kind === 'string') return length;
+  if (kind === 'list') {
+    return {
+      ...(maxItems === undefined ? {} : { maxItems }),
+      items: { ...(base.items as Json), ...length },
+    };
+  }
+  if (kind === 'map') {
+    return {
+      ...(maxItems === undefined ? {} : { maxProperties: maxItems }),
+      ...(maxLength === undefined
+        ? {}
+        : { propertyNames: length, additionalProperties: { type: 'string', ...length } }),
+    };
+  }
+  if (spec.type === 'registryAuths') {
+    const props = base.properties as { auths: Json };
+    return {
+      properties: {
+        auths: {
+          ...props.auths,
+          maxProperties: LIMITS.registryAuths,
+          propertyNames: { maxLength: LIMITS.secretLength },
+          additionalProperties: {
+            ...(props.auths.additionalProperties as Json),
+            properties: { auth: { type: 'string', maxLength: LIMITS.secretLength } },
+          },
+        },
+      },
+    };
+  }
+  return {};
+}
+
 function fieldSchema(spec: FieldSpec): Json {
-  const out: Json = { ...TYPE_SCHEMAS[spec.type], description: spec.description };
+  const base = TYPE_SCHEMAS[spec.type];
+  const out: Json = { ...base, ...limitKeywords(spec, base), description: spec.description };
   if (spec.secret) out.writeOnly = true;
   if (spec.deprecated) out.deprecated = true;
   return out;
@@ -77,8 +117,13 @@ function post(e: EndpointSchema, batch = false): Json {
         required: ['build_requests'],
         additionalProperties: false,
         properties: {
-          build_requests: { type: 'array', minItems: 1, items: bodySchema(e) },
-          annotations: { type: 'object' },
+          build_requests: {
+            type: 'array',
+            minItems: 1,
+            maxItems: LIMITS.buildRequests,
+            items: bodySchema(e),
+          },
+          annotations: { type: 'object', maxProperties: LIMITS.annotationKeys },
         },
       }
     : bodySchema(e);

@@ -5,6 +5,7 @@ import { DependencyError } from '../../shared/errors';
 import { Names } from '../../shared/messaging/names';
 import { currentTraceId } from '../../shared/tracing';
 import { enqueue, OutboxMessage, outboxRows } from './outbox';
+import { textSafe } from './pg-text';
 import { requestJson, RequestRecord, StateRecord } from './request-json';
 
 export const INITIAL_REASON = 'The request was initiated';
@@ -231,7 +232,8 @@ export class RequestStore {
    * final, an identical state is not recorded twice, and every real change
    * is published through the outbox in the same transaction.
    */
-  async applyUpdate(update: StateUpdate): Promise<{ applied: boolean; changed: boolean }> {
+  async applyUpdate(raw: StateUpdate): Promise<{ applied: boolean; changed: boolean }> {
+    const update = textSafe(raw);
     return this.db.transaction(async (trx) => {
       const inserted = await trx('processed_messages')
         .insert({ key: update.key })
@@ -245,6 +247,16 @@ export class RequestStore {
       const patch: Record<string, unknown> = {};
       let changed = false;
       const now = new Date();
+      const wasFinal = isFinal(current.state);
+      if (wasFinal) {
+        // A final state is final: a late or duplicate report (a rebuild after a
+        // crash, a second builder, a redelivered update) changes neither the
+        // state nor the result and publishes nothing. Its log lines are kept.
+        if (update.logs && update.logs.length > 0) {
+          await trx('request_logs').insert(update.logs.map((text) => ({ request_id: current.id, text })));
+        }
+        return { applied: true, changed: false };
+      }
       if (update.fields && Object.keys(update.fields).length > 0) {
         const results = { ...current.results, ...update.fields };
         if (JSON.stringify(results) !== JSON.stringify(current.results)) {
@@ -254,11 +266,9 @@ export class RequestStore {
           changed = true;
         }
       }
-      const wasFinal = isFinal(current.state);
       if (update.state && update.state_reason !== undefined) {
         const same = update.state === current.state && update.state_reason === current.state_reason;
-        const leavesFinal = wasFinal && update.state !== current.state;
-        if (!same && !leavesFinal) {
+        if (!same) {
           patch.state = update.state;
           patch.state_reason = update.state_reason;
           patch.updated = now;

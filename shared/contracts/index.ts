@@ -54,6 +54,26 @@ export interface StateUpdate {
   at: string;
 }
 
+/**
+ * On `iib.state-updates` too (builder -> gateway recorder): "what is the
+ * recorded state of this request?". The recorder answers on the final-state
+ * topic only after every update of the request that arrived before the
+ * question has been applied, so a builder that takes over a redelivered lane
+ * message learns of a result its crashed predecessor reported but did not settle.
+ */
+export interface StateQuery {
+  kind: 'state-query';
+  /** Unique per question; the answer carries it as `answer_to`. */
+  key: string;
+  request_id: number;
+  builder?: string;
+  at: string;
+}
+
+export function isStateQuery(body: unknown): body is StateQuery {
+  return (body as Partial<StateQuery> | null)?.kind === 'state-query';
+}
+
 /** Application properties of a build-state message, as IIB sends them. */
 export interface BuildStateProperties {
   batch: number;
@@ -87,6 +107,8 @@ export function parseBuildRequestEvent(body: unknown): BuildRequestEvent {
 export interface FinalStateEvent {
   request_id: number;
   state: RequestState;
+  /** On the answer to a StateQuery: its key (the state may then be `in_progress`). */
+  answer_to?: string;
 }
 
 /** The reason of a request failed because its lane message was delivered too often. */

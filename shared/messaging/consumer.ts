@@ -24,6 +24,16 @@ export interface ConsumerOptions {
   /** Delay before a retryable failure is released, doubled per delivery. */
   retryBaseDelayMs?: number;
   retryMaxDelayMs?: number;
+  /**
+   * Keep a message whose handler fails with a retryable error and call the
+   * handler again (with the same backoff) until it succeeds, instead of
+   * giving it back to the broker. For a consumer whose dependency may be away
+   * for any length of time (the recorder and PostgreSQL): the message is never
+   * dead-lettered for a transient cause, and messages held for one key keep
+   * their order. The message goes back to the broker only when the consumer
+   * stops or its connection drops.
+   */
+  retryInPlace?: boolean;
 }
 
 /** A handler error that says whether the same message may succeed later. */
@@ -46,6 +56,8 @@ export class AmqpConsumer {
   private readonly idleWaiters: (() => void)[] = [];
   /** Local delivery counts, for brokers that do not count redeliveries. */
   private readonly seen = new Map<string, number>();
+  /** Wakes handlers waiting to retry in place when the consumer stops. */
+  private wakeRetries: (() => void)[] = [];
 
   constructor(
     private readonly conn: AmqpConnection,
@@ -117,7 +129,7 @@ export class AmqpConsumer {
       fn();
     };
     try {
-      await this.handler(message);
+      await this.runHandler(message, epoch);
       if (message.messageId) this.seen.delete(message.messageId);
       settle(() => delivery.accept());
     } catch (err) {
@@ -157,6 +169,38 @@ export class AmqpConsumer {
     }
   }
 
+  /** The handler, called again in place while it fails retryably (retryInPlace), until it succeeds or the consumer stops. */
+  private async runHandler(message: InboundMessage, epoch: number): Promise<void> {
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        await this.handler(message);
+        return;
+      } catch (err) {
+        if (!this.options.retryInPlace || !isRetryable(err) || this.stopping || epoch !== this.conn.epoch) {
+          throw err;
+        }
+        const base = this.options.retryBaseDelayMs ?? 500;
+        const delay = Math.min(this.options.retryMaxDelayMs ?? 15_000, base * 2 ** Math.min(attempt - 1, 20));
+        if (attempt === 1 || attempt % 10 === 0) {
+          this.log.warn(
+            { address: this.source.address, attempt, delay, err: errorMessage(err) },
+            'handler failed, holding the message and retrying',
+          );
+        }
+        await new Promise<void>((resolve) => {
+          const done = (): void => {
+            clearTimeout(timer);
+            this.wakeRetries = this.wakeRetries.filter((w) => w !== done);
+            resolve();
+          };
+          const timer = setTimeout(done, delay);
+          this.wakeRetries.push(done);
+        });
+        if (this.stopping || epoch !== this.conn.epoch) throw err;
+      }
+    }
+  }
+
   private remember(key: string, count: number): void {
     this.seen.set(key, count);
     if (this.seen.size > 10_000) {
@@ -183,6 +227,7 @@ export class AmqpConsumer {
   async stop(graceMs = 30_000): Promise<void> {
     this.stopping = true;
     this.pause();
+    this.wakeRetries.splice(0).forEach((wake) => wake());
     // Not started yet: give them back now so another consumer can take them.
     for (const w of this.waiting.splice(0)) {
       if (w.epoch === this.conn.epoch && this.conn.up) w.delivery.release();

@@ -90,6 +90,49 @@ describe('the recorder and the outbox on the real PostgreSQL and broker', () => 
     expect(batch).toEqual(['in_progress', 'complete']);
   });
 
+  it('when a second complete with another result follows a complete (a rebuild), then neither the result nor the messages change', async () => {
+    const id = await newRequest();
+    await store.applyUpdate(
+      update(id, { state: 'complete', state_reason: 'done', fields: { index_image: 'r/x@sha256:aaa' } }),
+    );
+    const before = (await outbox(id)).length;
+    await store.applyUpdate(update(id, { fields: { index_image: 'r/x@sha256:bbb' } }));
+    const second = update(id, {
+      state: 'complete',
+      state_reason: 'done again',
+      fields: { index_image: 'r/x@sha256:bbb' },
+      logs: ['a late log line'],
+    });
+    expect(await store.applyUpdate(second)).toEqual({ applied: true, changed: false });
+    expect(await store.get(id)).toMatchObject({
+      state: 'complete',
+      state_reason: 'done',
+      index_image: 'r/x@sha256:aaa',
+    });
+    expect((await outbox(id)).length).toBe(before);
+    expect((await store.history(id)).map((h) => h.state_reason)).toEqual([
+      'done',
+      'The request was initiated',
+    ]);
+    expect(await store.logs(id)).toEqual(['a late log line']);
+  });
+
+  it('when an update carries NUL characters and lone surrogates, then it is recorded with them cleaned, not refused', async () => {
+    const id = await newRequest();
+    const u = update(id, {
+      state: 'failed',
+      state_reason: 'tool said \u0000 bad \ud800 thing',
+      logs: ['stderr \u0000 line'],
+      fields: { 'k\u0000': 'v\udc00' },
+    });
+    expect(await store.applyUpdate(u)).toEqual({ applied: true, changed: true });
+    expect(await store.get(id)).toMatchObject({
+      state: 'failed',
+      state_reason: 'tool said  bad \ufffd thing',
+    });
+    expect(await store.logs(id)).toEqual(['stderr  line']);
+  });
+
   /**
    * Outbox rows left once the relay has caught up (at most 10 s). A row is
    * deleted after the broker accepted its message, so a consumer can see the

@@ -14,6 +14,7 @@ import { validateFbcOperations } from '../validation/fbc-operations';
 import { validateMergeIndexImage } from '../validation/merge-index-image';
 import { validateRm } from '../validation/rm';
 import { apiBase, AppDeps } from './context';
+import { ANONYMOUS_USER, requestsAccepted } from '../../../shared/metrics';
 
 type Single = (body: unknown, ctx: ValidationContext) => ValidatedRequest;
 type Batch = (body: unknown, ctx: ValidationContext) => ValidatedBatch;
@@ -53,6 +54,9 @@ export function submitRoutes(deps: AppDeps): Router {
   const created = async (req: Request, batch: ValidatedBatch): Promise<Record<string, unknown>[]> => {
     const rows: RequestRecord[] = await store.create(batch.items, batch.annotations);
     deps.onCommitted();
+    for (const r of rows) {
+      requestsAccepted.inc({ request_type: r.type, user: r.user_name ?? ANONYMOUS_USER });
+    }
     return rows.map((r) =>
       requestJson(r, {
         history: [{ state: r.state, state_reason: INITIAL_REASON, updated: r.updated }],

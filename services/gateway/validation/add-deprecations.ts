@@ -1,11 +1,11 @@
 import { ValidationError } from '../../../shared/errors';
-import { requireObject, ValidatedRequest, ValidationContext } from './common';
+import { requireBody, ValidatedRequest, ValidationContext } from './common';
 import { validateIndexCommon } from './index-image';
 import { ADD_DEPRECATIONS, optionalKeys } from './schemas';
 
 /** POST /builds/add-deprecations, as IIB's RequestAddDeprecations.from_json. */
 export function validateAddDeprecations(body: unknown, ctx: ValidationContext): ValidatedRequest {
-  const p = requireObject(body);
+  const p = requireBody(body, ADD_DEPRECATIONS);
   const pkg = p.operator_package;
   if (!pkg || typeof pkg !== 'string')
     throw new ValidationError('"operator_package" should be a non-empty string');

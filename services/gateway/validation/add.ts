@@ -3,7 +3,7 @@ import {
   checkPullSpec,
   defined,
   listMessage,
-  requireObject,
+  requireBody,
   stringList,
   truthy,
   unique,
@@ -16,7 +16,7 @@ import { ADD, optionalKeys } from './schemas';
 
 /** POST /builds/add, as IIB's add_bundles + RequestAdd.from_json. */
 export function validateAdd(body: unknown, ctx: ValidationContext): ValidatedRequest {
-  const p = requireObject(body);
+  const p = requireBody(body, ADD);
   // The API removes duplicate bundles, keeping their order.
   if (Array.isArray(p.bundles)) p.bundles = unique(p.bundles as string[]);
   const bundles = stringList(p.bundles, listMessage('bundles'));

@@ -1,6 +1,7 @@
 import { AppError, ValidationError } from '../../../shared/errors';
 import { isObject, truthy, ValidatedRequest, ValidationContext } from './common';
 import { validateAdd } from './add';
+import { LIMITS, tooManyItems, tooManyKeys } from './limits';
 import { validateRegenerateBundle } from './bundles';
 import { validateRm } from './rm';
 
@@ -18,9 +19,15 @@ function batchPayload(body: unknown): { requests: unknown[]; annotations: Record
       'The input data must be a JSON object and the "build_requests" value must be a non-empty array',
     );
   }
+  if (body.build_requests.length > LIMITS.buildRequests) {
+    throw new ValidationError(tooManyItems('build_requests', LIMITS.buildRequests));
+  }
   const annotations = body.annotations ?? null;
   if (annotations !== null && !isObject(annotations)) {
     throw new ValidationError('The value of "annotations" must be a JSON object');
+  }
+  if (annotations !== null && Object.keys(annotations).length > LIMITS.annotationKeys) {
+    throw new ValidationError(tooManyKeys('annotations', LIMITS.annotationKeys));
   }
   const invalid = Object.keys(body).filter((k) => k !== 'build_requests' && k !== 'annotations');
   if (invalid.length > 0)

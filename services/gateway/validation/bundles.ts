@@ -3,7 +3,7 @@ import {
   checkPullSpec,
   defined,
   isObject,
-  requireObject,
+  requireBody,
   truthy,
   ValidatedRequest,
   validateRegistryAuths,
@@ -25,7 +25,7 @@ function registryAuths(p: Record<string, unknown>): { registry_auths: Record<str
 
 /** POST /builds/regenerate-bundle, as IIB's RequestRegenerateBundle.from_json. */
 export function validateRegenerateBundle(body: unknown, ctx: ValidationContext): ValidatedRequest {
-  const p = requireObject(body);
+  const p = requireBody(body, REGENERATE_BUNDLE);
   validateRequestParams(p, REGENERATE_BUNDLE.required, optionalKeys(REGENERATE_BUNDLE));
   const replacements = p.bundle_replacements;
   if (truthy(replacements)) {
@@ -50,7 +50,7 @@ export function validateRegenerateBundle(body: unknown, ctx: ValidationContext):
 
 /** POST /builds/recursive-related-bundles, as IIB's RequestRecursiveRelatedBundles.from_json. */
 export function validateRecursiveRelatedBundles(body: unknown, ctx: ValidationContext): ValidatedRequest {
-  const p = requireObject(body);
+  const p = requireBody(body, RECURSIVE_RELATED_BUNDLES);
   validateRequestParams(p, RECURSIVE_RELATED_BUNDLES.required, optionalKeys(RECURSIVE_RELATED_BUNDLES));
   const org = organization(p);
   if (typeof p.parent_bundle_image !== 'string') {

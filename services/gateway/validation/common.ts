@@ -1,5 +1,7 @@
 import { ForbiddenError, ValidationError } from '../../../shared/errors';
 import type { RequestType } from '../../../shared/contracts';
+import { checkFieldLimits, entryTooLong, LIMITS, tooManyKeys } from './limits';
+import { EndpointSchema, endpointLimits } from './schemas';
 
 export type Params = Record<string, unknown>;
 
@@ -45,6 +47,13 @@ export function truthy(v: unknown): boolean {
 export function requireObject(body: unknown): Params {
   if (!isObject(body)) throw new ValidationError('The input data must be a JSON object');
   return { ...body };
+}
+
+/** A copy of the body of an endpoint, once it is an object within the endpoint's size limits. */
+export function requireBody(body: unknown, schema: EndpointSchema): Params {
+  const p = requireObject(body);
+  checkFieldLimits(p, endpointLimits(schema));
+  return p;
 }
 
 /**
@@ -161,6 +170,9 @@ export function validateRegistryAuths(value: unknown): Record<string, unknown> {
   if (!isObject(auths) || Object.keys(auths).length === 0) {
     throw new ValidationError('"registry_auths.auths" must be a non-empty dict');
   }
+  if (Object.keys(auths).length > LIMITS.registryAuths) {
+    throw new ValidationError(tooManyKeys('registry_auths.auths', LIMITS.registryAuths));
+  }
   for (const [reg, entry] of Object.entries(auths)) {
     const ok =
       isObject(entry) && Object.keys(entry).length === 1 && 'auth' in entry && typeof entry.auth === 'string';
@@ -168,6 +180,9 @@ export function validateRegistryAuths(value: unknown): Record<string, unknown> {
       throw new ValidationError(
         `${reg} in registry_auths has auth value in incorrect format. See the API docs for details on the expected format`,
       );
+    }
+    if (reg.length > LIMITS.secretLength || (entry.auth as string).length > LIMITS.secretLength) {
+      throw new ValidationError(entryTooLong('registry_auths.auths', LIMITS.secretLength));
     }
   }
   return value;

@@ -1,5 +1,5 @@
 import { ValidationError } from '../../../shared/errors';
-import { isObject, requireObject, ValidatedRequest, validateStringMap, ValidationContext } from './common';
+import { isObject, requireBody, ValidatedRequest, validateStringMap, ValidationContext } from './common';
 import { validateIndexCommon } from './index-image';
 import { CREATE_EMPTY_INDEX, optionalKeys } from './schemas';
 
@@ -7,7 +7,7 @@ const REJECTED = ['add_arches', 'overwrite_from_index', 'overwrite_from_index_to
 
 /** POST /builds/create-empty-index, as IIB's RequestCreateEmptyIndex.from_json. */
 export function validateCreateEmptyIndex(body: unknown, ctx: ValidationContext): ValidatedRequest {
-  const p = requireObject(body);
+  const p = requireBody(body, CREATE_EMPTY_INDEX);
   if (p.from_index === undefined || p.from_index === null) {
     throw new ValidationError('"from_index" must be a specified');
   }

@@ -2,7 +2,7 @@ import { ValidationError } from '../../../shared/errors';
 import {
   checkPullSpec,
   listMessage,
-  requireObject,
+  requireBody,
   stringList,
   ValidatedRequest,
   validateRequestParams,
@@ -22,7 +22,7 @@ const OPTIONAL = [
 
 /** POST /builds/fbc-operations, as IIB's RequestFbcOperations.from_json. */
 export function validateFbcOperations(body: unknown, ctx: ValidationContext): ValidatedRequest {
-  const p = requireObject(body);
+  const p = requireBody(body, FBC_OPERATIONS);
   const fragment = p.fbc_fragment;
   if (
     fragment !== undefined &&

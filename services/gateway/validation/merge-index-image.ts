@@ -3,7 +3,7 @@ import {
   checkPullSpec,
   defined,
   listMessage,
-  requireObject,
+  requireBody,
   stringList,
   truthy,
   ValidatedRequest,
@@ -20,7 +20,7 @@ import { allowedKeys, MERGE_INDEX_IMAGE } from './schemas';
  * rejects unknown keys with IIB's usual message instead.
  */
 export function validateMergeIndexImage(body: unknown, ctx: ValidationContext): ValidatedRequest {
-  const p = requireObject(body);
+  const p = requireBody(body, MERGE_INDEX_IMAGE);
   const allowed = allowedKeys(MERGE_INDEX_IMAGE);
   const invalid = Object.keys(p).filter((k) => !allowed.includes(k));
   if (invalid.length > 0)

@@ -1,11 +1,11 @@
 import { ValidationError } from '../../../shared/errors';
-import { requireObject, ValidatedRequest, ValidationContext } from './common';
+import { requireBody, ValidatedRequest, ValidationContext } from './common';
 import { validateIndexCommon } from './index-image';
 import { optionalKeys, RM } from './schemas';
 
 /** POST /builds/rm, as IIB's RequestRm.from_json. */
 export function validateRm(body: unknown, ctx: ValidationContext): ValidatedRequest {
-  const p = requireObject(body);
+  const p = requireBody(body, RM);
   const operators = p.operators ?? [];
   if (
     !Array.isArray(operators) ||

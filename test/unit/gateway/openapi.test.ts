@@ -2,7 +2,9 @@
 import { openApiDocument } from '../../../services/gateway/openapi';
 import { SINGLE_VALIDATORS } from '../../../services/gateway/routes/submit';
 import { AppError } from '../../../shared/errors';
+import { validateAdd } from '../../../services/gateway/validation/add';
 import type { ValidationContext } from '../../../services/gateway/validation/common';
+import { LIMITS } from '../../../services/gateway/validation/limits';
 import { SINGLE_ENDPOINTS } from '../../../services/gateway/validation/schemas';
 
 const ctx: ValidationContext = {
@@ -66,5 +68,22 @@ describe('OpenAPI document', () => {
   it('when a field is a secret, then the document marks it write-only', () => {
     const add = doc.paths['/builds/add']!.post.requestBody.content['application/json'].schema;
     expect(add.properties.overwrite_from_index_token.writeOnly).toBe(true);
+  });
+
+  it('when a field has a size limit, then the document publishes the one the validator enforces', () => {
+    const body = (path: string): any => doc.paths[path]!.post.requestBody.content['application/json'].schema;
+    const add = body('/builds/add');
+    expect(add.properties.build_tags).toMatchObject({
+      maxItems: LIMITS.buildTags,
+      items: { maxLength: 128 },
+    });
+    expect(add.properties.bundles).toMatchObject({ maxItems: LIMITS.bundles, items: { maxLength: 512 } });
+    expect(add.properties.from_index.maxLength).toBe(LIMITS.pullSpecLength);
+    expect(body('/builds/create-empty-index').properties.labels.maxProperties).toBe(LIMITS.labels);
+    expect(body('/builds/add-rm-batch').properties.build_requests.maxItems).toBe(LIMITS.buildRequests);
+    const tags = Array.from({ length: add.properties.build_tags.maxItems + 1 }, (_, i) => `t${i}`);
+    expect(() =>
+      validateAdd({ bundles: ['q.io/b:1'], binary_image: 'q.io/x:1', build_tags: tags }, ctx),
+    ).toThrow(`"build_tags" must not hold more than ${LIMITS.buildTags} items`);
   });
 });

@@ -15,6 +15,8 @@ import { validateFbcOperations } from '../../../services/gateway/validation/fbc-
 import { validateMergeIndexImage } from '../../../services/gateway/validation/merge-index-image';
 import { validateRm } from '../../../services/gateway/validation/rm';
 import { validatePatch } from '../../../services/gateway/patch';
+import { LIMITS } from '../../../services/gateway/validation/limits';
+import { assertSafeJson, unsafeJsonProblem } from '../../../services/gateway/validation/safe-json';
 
 const ctx: ValidationContext = {
   user: null,
@@ -647,3 +649,280 @@ describe('PATCH validation, as IIB', () => {
     );
   });
 });
+
+describe('size limits', () => {
+  const many = (n: number, f: (i: number) => string): string[] => Array.from({ length: n }, (_, i) => f(i));
+  const entries = (n: number): Record<string, string> =>
+    Object.fromEntries(many(n, (i) => `k${i}`).map((k) => [k, 'v']));
+  const limitCases: [string, V, unknown, string][] = [
+    [
+      'add: 51 build_tags',
+      validateAdd,
+      { bundles: [B1], binary_image: BIN, build_tags: many(51, (i) => `t${i}`) },
+      '"build_tags" must not hold more than 50 items',
+    ],
+    [
+      'add: 501 bundles',
+      validateAdd,
+      { bundles: many(501, (i) => `${B1}${i}`), binary_image: BIN },
+      '"bundles" must not hold more than 500 items',
+    ],
+    [
+      'add: 501 bundles, even with duplicates',
+      validateAdd,
+      { bundles: many(501, () => B1), binary_image: BIN },
+      '"bundles" must not hold more than 500 items',
+    ],
+    [
+      'add: 501 deprecation_list items',
+      validateAdd,
+      { bundles: [B1], binary_image: BIN, deprecation_list: many(501, (i) => `${B1}${i}`) },
+      '"deprecation_list" must not hold more than 500 items',
+    ],
+    [
+      'add: 17 add_arches',
+      validateAdd,
+      { bundles: [B1], binary_image: BIN, add_arches: many(17, (i) => `a${i}`) },
+      '"add_arches" must not hold more than 16 items',
+    ],
+    [
+      'add: a 513-character bundle',
+      validateAdd,
+      { bundles: [`q.io/b:${'x'.repeat(506)}`], binary_image: BIN },
+      'Each item of "bundles" must not be longer than 512 characters',
+    ],
+    [
+      'add: a 129-character tag',
+      validateAdd,
+      { bundles: [B1], binary_image: BIN, build_tags: ['t'.repeat(129)] },
+      'Each item of "build_tags" must not be longer than 128 characters',
+    ],
+    [
+      'add: a 256-character organization',
+      validateAdd,
+      { bundles: [B1], binary_image: BIN, organization: 'o'.repeat(256) },
+      '"organization" must not be longer than 255 characters',
+    ],
+    [
+      'add: a 16,385-character token',
+      validateAdd,
+      {
+        bundles: [B1],
+        from_index: IDX,
+        overwrite_from_index: true,
+        overwrite_from_index_token: 't'.repeat(16_385),
+      },
+      '"overwrite_from_index_token" must not be longer than 16384 characters',
+    ],
+    [
+      'rm: 501 operators',
+      validateRm,
+      { operators: many(501, (i) => `op${i}`), from_index: IDX, binary_image: BIN },
+      '"operators" must not hold more than 500 items',
+    ],
+    [
+      'rm: a 513-character from_index',
+      validateRm,
+      { operators: ['op'], from_index: `q.io/i:${'x'.repeat(506)}`, binary_image: BIN },
+      '"from_index" must not be longer than 512 characters',
+    ],
+    [
+      'rm: a 513-character binary_image',
+      validateRm,
+      { operators: ['op'], from_index: IDX, binary_image: `q.io/b:${'x'.repeat(506)}` },
+      '"binary_image" must not be longer than 512 characters',
+    ],
+    [
+      'fbc-operations: 101 fragments',
+      validateFbcOperations,
+      { fbc_fragments: many(101, (i) => `${B1}${i}`), from_index: IDX, binary_image: BIN },
+      '"fbc_fragments" must not hold more than 100 items',
+    ],
+    [
+      'fbc-operations: a 513-character legacy fragment',
+      validateFbcOperations,
+      { fbc_fragment: `q.io/f:${'x'.repeat(506)}`, from_index: IDX, binary_image: BIN },
+      '"fbc_fragment" must not be longer than 512 characters',
+    ],
+    [
+      'merge-index-image: 501 deprecation_list items',
+      validateMergeIndexImage,
+      { source_from_index: IDX, binary_image: BIN, deprecation_list: many(501, (i) => `${B1}${i}`) },
+      '"deprecation_list" must not hold more than 500 items',
+    ],
+    [
+      'merge-index-image: 51 build_tags',
+      validateMergeIndexImage,
+      { source_from_index: IDX, binary_image: BIN, build_tags: many(51, (i) => `t${i}`) },
+      '"build_tags" must not hold more than 50 items',
+    ],
+    [
+      'create-empty-index: 101 labels',
+      validateCreateEmptyIndex,
+      { from_index: IDX, binary_image: BIN, labels: entries(101) },
+      '"labels" must not hold more than 100 keys',
+    ],
+    [
+      'create-empty-index: a 4097-character label key',
+      validateCreateEmptyIndex,
+      { from_index: IDX, binary_image: BIN, labels: { ['k'.repeat(4097)]: 'v' } },
+      'Each key and value of "labels" must not be longer than 4096 characters',
+    ],
+    [
+      'create-empty-index: a 4097-character label value',
+      validateCreateEmptyIndex,
+      { from_index: IDX, binary_image: BIN, labels: { k: 'v'.repeat(4097) } },
+      'Each key and value of "labels" must not be longer than 4096 characters',
+    ],
+    [
+      'regenerate-bundle: 501 replacements',
+      validateRegenerateBundle,
+      { from_bundle_image: B1, bundle_replacements: entries(501) },
+      '"bundle_replacements" must not hold more than 500 keys',
+    ],
+    [
+      'regenerate-bundle: a 513-character replacement',
+      validateRegenerateBundle,
+      { from_bundle_image: B1, bundle_replacements: { [B1]: `q.io/b:${'x'.repeat(506)}` } },
+      'Each key and value of "bundle_replacements" must not be longer than 512 characters',
+    ],
+    [
+      'regenerate-bundle: 51 registries',
+      validateRegenerateBundle,
+      {
+        from_bundle_image: B1,
+        registry_auths: {
+          auths: Object.fromEntries(many(51, (i) => `r${i}.io`).map((r) => [r, { auth: 'eA==' }])),
+        },
+      },
+      '"registry_auths.auths" must not hold more than 50 keys',
+    ],
+    [
+      'recursive-related-bundles: a 16,385-character auth',
+      validateRecursiveRelatedBundles,
+      { parent_bundle_image: B1, registry_auths: { auths: { 'r.io': { auth: 'a'.repeat(16_385) } } } },
+      'Each key and value of "registry_auths.auths" must not be longer than 16384 characters',
+    ],
+    [
+      'add-deprecations: a 256-character package',
+      validateAddDeprecations,
+      { operator_package: 'p'.repeat(256), deprecation_schema: '{}', from_index: IDX, binary_image: BIN },
+      '"operator_package" must not be longer than 255 characters',
+    ],
+    [
+      'add-rm-batch: 201 items',
+      validateAddRmBatch,
+      { build_requests: many(201, () => '').map(() => ({ bundles: [B1], binary_image: BIN })) },
+      '"build_requests" must not hold more than 200 items',
+    ],
+    [
+      'regenerate-bundle-batch: 101 annotation keys',
+      validateRegenerateBundleBatch,
+      { build_requests: [{ from_bundle_image: B1 }], annotations: entries(101) },
+      '"annotations" must not hold more than 100 keys',
+    ],
+    [
+      'add-rm-batch: a limit of an item',
+      validateAddRmBatch,
+      { build_requests: [{ operators: many(501, (i) => `op${i}`), from_index: IDX, binary_image: BIN }] },
+      '"operators" must not hold more than 500 items. This occurred on the build request in index 0.',
+    ],
+  ];
+
+  it.each(limitCases)('when %s, then a 400 naming the key and the limit', (_name, v, body, message) => {
+    expect(failure(v, body)).toEqual({ status: 400, message });
+  });
+
+  it('when every list and string sits at its limit, then the request is valid', () => {
+    const atLimit = validateAdd(
+      {
+        bundles: many(500, (i) => `${B1}${i}`),
+        from_index: `q.io/i:${'x'.repeat(505)}`,
+        binary_image: BIN,
+        build_tags: many(50, (i) => `${i}`.padStart(128, 't')),
+        deprecation_list: many(500, (i) => `${B1}${i}`),
+        add_arches: many(16, (i) => `a${i}`),
+        organization: 'o'.repeat(255),
+      },
+      ctx,
+    );
+    expect((atLimit.params.bundles as string[]).length).toBe(500);
+    expect((atLimit.params.from_index as string).length).toBe(512);
+    const labels = validateCreateEmptyIndex(
+      {
+        from_index: IDX,
+        binary_image: BIN,
+        labels: Object.fromEntries(many(100, (i) => `k${i}`).map((k) => [k, 'v'.repeat(4096)])),
+      },
+      ctx,
+    );
+    expect(Object.keys(labels.params.labels as object)).toHaveLength(100);
+  });
+
+  it("when a value of the wrong type is over a limit, then IIB's type message wins over the limit", () => {
+    expect(failure(validateRm, { operators: 'o'.repeat(600), from_index: IDX })).toEqual({
+      status: 400,
+      message: '"operators" should be a non-empty array of strings',
+    });
+  });
+});
+
+describe('unsafe JSON', () => {
+  const cases: [string, unknown, string | undefined][] = [
+    ['a clean body', { a: ['b', { c: 'é\u{1F600}' }], n: 1, z: null }, undefined],
+    ['a NUL in a top-level value', { from_index: 'a\u0000' }, '"from_index" contains a NUL character'],
+    ['a NUL in a nested value', { labels: { v: 'x\u0000' } }, '"labels.v" contains a NUL character'],
+    ['a NUL in a list item', { bundles: ['a', 'b\u0000'] }, '"bundles[1]" contains a NUL character'],
+    [
+      'a NUL in a batch item',
+      { build_requests: [{}, { bundles: ['\u0000'] }] },
+      '"build_requests[1].bundles[0]" contains a NUL character',
+    ],
+    ['a NUL in a key', { labels: { 'k\u0000': 'v' } }, 'A key of "labels" contains a NUL character'],
+    ['a NUL in a top-level key', { '\u0000': 1 }, 'A key of the input data contains a NUL character'],
+    ['a NUL in a bare string body', 'a\u0000', 'The input data contains a NUL character'],
+    [
+      'a lone high surrogate',
+      { labels: { a: '\ud800' } },
+      '"labels.a" contains invalid Unicode (an unpaired surrogate)',
+    ],
+    ['a lone low surrogate', { x: 'a\udc00b' }, '"x" contains invalid Unicode (an unpaired surrogate)'],
+    ['reversed surrogates', { x: '\udc00\ud800' }, '"x" contains invalid Unicode (an unpaired surrogate)'],
+    [
+      'a surrogate in a key',
+      { x: { '\ud800': 1 } },
+      'A key of "x" contains invalid Unicode (an unpaired surrogate)',
+    ],
+    [
+      'a long key in a path',
+      { ['k'.repeat(100)]: '\u0000' },
+      `"${'k'.repeat(64)}..." contains a NUL character`,
+    ],
+    ['32 levels', { a: JSON.parse(nestedArrays(31)) as unknown }, undefined],
+    [
+      '33 levels',
+      { a: JSON.parse(nestedArrays(32)) as unknown },
+      'The input data must not be nested more than 32 levels deep',
+    ],
+  ];
+
+  it.each(cases)('when %s is checked, then the problem is named', (_name, value, problem) => {
+    expect(unsafeJsonProblem(value, LIMITS.depth)).toBe(problem);
+  });
+
+  it('when 100,000 arrays are nested, then the check stops at the limit without a stack overflow', () => {
+    const deep = JSON.parse(nestedArrays(100_000)) as unknown;
+    expect(() => assertSafeJson({ a: deep }, LIMITS.depth)).toThrow(
+      'The input data must not be nested more than 32 levels deep',
+    );
+  });
+
+  it('when the problem is in a later item, then it is still found (every string is walked)', () => {
+    const big = { bundles: Array.from({ length: 10_000 }, (_, i) => (i === 9_999 ? '\u0000' : `b${i}`)) };
+    expect(unsafeJsonProblem(big, LIMITS.depth)).toBe('"bundles[9999]" contains a NUL character');
+  });
+});
+
+function nestedArrays(depth: number): string {
+  return '['.repeat(depth) + ']'.repeat(depth);
+}
