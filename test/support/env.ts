@@ -52,6 +52,12 @@ export const testImages = {
   /** Manifest list linux/amd64 + linux/arm64; FROM scratch, static busybox, label io.iib-test=binary. */
   binary: `${registryHost}/iib-test/binary:v1`,
   /**
+   * The binary image plus /bin/opm, a stand-in for opm serve that enforces a
+   * serve cache bound to the catalog (scripts/lib/opm-stand-in.sh);
+   * ENTRYPOINT ["/bin/opm"], CMD ["serve", "/configs", "--cache-dir=/tmp/cache"].
+   */
+  binaryOpm: `${registryHost}/iib-test/binary-opm:v1`,
+  /**
    * Manifest list linux/amd64 + linux/arm64, FROM the binary image, /configs =
    * the fixture catalog (six packages), labels
    * operators.operatorframework.io.index.configs.v1=/configs,
