@@ -12,6 +12,8 @@ export interface AmqpConfig {
   dialect: DialectName;
   /** RabbitMQ only: the management API used to declare queues with arguments. */
   rabbitmqManagementUrl: string;
+  /** ActiveMQ Classic only: its Jolokia REST API, read by `npm run lanes`. */
+  activemqJolokiaUrl: string;
   ca?: string;
   cert?: string;
   key?: string;
@@ -52,6 +54,14 @@ export function loadAmqpConfig(env: Env = process.env): AmqpConfig {
       env,
       'IIB_RABBITMQ_MANAGEMENT_URL',
       str('RabbitMQ management API (declares queues with arguments)', 'http://guest:guest@127.0.0.1:15672'),
+    ),
+    activemqJolokiaUrl: readKey(
+      env,
+      'IIB_ACTIVEMQ_JOLOKIA_URL',
+      str(
+        'ActiveMQ Classic Jolokia REST API (lane depth for npm run lanes), e.g. http://admin:admin@broker:8161/api/jolokia',
+        'http://127.0.0.1:8161/api/jolokia',
+      ),
     ),
     ca: readKey(env, 'IIB_AMQP_CA', optStr('CA bundle (PEM file) to verify the broker')),
     cert: readKey(env, 'IIB_AMQP_CERT', optStr('Client certificate (PEM file) for the broker')),

@@ -23,12 +23,19 @@ export const brokerDialect = process.env.IIB_BROKER_DIALECT ?? 'rabbitmq';
 export const rabbitmqManagementUrl =
   process.env.IIB_RABBITMQ_MANAGEMENT_URL ?? 'http://guest:guest@127.0.0.1:15672';
 
+/** The local stack's ActiveMQ Classic (scripts/stack.sh): its Jolokia API. */
+export const activemqJolokiaUrl = process.env.IIB_ACTIVEMQ_JOLOKIA_URL ?? 'http://127.0.0.1:8161/api/jolokia';
+
+/** The jars of the local stack's ActiveMQ, for tests that start a broker of their own. */
+export const activemqHome = process.env.IIB_ACTIVEMQ_HOME ?? path.join(repoRoot, '.stack', 'activemq');
+
 /** The broker settings of a service or a Messaging under test, its queues named `<namespace>...`. */
 export function brokerEnv(namespace: string): Record<string, string> {
   return {
     IIB_AMQP_URLS: amqpUrl,
     IIB_BROKER_DIALECT: brokerDialect,
     IIB_RABBITMQ_MANAGEMENT_URL: rabbitmqManagementUrl,
+    IIB_ACTIVEMQ_JOLOKIA_URL: activemqJolokiaUrl,
     IIB_AMQP_NAMESPACE: namespace,
   };
 }

@@ -5,7 +5,7 @@ import { existsSync } from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import { Client } from 'pg';
-import { deleteNamespaceQueues } from './rabbitmq-admin';
+import { deleteNamespaceQueues } from './broker-admin';
 import { amqpUrl, brokerEnv, databaseUrl, registryHost, repoRoot } from './env';
 
 export const SERVICES = ['gateway', 'scheduler', 'builder', 'notifier'] as const;
