@@ -1,4 +1,6 @@
 import * as path from 'node:path';
+import type { DialectName } from '../../shared/config';
+import { getDialect } from '../../shared/messaging/dialect';
 
 /**
  * Test defaults: where the local stack (`npm run stack`) listens and which
@@ -19,6 +21,15 @@ export const amqpUrl = (process.env.IIB_AMQP_URLS ?? 'amqp://guest:guest@127.0.0
   .trim();
 
 export const brokerDialect = process.env.IIB_BROKER_DIALECT ?? 'rabbitmq';
+
+/** Host and port of the test broker (the first URL). */
+export const amqpHost = new URL(amqpUrl).hostname;
+export const amqpPort = Number(new URL(amqpUrl).port || (amqpUrl.startsWith('amqps:') ? 5671 : 5672));
+
+/** The test broker's address of an IIB-style destination (`topic://X`, `queue://X`), as its dialect writes it. */
+export function brokerAddress(iibStyle: string): string {
+  return getDialect(brokerDialect as DialectName).destination(iibStyle).address;
+}
 
 export const rabbitmqManagementUrl =
   process.env.IIB_RABBITMQ_MANAGEMENT_URL ?? 'http://guest:guest@127.0.0.1:15672';
