@@ -24,6 +24,15 @@ export interface ConsumerOptions {
   /** Delay before a retryable failure is released, doubled per delivery. */
   retryBaseDelayMs?: number;
   retryMaxDelayMs?: number;
+  /**
+   * Whether the broker's delivery count counts toward maxDeliveries (default
+   * true). A message that arrives already delivered maxDeliveries times (its
+   * consumers died holding it: ActiveMQ counts those in the AMQP
+   * delivery-count) is rejected to the dead-letter address unhandled. Off for
+   * the dead-letter queue itself, whose messages arrive with the count that
+   * sent them there.
+   */
+  countBrokerDeliveries?: boolean;
 }
 
 /** A handler error that says whether the same message may succeed later. */
@@ -89,7 +98,21 @@ export class AmqpConsumer {
       if (next.epoch !== this.conn.epoch) continue; // the broker redelivers it
       const key = next.message.messageId;
       const localCount = key ? (this.seen.get(key) ?? 0) : 0;
-      const deliveries = Math.max(next.message.deliveryCount, localCount) + 1;
+      const brokerCount = this.options.countBrokerDeliveries === false ? 0 : next.message.deliveryCount;
+      const deliveries = Math.max(brokerCount, localCount) + 1;
+      if (brokerCount >= this.options.maxDeliveries) {
+        // Delivered maxDeliveries times already, each to a consumer that went
+        // away without settling it: one more attempt would break the limit.
+        this.log.error(
+          { address: this.source.address, deliveries: brokerCount, messageId: key },
+          'delivery limit reached; message rejected to the dead-letter address',
+        );
+        next.delivery.reject({
+          condition: 'iib:delivery-limit',
+          description: `delivered ${brokerCount} times without being settled`,
+        });
+        continue;
+      }
       this.inFlight += 1;
       // then(done, done), not finally(done): finally costs two more promises per message.
       void context

@@ -4,6 +4,7 @@ import { AmqpConnection, ConnectionSettings } from './connection';
 import { AmqpConsumer, ConsumerOptions, Handler } from './consumer';
 import { Dialect, getDialect, QueueOptions, Terminus } from './dialect';
 import { QueueProvisioner } from './provisioner';
+import { Names } from './names';
 import { AmqpSender } from './sender';
 
 export { AmqpConnection, parseAmqpUrl } from './connection';
@@ -113,7 +114,11 @@ export class Messaging {
           this.connection,
           this.dialect.queueSource(this.queueName(name), queueOptions),
           handler,
-          { maxDeliveries: this.config.maxDeliveries, ...options },
+          {
+            maxDeliveries: this.config.maxDeliveries,
+            countBrokerDeliveries: name !== Names.deadLetter,
+            ...options,
+          },
           this.log,
         ),
       );

@@ -361,15 +361,14 @@ describe('ActiveMQ Classic: the external topics as IIB subscribers use them', ()
 });
 
 describe('ActiveMQ Classic: TLS with a client certificate (amqp+ssl connector)', () => {
-  const tlsOptions = (withCert: boolean): Partial<ConnectionOptions> =>
-    ({
-      port: broker.amqpsPort,
-      transport: 'tls',
-      host: 'localhost',
-      servername: 'localhost',
-      ca: fs.readFileSync(pki.ca),
-      ...(withCert ? { cert: fs.readFileSync(pki.clientCert), key: fs.readFileSync(pki.clientKey) } : {}),
-    });
+  const tlsOptions = (withCert: boolean): Partial<ConnectionOptions> => ({
+    port: broker.amqpsPort,
+    transport: 'tls',
+    host: 'localhost',
+    servername: 'localhost',
+    ca: fs.readFileSync(pki.ca),
+    ...(withCert ? { cert: fs.readFileSync(pki.clientCert), key: fs.readFileSync(pki.clientKey) } : {}),
+  });
 
   it('when the client presents a certificate of the CA, then the connection opens and messages flow; the services connect over amqps://', async () => {
     const conn = await connect(tlsOptions(true));

@@ -117,7 +117,6 @@ export async function startSystem(options: SystemOptions = {}): Promise<RunningS
     IIB_MESSAGING_BUILD_STATE_DESTINATION: buildStateTopic,
     IIB_MESSAGING_BATCH_STATE_DESTINATION: batchStateTopic,
     IIB_SECRETS_KEY: randomBytes(32).toString('base64'),
-    IIB_MESSAGING_SYSTEM: 'rabbitmq',
     STORAGE_DRIVER: process.env.STORAGE_DRIVER ?? 'vfs',
     BUILDAH_ISOLATION: process.env.BUILDAH_ISOLATION ?? 'chroot',
     IIB_LOG_LEVEL: 'debug',
