@@ -23,7 +23,7 @@ function startHint(): string {
     return `${START_HINT}\nActiveMQ Classic alone: bash scripts/stack.sh activemq   (AMQP 1.0 on 127.0.0.1:5673, Jolokia on :8161)`;
   }
   if (brokerDialect === 'artemis') {
-    return `${START_HINT}\nArtemis alone: bash scripts/stack.sh artemis   (AMQP 1.0 on 127.0.0.1:5675)`;
+    return 'Artemis is not part of the local stack: start one and set IIB_AMQP_URLS (docs/stack.md, "Brokers")';
   }
   return START_HINT;
 }
