@@ -33,6 +33,16 @@ export interface ConsumerOptions {
    * sent them there.
    */
   countBrokerDeliveries?: boolean;
+  /**
+   * For brokers that do not route a rejected message to the system's
+   * dead-letter queue (Artemis sends it to one broker-wide DLQ address): the
+   * consumer sends it there itself and accepts it once the broker accepted
+   * the copy (a failed copy releases the original instead).
+   */
+  forwardDeadLetter?: (
+    message: InboundMessage,
+    reason: { condition: string; description: string },
+  ) => Promise<void>;
 }
 
 /** A handler error that says whether the same message may succeed later. */
@@ -107,7 +117,7 @@ export class AmqpConsumer {
           { address: this.source.address, deliveries: brokerCount, messageId: key },
           'delivery limit reached; message rejected to the dead-letter address',
         );
-        next.delivery.reject({
+        this.deadLetter(next.message, next.delivery, next.epoch, {
           condition: 'iib:delivery-limit',
           description: `delivered ${brokerCount} times without being settled`,
         });
@@ -170,14 +180,36 @@ export class AmqpConsumer {
           { address: this.source.address, deliveries, err: reason, messageId: message.messageId },
           'message rejected to the dead-letter address',
         );
-        settle(() =>
-          delivery.reject({
-            condition: retryable ? 'iib:delivery-limit' : 'iib:invalid-message',
-            description: reason,
-          }),
-        );
+        this.deadLetter(message, delivery, epoch, {
+          condition: retryable ? 'iib:delivery-limit' : 'iib:invalid-message',
+          description: reason,
+        });
       }
     }
+  }
+
+  /** Rejects to the broker's dead-letter address, or forwards to ours where the broker has none. */
+  private deadLetter(
+    message: InboundMessage,
+    delivery: Delivery,
+    epoch: number,
+    reason: { condition: string; description: string },
+  ): void {
+    const live = (): boolean => epoch === this.conn.epoch && this.conn.up;
+    const forward = this.options.forwardDeadLetter;
+    if (!forward) {
+      if (live()) delivery.reject(reason);
+      return;
+    }
+    void forward(message, reason).then(
+      () => {
+        if (live()) delivery.accept();
+      },
+      (err: unknown) => {
+        this.log.warn({ err: errorMessage(err) }, 'dead letter not forwarded; message released');
+        if (live()) delivery.release();
+      },
+    );
   }
 
   private remember(key: string, count: number): void {

@@ -28,6 +28,12 @@ export interface Dialect {
   readonly system: string;
   /** Whether queues must be declared (with arguments) before they are used. */
   readonly needsProvisioning: boolean;
+  /**
+   * Whether consumers send dead letters to the logical dead-letter queue
+   * themselves: the broker's own dead-lettering cannot reach it (Artemis has
+   * one dead-letter address per address setting, not per namespace).
+   */
+  readonly forwardsDeadLetters: boolean;
   queueTarget(name: string): Terminus;
   queueSource(name: string, options?: QueueOptions): Terminus;
   topicTarget(name: string): Terminus;
@@ -61,6 +67,7 @@ const activemq: Dialect = {
   name: 'activemq',
   system: 'activemq',
   needsProvisioning: false,
+  forwardsDeadLetters: false,
   queueTarget: (name) => ({ address: `queue://${name}` }),
   queueSource: (name, options) => {
     if (name.endsWith(Names.deadLetter)) return { address: activemqDeadLetterAddress(name) };
@@ -82,6 +89,7 @@ const artemis: Dialect = {
   name: 'artemis',
   system: 'activemq',
   needsProvisioning: false,
+  forwardsDeadLetters: true,
   queueTarget: (name) => ({ address: name, capabilities: ['queue'] }),
   queueSource: (name) => ({ address: name, capabilities: ['queue'] }),
   topicTarget: (name) => ({ address: name, capabilities: ['topic'] }),
@@ -101,6 +109,7 @@ const rabbitmq: Dialect = {
   name: 'rabbitmq',
   system: 'rabbitmq',
   needsProvisioning: true,
+  forwardsDeadLetters: false,
   queueTarget: (name) => ({ address: `/amq/queue/${name}` }),
   queueSource: (name) => ({ address: `/amq/queue/${name}` }),
   topicTarget: (name) => ({ address: `/topic/${name}` }),
