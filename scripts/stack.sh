@@ -9,6 +9,8 @@
 #   bash scripts/stack.sh down --all   ... and the registry too
 #   bash scripts/stack.sh status       what runs
 #   bash scripts/stack.sh activemq     install (once) and start only ActiveMQ Classic
+#   bash scripts/stack.sh artemis      install (once) and start Artemis (optional,
+#                                      for IIB_BROKER=artemis npm run test:conformance)
 #
 # Brokers: RabbitMQ (Debian's, AMQP 1.0 on 127.0.0.1:5672) and ActiveMQ
 # Classic 6.x (jars from Maven Central, AMQP 1.0 on 127.0.0.1:5673) both run;
@@ -46,6 +48,11 @@ ACTIVEMQ_AMQPS_PORT=${IIB_ACTIVEMQ_AMQPS_PORT:-5674}
 ACTIVEMQ_OPENWIRE_PORT=${IIB_ACTIVEMQ_OPENWIRE_PORT:-61616}
 ACTIVEMQ_JOLOKIA_PORT=${IIB_ACTIVEMQ_JOLOKIA_PORT:-8161}
 ACTIVEMQ_TLS_PASSWORD=iib-stack
+# Artemis, optional (`stack.sh artemis`): from Maven Central as well, AMQP 1.0
+# on 127.0.0.1:5675 (the broker's ports shifted by 3, core on 61619).
+ARTEMIS_VERSION=2.40.0
+ARTEMIS_DIR="$STACK/artemis"
+ARTEMIS_AMQP_PORT=5675
 # The broker the services use: rabbitmq (default) or activemq.
 STACK_BROKER=${IIB_STACK_BROKER:-rabbitmq}
 
@@ -451,6 +458,56 @@ stop_activemq() {
   stop_pid activemq "$PIDS/activemq.pid" "-Diib.stack.broker=$ACTIVEMQ_DIR"
 }
 
+# --- Artemis (optional) ------------------------------------------------------
+
+ensure_artemis() {
+  step "Artemis $ARTEMIS_VERSION on 127.0.0.1:$ARTEMIS_AMQP_PORT (AMQP 1.0)"
+  mkdir -p "$LOGS" "$PIDS" "$ARTEMIS_DIR"
+  local home="$ARTEMIS_DIR/apache-artemis-$ARTEMIS_VERSION" instance="$ARTEMIS_DIR/instance"
+  if [[ ! -x $home/bin/artemis ]]; then
+    ensure_java_maven
+    mvn -q -B dependency:copy -Dartifact="org.apache.activemq:apache-artemis:$ARTEMIS_VERSION:tar.gz:bin" \
+      -DoutputDirectory="$ARTEMIS_DIR" >"$LOGS/artemis-install.log" 2>&1 || {
+      log_tail "$LOGS/artemis-install.log"
+      die "Maven could not resolve org.apache.activemq:apache-artemis:$ARTEMIS_VERSION:tar.gz:bin"
+    }
+    tar -xzf "$ARTEMIS_DIR/apache-artemis-$ARTEMIS_VERSION-bin.tar.gz" -C "$ARTEMIS_DIR"
+    rm -f "$ARTEMIS_DIR/apache-artemis-$ARTEMIS_VERSION-bin.tar.gz"
+    ok "installed from Maven Central"
+  fi
+  if [[ ! -f $instance/etc/broker.xml ]]; then
+    # Port offset 3: AMQP 5675, core 61619, console 8164; no STOMP/MQTT/HornetQ
+    # acceptors (their ports would meet ActiveMQ's).
+    "$home/bin/artemis" create "$instance" --user guest --password guest --allow-anonymous \
+      --host 127.0.0.1 --http-host 127.0.0.1 --port-offset 3 --no-stomp-acceptor --no-mqtt-acceptor \
+      --no-hornetq-acceptor --nio --silent --java-memory 256M >"$LOGS/artemis-create.log" 2>&1 || {
+      log_tail "$LOGS/artemis-create.log"
+      die "artemis create failed"
+    }
+    sed -i 's/-Xms[0-9]*[MmGg]/-Xms64M/' "$instance/etc/artemis.profile"
+    local fragment="$ROOT/deploy/artemis/address-settings.xml" tmp
+    tmp=$(mktemp)
+    awk -v f="$fragment" '/<\/address-settings>/ { while ((getline line < f) > 0) print line } { print }' \
+      "$instance/etc/broker.xml" >"$tmp" && mv "$tmp" "$instance/etc/broker.xml"
+    ok "broker instance .stack/artemis/instance (serial lanes exclusive)"
+  fi
+  local pidfile="$PIDS/artemis.pid"
+  if pid_alive "$pidfile" "$instance"; then
+    ok "running (pid $(<"$pidfile"))"
+    return
+  fi
+  port_open "$ARTEMIS_AMQP_PORT" && die "port 127.0.0.1:$ARTEMIS_AMQP_PORT, which Artemis needs, is taken"
+  start_bg artemis "$LOGS/artemis.log" "$pidfile" "$instance/bin/artemis" run
+  wait_for 90 "Artemis started (pid $(<"$pidfile"))" port_open "$ARTEMIS_AMQP_PORT" || {
+    log_tail "$LOGS/artemis.log" 40
+    die "Artemis did not come up on 127.0.0.1:$ARTEMIS_AMQP_PORT (log: .stack/logs/artemis.log)"
+  }
+}
+
+stop_artemis() {
+  stop_pid artemis "$PIDS/artemis.pid" "$ARTEMIS_DIR/instance"
+}
+
 # The broker the services use, as .stack/env defaults.
 broker_defaults() {
   case "$STACK_BROKER" in
@@ -806,6 +863,7 @@ cmd_down() {
     stop_pid registry-$GOLDEN_REGISTRY_PORT "$PIDS/registry-$GOLDEN_REGISTRY_PORT.pid" "config-$GOLDEN_REGISTRY_PORT.yml"
     stop_pid registry "$PIDS/registry.pid" "config-$REGISTRY_PORT.yml"
     stop_activemq
+    stop_artemis
   fi
   if [[ ${1:-} == --all ]]; then
     ok "services, registry and ActiveMQ stopped (PostgreSQL and RabbitMQ left running)"
@@ -868,14 +926,14 @@ case "${1:-}" in
   up) cmd_up ;;
   down) cmd_down "${2:-}" ;;
   status) cmd_status ;;
-  activemq)
+  activemq | artemis)
     mkdir -p "$LOGS" "$PIDS"
     exec 9>"$STACK/stack.lock"
     flock -w 600 9 || die "another 'stack.sh' has held .stack/stack.lock for 10 minutes"
-    ensure_activemq
+    "ensure_$1"
     ;;
   *)
-    echo "usage: bash scripts/stack.sh up | down [--all] | status | activemq" >&2
+    echo "usage: bash scripts/stack.sh up | down [--all] | status | activemq | artemis" >&2
     exit 2
     ;;
 esac
