@@ -76,8 +76,9 @@ afterEach(async () => {
 /**
  * The README's recipe for a subscriber whose messages wait while it is away;
  * returns the address it consumes. ActiveMQ: the virtual-topic consumer queue
- * `Consumer.<app>.<topic>`, made to exist by attaching to it once. RabbitMQ: a
- * durable queue bound to amq.topic with the destination's routing key.
+ * `Consumer.<app>.<topic>`, made to exist by attaching to it once. Artemis: a
+ * queue of the app's own on the topic's address (`<topic>::<app>`), likewise.
+ * RabbitMQ: a durable queue bound to amq.topic with the destination's routing key.
  */
 async function subscriberQueue(app: string, topic: string): Promise<string> {
   if (brokerDialect === 'activemq') {
@@ -89,6 +90,13 @@ async function subscriberQueue(app: string, topic: string): Promise<string> {
       (q) => q !== undefined,
       'the consumer queue exists',
     );
+    return address;
+  }
+  if (brokerDialect === 'artemis') {
+    // A queue of the app's own on the (multicast) address, by its fully qualified name.
+    const address = `${topic}::${app}`;
+    const once = await subscribeAmqp10(address);
+    await once.close();
     return address;
   }
   const queue = `${app}.build-state`;

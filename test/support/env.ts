@@ -37,6 +37,10 @@ export const rabbitmqManagementUrl =
 /** The local stack's ActiveMQ Classic (scripts/stack.sh): its Jolokia API. */
 export const activemqJolokiaUrl = process.env.IIB_ACTIVEMQ_JOLOKIA_URL ?? 'http://127.0.0.1:8161/api/jolokia';
 
+/** The Artemis of `bash scripts/stack.sh artemis`: its console's Jolokia API (guest/guest). */
+export const artemisJolokiaUrl =
+  process.env.IIB_ARTEMIS_JOLOKIA_URL ?? 'http://guest:guest@127.0.0.1:8164/console/jolokia';
+
 /** The jars of the local stack's ActiveMQ, for tests that start a broker of their own. */
 export const activemqHome = process.env.IIB_ACTIVEMQ_HOME ?? path.join(repoRoot, '.stack', 'activemq');
 
