@@ -897,6 +897,9 @@ cmd_status() {
     line "ActiveMQ AMQP" "DOWN"
     rc=1
   fi
+  if pid_alive "$PIDS/artemis.pid" "$ARTEMIS_DIR/instance" && port_open "$ARTEMIS_AMQP_PORT"; then
+    line "Artemis AMQP" "up 127.0.0.1:$ARTEMIS_AMQP_PORT (optional; pid $(<"$PIDS/artemis.pid"))"
+  fi
   if [[ -f $ENV_FILE ]]; then
     line "services' broker" "$(load_env && echo "${IIB_BROKER_DIALECT:-?} ${IIB_AMQP_URLS:-?}")"
   fi
