@@ -51,6 +51,8 @@ void runService(log, async () => {
   messaging.consumeQueue(Names.stateUpdates, createRecorder({ store, log, onCommitted: kick, answer }), {
     concurrency: 8,
     retryInPlace: true,
+    // A held update goes back to the broker only with a dying gateway: never dead-letter it for that.
+    countBrokerDeliveries: false,
     retryBaseDelayMs: 250,
     retryMaxDelayMs: 5000,
   });

@@ -34,6 +34,8 @@ export interface AmqpConfig {
   dialect: DialectName;
   /** RabbitMQ only: the management API used to declare queues with arguments. */
   rabbitmqManagementUrl: string;
+  /** ActiveMQ Classic only: its Jolokia REST API, read by `npm run lanes`. */
+  activemqJolokiaUrl: string;
   ca?: string;
   cert?: string;
   key?: string;
@@ -114,6 +116,15 @@ export function loadAmqpConfig(env: Env = process.env): AmqpConfig {
         'RabbitMQ management API (declares queues with arguments)',
         HTTP_SCHEMES,
         'http://guest:guest@127.0.0.1:15672',
+      ),
+    ),
+    activemqJolokiaUrl: readKey(
+      env,
+      'IIB_ACTIVEMQ_JOLOKIA_URL',
+      url(
+        'ActiveMQ Classic Jolokia REST API (lane depth for npm run lanes), e.g. http://admin:admin@broker:8161/api/jolokia',
+        HTTP_SCHEMES,
+        'http://127.0.0.1:8161/api/jolokia',
       ),
     ),
     ca: readKey(env, 'IIB_AMQP_CA', optFile('CA bundle (PEM file) to verify the broker')),
