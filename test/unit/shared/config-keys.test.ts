@@ -15,6 +15,7 @@ const BAD: Record<string, string> = {
   IIB_AMQP_URLS: 'http://broker:5672',
   IIB_BROKER_DIALECT: 'kafka',
   IIB_RABBITMQ_MANAGEMENT_URL: 'broker:15672',
+  IIB_ACTIVEMQ_JOLOKIA_URL: 'ftp://broker:8161/api/jolokia',
   IIB_AMQP_CA: '/nonexistent/ca.pem',
   IIB_AMQP_CERT: '/nonexistent/cert.pem',
   IIB_AMQP_KEY: '/nonexistent/key.pem',
