@@ -30,7 +30,7 @@ GOLDEN_REGISTRY_PORT=5055
 # only lists it as a plain-HTTP registry for skopeo and buildah.
 AUTH_REGISTRY_PORT=5056
 REGISTRIES_CONF=/etc/containers/registries.conf.d/50-iib-local.conf
-PACKAGES=(postgresql rabbitmq-server buildah skopeo podman docker-registry uidmap fuse-overlayfs curl ca-certificates)
+PACKAGES=(postgresql rabbitmq-server buildah skopeo podman docker-registry uidmap fuse-overlayfs curl ca-certificates chromium)
 
 if [[ -t 1 ]]; then
   B=$'\e[1m' R=$'\e[31m' Y=$'\e[33m' G=$'\e[32m' N=$'\e[0m'
