@@ -3,7 +3,7 @@ import { browserScriptsDir, redocBundle } from './assets';
 import { shellPage, STYLE, UI_CSP } from './shell';
 
 /** Routes of the pages outside /api/v1; the test of the route table lists these as the only others. */
-export const PAGE_ROUTES = ['/', '/ui', '/ui/', '/ui/style.css', '/ui/vendor/redoc.standalone.js'] as const;
+export const PAGE_ROUTES = ['/', '/ui', '/ui/style.css', '/ui/vendor/redoc.standalone.js'] as const;
 
 /** The builds page and its assets, all served by the gateway (no CDN). */
 export function uiRoutes(): Router {
@@ -11,8 +11,13 @@ export function uiRoutes(): Router {
   const shell = shellPage();
   // Relative redirects, so a proxy's path prefix is kept.
   router.get('/', (_req, res) => res.redirect(302, 'ui/'));
-  router.get('/ui', (_req, res) => res.redirect(302, 'ui/'));
-  router.get('/ui/', (_req, res) => {
+  // express matches `/ui` and `/ui/` alike; only the latter makes the page's relative URLs right.
+  router.get('/ui', (req, res) => {
+    const [pathname = '', query] = req.originalUrl.split(/\?(.*)/s);
+    if (!pathname.endsWith('/')) {
+      res.redirect(302, `ui/${query ? `?${query}` : ''}`);
+      return;
+    }
     res.set('Content-Security-Policy', UI_CSP);
     res.set('Cache-Control', 'no-cache');
     res.type('html').send(shell);
