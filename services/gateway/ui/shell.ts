@@ -47,7 +47,9 @@ button{cursor:pointer;background:var(--accent);color:#fff;border-color:var(--acc
 table{border-collapse:collapse;width:100%}
 th,td{text-align:left;padding:.35em .6em;border-bottom:1px solid var(--line);vertical-align:top}
 th{font-size:.85em;color:var(--muted);font-weight:600}
-td.wrap{word-break:break-all}
+td.wrap{overflow-wrap:anywhere;min-width:14em}
+td.nowrap{white-space:nowrap}
+caption{text-align:left;caption-side:top;padding:.2em 0}
 .state{display:inline-block;padding:.05em .55em;border-radius:1em;font-size:.85em;font-weight:600;border:1px solid currentColor;white-space:nowrap}
 .state-complete{color:var(--ok)}.state-failed{color:var(--bad)}.state-in_progress{color:var(--run)}
 .pager{display:flex;gap:1em;align-items:center;margin-top:1em}

@@ -38,11 +38,16 @@ export function stateBadge(state: string): HTMLSpanElement {
   return h('span', { class: `state state-${state.replace(/[^a-z_]/g, '')}` }, state.replace('_', ' '));
 }
 
-/** A value of the request JSON as text: lists joined, objects as JSON. */
+/** A value of the request JSON as text: lists joined, maps a key a line. */
 export function valueText(v: unknown): string {
   if (v === null || v === undefined || v === '') return '—';
   if (Array.isArray(v))
     return v.length === 0 ? '—' : v.map((i) => (typeof i === 'string' ? i : JSON.stringify(i))).join(', ');
-  if (typeof v === 'object') return Object.keys(v).length === 0 ? '—' : JSON.stringify(v, null, 1);
+  // A map (labels, annotations, replacements) one `key: value` a line, strings as they are.
+  if (typeof v === 'object') {
+    const entries = Object.entries(v);
+    if (entries.length === 0) return '—';
+    return entries.map(([k, x]) => `${k}: ${typeof x === 'string' ? x : JSON.stringify(x)}`).join('\n');
+  }
   return typeof v === 'string' ? v : JSON.stringify(v);
 }

@@ -32,13 +32,13 @@ function row(b: Build): HTMLTableRowElement {
     'tr',
     {},
     h('td', {}, h('a', { href: `?id=${b.id}` }, String(b.id))),
-    h('td', {}, b.request_type),
+    h('td', { class: 'nowrap' }, b.request_type),
     h('td', {}, stateBadge(b.state)),
     h('td', {}, b.state_reason),
     h('td', {}, b.user ?? '—'),
     image(sourceOf(b)),
     image(producedOf(b)),
-    h('td', {}, time(b.updated)),
+    h('td', { class: 'nowrap' }, time(b.updated)),
   );
 }
 
