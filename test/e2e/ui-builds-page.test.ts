@@ -6,7 +6,8 @@ import { RunningSystem, startSystem, waitForFinal } from '../support/system';
 
 jest.setTimeout(300_000);
 
-const CHROMIUM = '/usr/bin/chromium';
+/** Debian's Chromium, which scripts/stack.sh installs (overridable to check the message when it is missing). */
+const CHROMIUM = process.env.IIB_TEST_CHROMIUM ?? '/usr/bin/chromium';
 /** Screenshots for a human to look at; git-ignored (see the README). */
 const ARTIFACTS = path.join(repoRoot, 'test-artifacts', 'ui');
 /** A label that would run if the page ever put data into markup. */

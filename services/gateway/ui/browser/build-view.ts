@@ -107,31 +107,37 @@ async function showArtifact(b: Build, section: HTMLElement): Promise<void> {
   }
 }
 
-/** Streams the log into `pre`, keeping the view at the bottom when the reader is there. */
+/**
+ * Streams the log into `pre`, keeping the view at the bottom when the reader
+ * is there. A stream cut short (a proxy's timeout, a restarted gateway) is
+ * read again from the start after 2 s; an answer of the API (404, 410) is final.
+ */
 async function streamLog(id: number, pre: HTMLPreElement, status: HTMLElement): Promise<void> {
-  replace(status, 'Streaming…');
   const controller = new AbortController();
   window.addEventListener('pagehide', () => controller.abort());
-  try {
-    await followLog(
-      id,
-      (text) => {
-        const atBottom = pre.scrollTop + pre.clientHeight >= pre.scrollHeight - 4;
-        pre.append(text);
-        if (atBottom) pre.scrollTop = pre.scrollHeight;
-      },
-      controller.signal,
-    );
-    replace(status, pre.textContent === '' ? 'The log is empty.' : 'End of the log.');
-  } catch (err) {
-    replace(
-      status,
-      h(
-        'span',
-        { class: 'error' },
-        err instanceof ApiError ? err.message : `The log stream broke: ${String(err)}`,
-      ),
-    );
+  for (let attempt = 1; ; attempt++) {
+    replace(status, 'Streaming…');
+    pre.replaceChildren();
+    try {
+      await followLog(
+        id,
+        (text) => {
+          const atBottom = pre.scrollTop + pre.clientHeight >= pre.scrollHeight - 4;
+          pre.append(text);
+          if (atBottom) pre.scrollTop = pre.scrollHeight;
+        },
+        controller.signal,
+      );
+      replace(status, pre.textContent === '' ? 'The log is empty.' : 'End of the log.');
+      return;
+    } catch (err) {
+      if (err instanceof ApiError || controller.signal.aborted || attempt >= 30) {
+        replace(status, h('span', { class: 'error' }, err instanceof Error ? err.message : String(err)));
+        return;
+      }
+      replace(status, `The log stream broke (${String(err)}); reconnecting…`);
+      await new Promise((resolve) => setTimeout(resolve, 2000));
+    }
   }
 }
 
@@ -176,6 +182,7 @@ export async function showBuild(main: HTMLElement, id: number): Promise<void> {
     await showArtifact(build, artifact);
     return;
   }
+  let shown = JSON.stringify(build);
   every(2000, async () => {
     try {
       build = await getJson<Build>(`builds/${id}`);
@@ -184,7 +191,10 @@ export async function showBuild(main: HTMLElement, id: number): Promise<void> {
       replace(error, h('p', { class: 'error' }, err instanceof ApiError ? err.message : String(err)));
       return true;
     }
-    render(build, parts);
+    // Redrawn only when the request changed, so a focused link keeps its focus between polls.
+    const answer = JSON.stringify(build);
+    if (answer !== shown) render(build, parts);
+    shown = answer;
     if (!FINAL.includes(build.state)) return true;
     await showArtifact(build, artifact);
     return false;

@@ -99,9 +99,14 @@ export async function showList(main: HTMLElement, params: URLSearchParams): Prom
 
   const query = new URLSearchParams();
   for (const k of [...FILTERS, 'page', 'per_page']) if (current(k)) query.set(k, current(k));
+  // Redrawn only when the answer changed, so a focused link keeps its focus between polls.
+  let shown = '';
   const load = async (): Promise<void> => {
     try {
       const page = await getJson<Page>(`builds?${query.toString()}`);
+      const answer = JSON.stringify(page);
+      if (answer === shown) return;
+      shown = answer;
       replace(body, ...page.items.map(row));
       if (page.items.length === 0) replace(body, h('tr', {}, h('td', { colspan: '8' }, 'No builds match.')));
       replace(pages, pager(query, page.meta));
