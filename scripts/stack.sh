@@ -8,10 +8,18 @@
 #   bash scripts/stack.sh down         stop the four services
 #   bash scripts/stack.sh down --all   ... and the registry too
 #   bash scripts/stack.sh status       what runs
+#   bash scripts/stack.sh activemq     install (once) and start only ActiveMQ Classic
+#   bash scripts/stack.sh artemis      install (once) and start Artemis (optional,
+#                                      for IIB_BROKER=artemis npm run test:conformance)
+#
+# Brokers: RabbitMQ (Debian's, AMQP 1.0 on 127.0.0.1:5672) and ActiveMQ
+# Classic 6.x (jars from Maven Central, AMQP 1.0 on 127.0.0.1:5673) both run;
+# IIB_STACK_BROKER=rabbitmq|activemq picks the one the services use (.stack/env).
 #
 # Everything this script owns lives under .stack/ in the repository: env file,
-# logs, pid files, registry config and storage. PostgreSQL and RabbitMQ are the
-# system's (Debian packages); `down` leaves them running.
+# logs, pid files, registry config and storage, the ActiveMQ broker (jars, data,
+# TLS files). PostgreSQL and RabbitMQ are the system's (Debian packages); `down`
+# leaves them running, `down --all` stops the registry and ActiveMQ.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -30,7 +38,27 @@ GOLDEN_REGISTRY_PORT=5055
 # only lists it as a plain-HTTP registry for skopeo and buildah.
 AUTH_REGISTRY_PORT=5056
 REGISTRIES_CONF=/etc/containers/registries.conf.d/50-iib-local.conf
-PACKAGES=(postgresql rabbitmq-server buildah skopeo podman docker-registry uidmap fuse-overlayfs curl ca-certificates chromium)
+PACKAGES=(postgresql rabbitmq-server buildah skopeo podman docker-registry uidmap fuse-overlayfs curl ca-certificates openssl chromium)
+PACKAGES+=(tmux) # the iib CLI is tested in a real terminal (test/e2e/cli.test.ts)
+# GSSAPI for the gateway's kerberos mode (the kerberos addon builds against
+# libkrb5-dev), and an MIT KDC for its tests (test/support/kdc.ts).
+PACKAGES+=(libkrb5-dev krb5-kdc krb5-admin-server krb5-user)
+# ActiveMQ Classic of the local stack: loopback only, beside RabbitMQ (which
+# keeps 5672). Its jars come from Maven Central (deploy/activemq/pom.xml), its
+# configuration is docker-compose's (deploy/activemq/activemq.xml).
+ACTIVEMQ_DIR="$STACK/activemq"
+ACTIVEMQ_AMQP_PORT=${IIB_ACTIVEMQ_AMQP_PORT:-5673}
+ACTIVEMQ_AMQPS_PORT=${IIB_ACTIVEMQ_AMQPS_PORT:-5674}
+ACTIVEMQ_OPENWIRE_PORT=${IIB_ACTIVEMQ_OPENWIRE_PORT:-61616}
+ACTIVEMQ_JOLOKIA_PORT=${IIB_ACTIVEMQ_JOLOKIA_PORT:-8161}
+ACTIVEMQ_TLS_PASSWORD=iib-stack
+# Artemis, optional (`stack.sh artemis`): from Maven Central as well, AMQP 1.0
+# on 127.0.0.1:5675 (the broker's ports shifted by 3, core on 61619).
+ARTEMIS_VERSION=2.40.0
+ARTEMIS_DIR="$STACK/artemis"
+ARTEMIS_AMQP_PORT=5675
+# The broker the services use: rabbitmq (default) or activemq.
+STACK_BROKER=${IIB_STACK_BROKER:-rabbitmq}
 
 if [[ -t 1 ]]; then
   B=$'\e[1m' R=$'\e[31m' Y=$'\e[33m' G=$'\e[32m' N=$'\e[0m'
@@ -296,6 +324,211 @@ ensure_rabbitmq() {
   fi
 }
 
+# --- ActiveMQ Classic ------------------------------------------------------
+
+ensure_java_maven() {
+  local missing=()
+  command -v java >/dev/null || missing+=(openjdk-17-jre-headless)
+  command -v keytool >/dev/null || [[ " ${missing[*]} " == *" openjdk-17-jre-headless "* ]] || missing+=(openjdk-17-jre-headless)
+  command -v mvn >/dev/null || missing+=(maven)
+  ((${#missing[@]} == 0)) && return
+  command -v apt-get >/dev/null || die "ActiveMQ needs Java >= 17 and Maven (${missing[*]}); install them"
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}" ||
+    die "apt-get install failed for: ${missing[*]}"
+  ok "installed ${missing[*]}"
+}
+
+pom_property() { sed -n "s:.*<$1>\(.*\)</$1>.*:\1:p" "$ROOT/deploy/activemq/pom.xml" | head -n1; }
+
+# Resolves the broker's jars from Maven Central into .stack/activemq/lib (once
+# per version of deploy/activemq/pom.xml) and Jolokia's JVM agent, which serves
+# the Jolokia REST API (what `npm run lanes` reads) without the web console.
+install_activemq() {
+  local pom="$ROOT/deploy/activemq/pom.xml" stamp="$ACTIVEMQ_DIR/lib/.installed" want
+  want=$(sha256sum "$pom" | cut -d' ' -f1)
+  if [[ -f $stamp && $(<"$stamp") == "$want" ]]; then
+    ok "ActiveMQ $(pom_property activemq.version) installed (.stack/activemq/lib)"
+    return
+  fi
+  ensure_java_maven
+  local jolokia
+  jolokia=$(pom_property jolokia.version)
+  rm -rf "$ACTIVEMQ_DIR/lib.new" "$ACTIVEMQ_DIR/agent"
+  mkdir -p "$ACTIVEMQ_DIR/lib.new" "$ACTIVEMQ_DIR/agent"
+  mvn -q -B -f "$pom" dependency:copy-dependencies -DincludeScope=runtime \
+    -DoutputDirectory="$ACTIVEMQ_DIR/lib.new" >"$LOGS/activemq-install.log" 2>&1 || {
+    log_tail "$LOGS/activemq-install.log"
+    die "Maven could not resolve the ActiveMQ jars (deploy/activemq/pom.xml; needs Maven Central)"
+  }
+  mvn -q -B -f "$pom" dependency:copy -Dartifact="org.jolokia:jolokia-agent-jvm:$jolokia:jar:javaagent" \
+    -DoutputDirectory="$ACTIVEMQ_DIR/agent" >>"$LOGS/activemq-install.log" 2>&1 || {
+    log_tail "$LOGS/activemq-install.log"
+    die "Maven could not resolve org.jolokia:jolokia-agent-jvm:$jolokia:javaagent"
+  }
+  rm -rf "$ACTIVEMQ_DIR/lib"
+  mv "$ACTIVEMQ_DIR/lib.new" "$ACTIVEMQ_DIR/lib"
+  printf '%s\n' "$want" >"$stamp"
+  ok "ActiveMQ $(pom_property activemq.version) installed from Maven Central ($(find "$ACTIVEMQ_DIR/lib" -name '*.jar' | wc -l) jars)"
+}
+
+# A CA of the stack's own, the broker's key and certificate (127.0.0.1,
+# localhost) and a client certificate, for the amqp+ssl connector (client
+# certificate required): .stack/activemq/tls/{ca,client}.pem, client.key.
+ensure_activemq_tls() {
+  local dir="$ACTIVEMQ_DIR/tls"
+  [[ -f $dir/broker.p12 && -f $dir/truststore.p12 && -f $dir/client.pem ]] && return
+  rm -rf "$dir"
+  mkdir -p "$dir"
+  (
+    cd "$dir"
+    openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -subj /CN=iib-stack-ca -days 3650
+    printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n' >server.ext
+    printf 'extendedKeyUsage=clientAuth\n' >client.ext
+    local n
+    for n in server client; do
+      openssl req -newkey rsa:2048 -nodes -keyout "$n.key" -out "$n.csr" -subj "/CN=iib-stack-$n"
+      openssl x509 -req -in "$n.csr" -CA ca.pem -CAkey ca.key -CAcreateserial -out "$n.pem" -extfile "$n.ext" -days 3650
+    done
+    openssl pkcs12 -export -in server.pem -inkey server.key -certfile ca.pem -name broker \
+      -out broker.p12 -passout "pass:$ACTIVEMQ_TLS_PASSWORD"
+    keytool -importcert -noprompt -alias iib-stack-ca -file ca.pem -keystore truststore.p12 \
+      -storetype PKCS12 -storepass "$ACTIVEMQ_TLS_PASSWORD"
+  ) >"$LOGS/activemq-tls.log" 2>&1 || {
+    log_tail "$LOGS/activemq-tls.log"
+    die "could not make the ActiveMQ TLS files (openssl, keytool)"
+  }
+  ok "TLS files for amqps://127.0.0.1:$ACTIVEMQ_AMQPS_PORT (.stack/activemq/tls: ca.pem, client.pem, client.key)"
+}
+
+# The java command line of the stack's broker; its first argument marks it as ours.
+activemq_command() {
+  local conf="$ROOT/deploy/activemq"
+  printf '%s\n' java "-Diib.stack.broker=$ACTIVEMQ_DIR" -Xms64m -Xmx512m \
+    "-Dactivemq.home=$ACTIVEMQ_DIR" "-Dactivemq.base=$ACTIVEMQ_DIR" \
+    "-Dactivemq.conf=$conf" "-Dactivemq.data=$ACTIVEMQ_DIR/data" \
+    "-Diib.amqp.host=127.0.0.1" "-Diib.amqp.port=$ACTIVEMQ_AMQP_PORT" \
+    "-Diib.amqps.host=127.0.0.1" "-Diib.amqps.port=$ACTIVEMQ_AMQPS_PORT" \
+    "-Diib.openwire.host=127.0.0.1" "-Diib.openwire.port=$ACTIVEMQ_OPENWIRE_PORT" \
+    "-Diib.ssl.keystore=file:$ACTIVEMQ_DIR/tls/broker.p12" "-Diib.ssl.keystore.password=$ACTIVEMQ_TLS_PASSWORD" \
+    -Diib.ssl.keystore.type=PKCS12 \
+    "-Diib.ssl.truststore=file:$ACTIVEMQ_DIR/tls/truststore.p12" "-Diib.ssl.truststore.password=$ACTIVEMQ_TLS_PASSWORD" \
+    -Diib.ssl.truststore.type=PKCS12 \
+    "-Diib.web.config=file:$conf/no-web-console.xml" \
+    "-javaagent:$(find "$ACTIVEMQ_DIR/agent" -name 'jolokia-agent-jvm-*-javaagent.jar' | head -n1)=host=127.0.0.1,port=$ACTIVEMQ_JOLOKIA_PORT,agentContext=/api/jolokia" \
+    -cp "$ACTIVEMQ_DIR/lib/*" org.apache.activemq.console.command.ShellCommand \
+    start "xbean:file:$conf/activemq.xml"
+}
+
+activemq_jolokia_url() { echo "http://127.0.0.1:$ACTIVEMQ_JOLOKIA_PORT/api/jolokia"; }
+
+activemq_ready() {
+  port_open "$ACTIVEMQ_AMQP_PORT" &&
+    curl -fs --max-time 3 "$(activemq_jolokia_url)/read/org.apache.activemq:type=Broker,brokerName=iib/BrokerVersion" |
+    grep -q '"status":200'
+}
+
+ensure_activemq() {
+  step "ActiveMQ Classic on 127.0.0.1:$ACTIVEMQ_AMQP_PORT (AMQP 1.0), :$ACTIVEMQ_AMQPS_PORT (AMQP over TLS), Jolokia :$ACTIVEMQ_JOLOKIA_PORT"
+  mkdir -p "$LOGS" "$PIDS" "$ACTIVEMQ_DIR/data"
+  install_activemq
+  ensure_activemq_tls
+  local pidfile="$PIDS/activemq.pid" marker="-Diib.stack.broker=$ACTIVEMQ_DIR" cmd=() state want
+  mapfile -t cmd < <(activemq_command)
+  # Restarted when its configuration or command line changed since it started.
+  want=$( (printf '%s\n' "${cmd[@]}"; cat "$ROOT/deploy/activemq/activemq.xml") | sha256sum | cut -d' ' -f1)
+  state="$ACTIVEMQ_DIR/started-with"
+  if pid_alive "$pidfile" "$marker"; then
+    if [[ -f $state && $(<"$state") == "$want" ]]; then
+      wait_for 60 "running (pid $(<"$pidfile"))" activemq_ready ||
+        die "ActiveMQ (pid $(<"$pidfile")) does not answer on :$ACTIVEMQ_AMQP_PORT and Jolokia (see .stack/logs/activemq.log)"
+      return
+    fi
+    stop_pid "ActiveMQ (its configuration changed)" "$pidfile" "$marker"
+  fi
+  local port
+  for port in "$ACTIVEMQ_AMQP_PORT" "$ACTIVEMQ_AMQPS_PORT" "$ACTIVEMQ_OPENWIRE_PORT" "$ACTIVEMQ_JOLOKIA_PORT"; do
+    port_open "$port" && die "port 127.0.0.1:$port, which ActiveMQ needs, is taken: $(ss -ltnp "sport = :$port" 2>/dev/null | tail -n +2) (IIB_ACTIVEMQ_*_PORT move them)"
+  done
+  start_bg activemq "$LOGS/activemq.log" "$pidfile" "${cmd[@]}"
+  printf '%s\n' "$want" >"$state"
+  wait_for 90 "ActiveMQ $(pom_property activemq.version) started (pid $(<"$pidfile"))" activemq_ready || {
+    log_tail "$LOGS/activemq.log" 40
+    die "ActiveMQ did not come up on 127.0.0.1:$ACTIVEMQ_AMQP_PORT (log: .stack/logs/activemq.log)"
+  }
+}
+
+stop_activemq() {
+  stop_pid activemq "$PIDS/activemq.pid" "-Diib.stack.broker=$ACTIVEMQ_DIR"
+}
+
+# --- Artemis (optional) ------------------------------------------------------
+
+ensure_artemis() {
+  step "Artemis $ARTEMIS_VERSION on 127.0.0.1:$ARTEMIS_AMQP_PORT (AMQP 1.0)"
+  mkdir -p "$LOGS" "$PIDS" "$ARTEMIS_DIR"
+  local home="$ARTEMIS_DIR/apache-artemis-$ARTEMIS_VERSION" instance="$ARTEMIS_DIR/instance"
+  if [[ ! -x $home/bin/artemis ]]; then
+    ensure_java_maven
+    mvn -q -B dependency:copy -Dartifact="org.apache.activemq:apache-artemis:$ARTEMIS_VERSION:tar.gz:bin" \
+      -DoutputDirectory="$ARTEMIS_DIR" >"$LOGS/artemis-install.log" 2>&1 || {
+      log_tail "$LOGS/artemis-install.log"
+      die "Maven could not resolve org.apache.activemq:apache-artemis:$ARTEMIS_VERSION:tar.gz:bin"
+    }
+    tar -xzf "$ARTEMIS_DIR/apache-artemis-$ARTEMIS_VERSION-bin.tar.gz" -C "$ARTEMIS_DIR"
+    rm -f "$ARTEMIS_DIR/apache-artemis-$ARTEMIS_VERSION-bin.tar.gz"
+    ok "installed from Maven Central"
+  fi
+  if [[ ! -f $instance/etc/broker.xml ]]; then
+    # Port offset 3: AMQP 5675, core 61619, console 8164; no STOMP/MQTT/HornetQ
+    # acceptors (their ports would meet ActiveMQ's).
+    "$home/bin/artemis" create "$instance" --user guest --password guest --allow-anonymous \
+      --host 127.0.0.1 --http-host 127.0.0.1 --port-offset 3 --no-stomp-acceptor --no-mqtt-acceptor \
+      --no-hornetq-acceptor --nio --silent --java-memory 256M >"$LOGS/artemis-create.log" 2>&1 || {
+      log_tail "$LOGS/artemis-create.log"
+      die "artemis create failed"
+    }
+    sed -i 's/-Xms[0-9]*[MmGg]/-Xms64M/' "$instance/etc/artemis.profile"
+    local fragment="$ROOT/deploy/artemis/address-settings.xml" tmp
+    tmp=$(mktemp)
+    awk -v f="$fragment" '/<\/address-settings>/ { while ((getline line < f) > 0) print line } { print }' \
+      "$instance/etc/broker.xml" >"$tmp" && mv "$tmp" "$instance/etc/broker.xml"
+    ok "broker instance .stack/artemis/instance (serial lanes exclusive)"
+  fi
+  local pidfile="$PIDS/artemis.pid"
+  if pid_alive "$pidfile" "$instance"; then
+    ok "running (pid $(<"$pidfile"))"
+    return
+  fi
+  port_open "$ARTEMIS_AMQP_PORT" && die "port 127.0.0.1:$ARTEMIS_AMQP_PORT, which Artemis needs, is taken"
+  start_bg artemis "$LOGS/artemis.log" "$pidfile" "$instance/bin/artemis" run
+  wait_for 90 "Artemis started (pid $(<"$pidfile"))" port_open "$ARTEMIS_AMQP_PORT" || {
+    log_tail "$LOGS/artemis.log" 40
+    die "Artemis did not come up on 127.0.0.1:$ARTEMIS_AMQP_PORT (log: .stack/logs/artemis.log)"
+  }
+}
+
+stop_artemis() {
+  stop_pid artemis "$PIDS/artemis.pid" "$ARTEMIS_DIR/instance"
+}
+
+# The broker the services use, as .stack/env defaults.
+broker_defaults() {
+  case "$STACK_BROKER" in
+    activemq)
+      echo "IIB_AMQP_URLS=amqp://guest:guest@127.0.0.1:$ACTIVEMQ_AMQP_PORT"
+      echo "IIB_BROKER_DIALECT=activemq"
+      echo "IIB_MESSAGING_URLS=amqp://guest:guest@127.0.0.1:$ACTIVEMQ_AMQP_PORT"
+      ;;
+    rabbitmq)
+      echo "IIB_AMQP_URLS=amqp://guest:guest@127.0.0.1:5672"
+      echo "IIB_BROKER_DIALECT=rabbitmq"
+      echo "IIB_MESSAGING_URLS=amqp://guest:guest@127.0.0.1:5672"
+      ;;
+    *) die "IIB_STACK_BROKER=$STACK_BROKER: use rabbitmq or activemq" ;;
+  esac
+}
+
 write_registry_config() {
   local port=$1 file=$2
   mkdir -p "$STACK/registry/data"
@@ -424,17 +657,23 @@ check_tools() {
 write_env() {
   step "environment (.stack/env)"
   mkdir -p "$STACK"
+  local broker_kv=() kv
+  mapfile -t broker_kv < <(broker_defaults)
+  local -A broker=()
+  for kv in "${broker_kv[@]}"; do broker[${kv%%=*}]=${kv#*=}; done
   local defaults=(
+    "IIB_STACK_BROKER=$STACK_BROKER"
     "IIB_DATABASE_URL=${IIB_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/iib}"
-    "IIB_AMQP_URLS=${IIB_AMQP_URLS:-amqp://guest:guest@127.0.0.1:5672}"
-    "IIB_BROKER_DIALECT=${IIB_BROKER_DIALECT:-rabbitmq}"
+    "IIB_AMQP_URLS=${IIB_AMQP_URLS:-${broker[IIB_AMQP_URLS]}}"
+    "IIB_BROKER_DIALECT=${IIB_BROKER_DIALECT:-${broker[IIB_BROKER_DIALECT]}}"
     "IIB_RABBITMQ_MANAGEMENT_URL=${IIB_RABBITMQ_MANAGEMENT_URL:-http://guest:guest@127.0.0.1:15672}"
+    "IIB_ACTIVEMQ_JOLOKIA_URL=${IIB_ACTIVEMQ_JOLOKIA_URL:-$(activemq_jolokia_url)}"
     "IIB_REGISTRY=${IIB_REGISTRY:-localhost:$REGISTRY_PORT}"
     "IIB_GATEWAY_PORT=${IIB_GATEWAY_PORT:-8080}"
     "STORAGE_DRIVER=${STORAGE_DRIVER:-vfs}"
     "BUILDAH_ISOLATION=${BUILDAH_ISOLATION:-chroot}"
     "LOGIN_DISABLED=${LOGIN_DISABLED:-true}"
-    "IIB_MESSAGING_URLS=${IIB_MESSAGING_URLS:-amqp://guest:guest@127.0.0.1:5672}"
+    "IIB_MESSAGING_URLS=${IIB_MESSAGING_URLS:-${broker[IIB_MESSAGING_URLS]}}"
     "IIB_MESSAGING_BUILD_STATE_DESTINATION=${IIB_MESSAGING_BUILD_STATE_DESTINATION:-topic://VirtualTopic.eng.iib.build.state}"
     "IIB_MESSAGING_BATCH_STATE_DESTINATION=${IIB_MESSAGING_BATCH_STATE_DESTINATION:-topic://VirtualTopic.eng.iib.batch.state}"
     "IIB_SECRETS_KEY=${IIB_SECRETS_KEY:-$(head -c 32 /dev/urandom | base64)}"
@@ -443,19 +682,30 @@ write_env() {
     {
       echo '# Environment of the services started by scripts/stack.sh (KEY=value, no quoting needed).'
       echo '# Edit and re-run "npm run stack"; keys missing here are added with their defaults.'
+      echo '# IIB_STACK_BROKER=activemq|rabbitmq npm run stack moves the services to that broker.'
       printf '%s\n' "${defaults[@]}"
     } >"$ENV_FILE"
-    ok "wrote $ENV_FILE"
-  else
-    local kv added=()
-    for kv in "${defaults[@]}"; do
-      grep -q "^${kv%%=*}=" "$ENV_FILE" || {
-        printf '%s\n' "$kv" >>"$ENV_FILE"
-        added+=("${kv%%=*}")
-      }
-    done
-    if ((${#added[@]} == 0)); then ok "unchanged"; else ok "added ${added[*]} to $ENV_FILE"; fi
+    ok "wrote $ENV_FILE (broker: $STACK_BROKER)"
+    return
   fi
+  # Another broker asked for (IIB_STACK_BROKER in the environment): its keys
+  # replace the broker keys of the file; everything else stays.
+  local current
+  current=$(sed -n 's/^IIB_STACK_BROKER=//p' "$ENV_FILE" | tail -n1)
+  if [[ -n ${IIB_STACK_BROKER:-} && ${current:-rabbitmq} != "$STACK_BROKER" ]]; then
+    local key
+    for key in IIB_STACK_BROKER "${!broker[@]}"; do sed -i "/^$key=/d" "$ENV_FILE"; done
+    { echo "IIB_STACK_BROKER=$STACK_BROKER"; printf '%s\n' "${broker_kv[@]}"; } >>"$ENV_FILE"
+    ok "services moved from ${current:-rabbitmq} to $STACK_BROKER (${broker_kv[*]})"
+  fi
+  local added=()
+  for kv in "${defaults[@]}"; do
+    grep -q "^${kv%%=*}=" "$ENV_FILE" || {
+      printf '%s\n' "$kv" >>"$ENV_FILE"
+      added+=("${kv%%=*}")
+    }
+  done
+  if ((${#added[@]} == 0)); then ok "unchanged"; else ok "added ${added[*]} to $ENV_FILE"; fi
 }
 
 build_app() {
@@ -579,6 +829,8 @@ ${B}Stack is up.${N}
   API            http://127.0.0.1:$port/api/v1/   (health: /api/v1/healthcheck)
   PostgreSQL     postgres://postgres@127.0.0.1:5432/iib
   RabbitMQ       amqp://guest:guest@127.0.0.1:5672 (AMQP 1.0), management http://127.0.0.1:15672 (guest/guest)
+  ActiveMQ       amqp://127.0.0.1:$ACTIVEMQ_AMQP_PORT (AMQP 1.0), amqps://127.0.0.1:$ACTIVEMQ_AMQPS_PORT (client cert: .stack/activemq/tls), Jolokia $(activemq_jolokia_url)
+  Services use   $(load_env && echo "${IIB_BROKER_DIALECT:-?} at ${IIB_AMQP_URLS:-?}")   (IIB_STACK_BROKER=activemq|rabbitmq npm run stack)
   Registry       http://127.0.0.1:$REGISTRY_PORT/v2/ (localhost:$REGISTRY_PORT; alias localhost:$GOLDEN_REGISTRY_PORT)
   Environment    .stack/env
   Logs           .stack/logs/<service>.log   (tail -f .stack/logs/*.log)
@@ -597,6 +849,7 @@ cmd_up() {
   ensure_packages
   ensure_postgres
   ensure_rabbitmq
+  ensure_activemq
   ensure_registry
   check_tools
   write_env
@@ -613,11 +866,13 @@ cmd_down() {
   if [[ ${1:-} == --all ]]; then
     stop_pid registry-$GOLDEN_REGISTRY_PORT "$PIDS/registry-$GOLDEN_REGISTRY_PORT.pid" "config-$GOLDEN_REGISTRY_PORT.yml"
     stop_pid registry "$PIDS/registry.pid" "config-$REGISTRY_PORT.yml"
+    stop_activemq
+    stop_artemis
   fi
   if [[ ${1:-} == --all ]]; then
-    ok "services and registry stopped (PostgreSQL and RabbitMQ left running)"
+    ok "services, registry and ActiveMQ stopped (PostgreSQL and RabbitMQ left running)"
   else
-    ok "services stopped (registry, PostgreSQL and RabbitMQ left running; 'down --all' stops the registry)"
+    ok "services stopped (registry, ActiveMQ, PostgreSQL and RabbitMQ left running; 'down --all' stops the registry and ActiveMQ)"
   fi
 }
 
@@ -636,6 +891,21 @@ cmd_status() {
   if http_ok http://guest:guest@127.0.0.1:15672/api/overview; then line "RabbitMQ management" "up http://127.0.0.1:15672"; else
     line "RabbitMQ management" "DOWN"
     rc=1
+  fi
+  if pid_alive "$PIDS/activemq.pid" "-Diib.stack.broker=$ACTIVEMQ_DIR" && activemq_ready; then
+    line "ActiveMQ AMQP" "up 127.0.0.1:$ACTIVEMQ_AMQP_PORT, TLS :$ACTIVEMQ_AMQPS_PORT (pid $(<"$PIDS/activemq.pid"), log .stack/logs/activemq.log)"
+    line "ActiveMQ Jolokia" "up $(activemq_jolokia_url)"
+  elif port_open "$ACTIVEMQ_AMQP_PORT"; then
+    line "ActiveMQ AMQP" "up 127.0.0.1:$ACTIVEMQ_AMQP_PORT (not started by this checkout)"
+  else
+    line "ActiveMQ AMQP" "DOWN"
+    rc=1
+  fi
+  if pid_alive "$PIDS/artemis.pid" "$ARTEMIS_DIR/instance" && port_open "$ARTEMIS_AMQP_PORT"; then
+    line "Artemis AMQP" "up 127.0.0.1:$ARTEMIS_AMQP_PORT (optional; pid $(<"$PIDS/artemis.pid"))"
+  fi
+  if [[ -f $ENV_FILE ]]; then
+    line "services' broker" "$(load_env && echo "${IIB_BROKER_DIALECT:-?} ${IIB_AMQP_URLS:-?}")"
   fi
   for port in "$REGISTRY_PORT" "$GOLDEN_REGISTRY_PORT"; do
     if http_ok "http://127.0.0.1:$port/v2/"; then line "registry :$port" "up http://127.0.0.1:$port/v2/"; else
@@ -663,8 +933,14 @@ case "${1:-}" in
   up) cmd_up ;;
   down) cmd_down "${2:-}" ;;
   status) cmd_status ;;
+  activemq | artemis)
+    mkdir -p "$LOGS" "$PIDS"
+    exec 9>"$STACK/stack.lock"
+    flock -w 600 9 || die "another 'stack.sh' has held .stack/stack.lock for 10 minutes"
+    "ensure_$1"
+    ;;
   *)
-    echo "usage: bash scripts/stack.sh up | down [--all] | status" >&2
+    echo "usage: bash scripts/stack.sh up | down [--all] | status | activemq | artemis" >&2
     exit 2
     ;;
 esac

@@ -6,6 +6,11 @@
 #   <reg>/iib-test/binary:v1                 manifest list linux/amd64 + linux/arm64
 #                                            (static busybox when Debian's busybox-static
 #                                            can be fetched; label io.iib-test=binary)
+#   <reg>/iib-test/binary-opm:v1             the same plus /bin/opm, a stand-in for opm serve
+#                                            (scripts/lib/opm-stand-in.sh: enforces a serve
+#                                            cache bound to the catalog), ENTRYPOINT/CMD as
+#                                            IIB's ose-operator-registry images; label
+#                                            io.iib-test=binary-opm
 #   <reg>/fixtures/<op>-bundle:v<ver>        one per fixture bundle: /manifests, /metadata,
 #                                            labels = metadata/annotations.yaml
 #   <reg>/iib-test/index:v4.18               manifest list linux/amd64 + linux/arm64,
@@ -228,6 +233,41 @@ EOF
   record_push "$ref" "$hash" "$(platforms)"
 }
 
+# The binary image with an opm: busybox-static, a shell and the stand-in
+# (scripts/lib/opm-stand-in.sh) as /bin/opm, started the way IIB's
+# ose-operator-registry images start. Without busybox the stand-in cannot run,
+# so this image is not built at all rather than built broken.
+build_binary_opm() {
+  local ref="$REG/iib-test/binary-opm:v1" ctx="$WORK/binary-opm" arch bb inputs=""
+  rm -rf "$ctx"
+  for arch in "${ARCHES[@]}"; do
+    bb=$(busybox_for "$arch") || die "busybox-static for $arch is needed for $ref (its /bin/opm is a busybox script)"
+    mkdir -p "$ctx/$arch/bin" "$ctx/$arch/etc/iib-test" "$ctx/$arch/tmp"
+    chmod 1777 "$ctx/$arch/tmp"
+    printf '%s\n' "$arch" >"$ctx/$arch/etc/iib-test/arch"
+    cp "$bb" "$ctx/$arch/bin/busybox"
+    ln -s busybox "$ctx/$arch/bin/sh"
+    cp "$ROOT/scripts/lib/opm-stand-in.sh" "$ctx/$arch/bin/opm"
+    chmod 0755 "$ctx/$arch/bin/busybox" "$ctx/$arch/bin/opm"
+    inputs+="$arch:$(tree_hash "$ctx/$arch") "
+  done
+  local hash
+  hash=$(str_hash "recipe=$RECIPE binary-opm $inputs")
+  if up_to_date "$ref" "$hash"; then
+    say "up to date $ref"
+    return
+  fi
+  cat >"$ctx/Containerfile" <<'EOF'
+FROM scratch
+ARG TARGETARCH
+COPY ${TARGETARCH}/ /
+ENTRYPOINT ["/bin/opm"]
+CMD ["serve", "/configs", "--cache-dir=/tmp/cache"]
+EOF
+  build_multiarch "$ref" "$ctx" "$ctx/Containerfile" --label io.iib-test=binary-opm
+  record_push "$ref" "$hash" "$(platforms)"
+}
+
 build_bundle() {
   local dir=$1 op ver ref ctx labels=() label_args=() l hash
   ver=$(basename "$dir")
@@ -316,6 +356,7 @@ EOF
 # --- main --------------------------------------------------------------------
 
 build_binary
+build_binary_opm
 while IFS= read -r dir; do
   build_bundle "$dir"
 done < <(find "$FIXTURES/bundles" -mindepth 2 -maxdepth 2 -type d | LC_ALL=C sort)

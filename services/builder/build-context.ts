@@ -27,6 +27,10 @@ export type PipelineConfig = Pick<
   | 'noOcpLabelAllowList'
   | 'maxRecursiveRelatedBundles'
   | 'maxExtractBytes'
+  | 'maxLayerReadBytes'
+  | 'maxExtractFileBytes'
+  | 'maxExtractFiles'
+  | 'maxLayerEntries'
   | 'incrementalPush'
   | 'incrementalMaxLayers'
 >;

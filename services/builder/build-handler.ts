@@ -15,10 +15,12 @@ import type { BuildContext, Pipeline, PipelineConfig, RequestSecrets } from './b
 import { Buildah } from './buildah';
 import { CommandRunner } from './command-runner';
 import { Images } from './images';
+import { extractLimits } from './layer-extractor';
 import { AnnouncingReporter } from './announcing-reporter';
 import { tokenSecrets, writeOverwriteAuthFile, writePullAuthFile } from './registry-auth';
 import { reachFaultPoint } from './fault-points';
 import type { FinalStates } from './final-states';
+import { BuildOutcome, startBuild } from '../../shared/metrics';
 
 export interface BuildHandlerDeps {
   config: PipelineConfig &
@@ -84,7 +86,11 @@ export function createBuildHandler(deps: BuildHandlerDeps) {
     const newRunner = (secrets: string[]): CommandRunner =>
       new CommandRunner(policy, deps.config.commandTimeoutMs, (line) => reporter.log(line), secrets);
     const cleanup = new Buildah(newRunner([]), { attempts: 1 });
+    const started = Date.now();
     log.info({ lane: event.lane }, 'build started');
+    const endBuild = startBuild(event.request_type);
+    // A build ends "complete" unless a failed state was reported or it was released.
+    let outcome: BuildOutcome = 'complete';
     try {
       const secrets = openSecrets(event.sealed_secrets, event.id, deps.config.secretsKey);
       const runner = newRunner([
@@ -122,7 +128,7 @@ export function createBuildHandler(deps: BuildHandlerDeps) {
         images: new Images(runner, {
           skopeoTimeout: `${Math.round(deps.config.commandTimeoutMs / 1000)}s`,
           attempts,
-          maxExtractBytes: deps.config.maxExtractBytes,
+          extractLimits: extractLimits(deps.config),
           authFile,
         }),
         buildah: new Buildah(runner, { attempts, authFile }),
@@ -134,6 +140,7 @@ export function createBuildHandler(deps: BuildHandlerDeps) {
       };
       const pipeline = deps.pipelines[event.request_type];
       if (!pipeline) {
+        outcome = 'failed';
         await reporter.state(
           'failed',
           `The request type ${event.request_type} is not supported by this builder`,
@@ -142,19 +149,22 @@ export function createBuildHandler(deps: BuildHandlerDeps) {
       }
       reachFaultPoint('before-first-tool');
       await pipeline(ctx);
-      log.info('build finished');
+      log.info({ durationMs: Date.now() - started }, 'build finished');
       reachFaultPoint('after-final-state');
     } catch (err) {
       if (isRetryable(err)) {
+        outcome = 'released';
         log.warn({ err: errorMessage(err) }, 'build interrupted by a dependency failure, releasing it');
         throw err;
       }
       // The submitter sees the reason: it names files by their place in the
       // request, never by the builder's own directories.
       const reason = errorMessage(err).split(workDir).join('').split(base).join('');
-      log.error({ reason, err }, 'build failed');
+      log.error({ reason, err, durationMs: Date.now() - started }, 'build failed');
+      outcome = 'failed';
       await reporter.state('failed', reason);
     } finally {
+      endBuild(outcome);
       await reporter.flush().catch(() => undefined);
       await cleanup.removeImages(localTags);
       await rm(workDir, { recursive: true, force: true });

@@ -83,6 +83,35 @@ export class Buildah {
     }
   }
 
+  /** A working container of one arch of `image` (pulled if this machine lacks it). */
+  async from(image: string, arch: string, name: string): Promise<void> {
+    await this.run.run(
+      'buildah',
+      ['from', '--quiet', '--platform', `linux/${arch}`, ...this.auth(), '--name', name, `docker://${image}`],
+      { attempts: this.settings.attempts },
+    );
+  }
+
+  /** Where the container's root lies on this machine (buildah needs root for this). */
+  async mount(container: string): Promise<string> {
+    const { stdout } = await this.run.run('buildah', ['mount', container]);
+    return stdout.trim();
+  }
+
+  /** `buildah copy`: the same copier a Dockerfile's ADD uses, so modes come out alike. */
+  async copy(container: string, src: string, dest: string): Promise<void> {
+    await this.run.run('buildah', ['copy', '--quiet', container, src, dest]);
+  }
+
+  /** Runs a command in the container, chroot-isolated: no daemon or emulation needed. */
+  async runIn(container: string, command: string[]): Promise<void> {
+    await this.run.run('buildah', ['run', '--isolation', 'chroot', container, '--', ...command]);
+  }
+
+  async removeContainer(container: string): Promise<void> {
+    await this.run.run('buildah', ['rm', container]).catch(() => undefined);
+  }
+
   async removeImages(tags: string[]): Promise<void> {
     if (tags.length === 0) return;
     await this.run.run('buildah', ['rmi', '-f', ...tags]).catch(() => undefined);

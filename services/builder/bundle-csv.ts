@@ -1,7 +1,8 @@
-import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { readdir, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { Document, isMap, isScalar, isSeq, parseDocument, Scalar, YAMLMap } from 'yaml';
 import { ValidationError } from '../../shared/errors';
+import { readBundleFile } from './bounded-read';
 
 /**
  * The operator CSV of a bundle, edited the way IIB edits it (through the
@@ -363,7 +364,8 @@ async function yamlFiles(dir: string): Promise<string[]> {
 export async function loadOperatorCsv(manifestsDir: string): Promise<OperatorCsv> {
   const csvs: OperatorCsv[] = [];
   for (const file of await yamlFiles(manifestsDir)) {
-    const doc = parseDocument(await readFile(file, 'utf8'), { keepSourceTokens: false });
+    const shownName = path.posix.join('manifests', ...path.relative(manifestsDir, file).split(path.sep));
+    const doc = parseDocument(await readBundleFile(file, shownName), { keepSourceTokens: false });
     if (doc.errors.length > 0) {
       throw invalidYaml(`${path.basename(file)}: ${doc.errors[0]?.message.split('\n')[0] ?? ''}`);
     }

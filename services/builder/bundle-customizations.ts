@@ -1,7 +1,8 @@
-import { readFile, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { isMap, parseDocument } from 'yaml';
 import { ValidationError } from '../../shared/errors';
+import { MAX_MANIFEST_BYTES, readTextCapped } from './bounded-read';
 import { LABEL_BUNDLE_PACKAGE, LABEL_PINNED } from './build-context';
 import {
   addReplacement,
@@ -91,8 +92,13 @@ async function readAnnotations(metadataDir: string): Promise<Annotations> {
   const file = path.join(metadataDir, 'annotations.yaml');
   let text: string;
   try {
-    text = await readFile(file, 'utf8');
-  } catch {
+    text = await readTextCapped(
+      file,
+      MAX_MANIFEST_BYTES,
+      (problem) => new ValidationError(`metadata/annotations.yaml ${problem}`),
+    );
+  } catch (err) {
+    if (err instanceof ValidationError) throw err;
     throw new ValidationError('metadata/annotations.yaml does not exist in the bundle');
   }
   const doc = parseDocument(text);

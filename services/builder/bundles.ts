@@ -4,9 +4,7 @@ import { ValidationError } from '../../shared/errors';
 import { BuildContext, LABEL_BUNDLE_PACKAGE } from './build-context';
 import { bundleBlob, parseBundleDir, type Catalog } from './catalog';
 import { repoOf, withDigest } from './image-ref';
-
-const DOCKER_LIST = 'application/vnd.docker.distribution.manifest.list.v2+json';
-const DOCKER_V2S2 = 'application/vnd.docker.distribution.manifest.v2+json';
+import { manifestKind } from './images';
 
 /** A bundle of an add request, pinned to a digest, with the labels of its image. */
 export interface ResolvedBundle {
@@ -20,7 +18,8 @@ export interface ResolvedBundle {
 /**
  * IIB's get_resolved_bundles: a manifest list resolves to its first
  * manifest's digest, a v2s2 manifest to its own digest; anything else is
- * refused with IIB's message. Duplicates (two specs of one digest) collapse.
+ * refused with IIB's message. Beyond IIB, an OCI image index counts as a
+ * list and an OCI image manifest as a manifest (docs/builder.md). Duplicates (two specs of one digest) collapse.
  */
 export async function resolveBundles(ctx: BuildContext, refs: readonly string[]): Promise<ResolvedBundle[]> {
   const out: ResolvedBundle[] = [];
@@ -28,9 +27,10 @@ export async function resolveBundles(ctx: BuildContext, refs: readonly string[])
     const m = await ctx.images.rawManifest(ref);
     const raw = m.json as { mediaType?: string; schemaVersion?: number; manifests?: { digest?: string }[] };
     let resolved: string;
-    if (m.mediaType === DOCKER_LIST && raw.manifests?.[0]?.digest) {
+    const kind = manifestKind(m.mediaType, m.json);
+    if (kind === 'list' && raw.manifests?.[0]?.digest) {
       resolved = `${repoOf(ref)}@${raw.manifests[0].digest}`;
-    } else if (m.mediaType === DOCKER_V2S2 && raw.schemaVersion === 2) {
+    } else if (kind === 'image') {
       resolved = withDigest(ref, m.digest);
     } else {
       throw new ValidationError(

@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { SpanStatusCode, trace } from '@opentelemetry/api';
 import { DependencyError } from '../../shared/errors';
 import { reachFaultPoint } from './fault-points';
+import { registryRetries, toolRuns } from '../../shared/metrics';
 
 /**
  * Tools must not outlive their builder: a builder killed mid-build would
@@ -117,6 +118,7 @@ export class CommandRunner {
       } catch (err) {
         const retry = err instanceof CommandError && err.flaky && attempt < attempts;
         if (!retry) throw err;
+        registryRetries.inc({ tool: cmd });
         const wait = delay + Math.random() * this.policy.jitterMs;
         this.log(`retrying ${cmd} in ${Math.round(wait)} ms (attempt ${attempt + 1} of ${attempts})`);
         await new Promise((r) => setTimeout(r, wait));
@@ -158,6 +160,7 @@ export class CommandRunner {
             const ms = Date.now() - started;
             const code = error ? (typeof error.code === 'number' ? error.code : -1) : 0;
             span.setAttribute('process.exit.code', code);
+            toolRuns.inc({ tool: cmd, exit_code: timedOut ? 'timeout' : String(code) });
             const errText = this.mask(stderr);
             if (!error) {
               this.log(`$ ${shown} -> exit 0 in ${ms} ms`);

@@ -4,12 +4,29 @@ import * as path from 'node:path';
 import { ValidationError } from '../../shared/errors';
 import type { CommandRunner } from './command-runner';
 import { withDigest } from './image-ref';
-import { extractLayers } from './layer-extractor';
+import { extractLayers, type ExtractLimits } from './layer-extractor';
 
-const LIST_TYPES = new Set([
-  'application/vnd.docker.distribution.manifest.list.v2+json',
-  'application/vnd.oci.image.index.v1+json',
-]);
+export const DOCKER_LIST = 'application/vnd.docker.distribution.manifest.list.v2+json';
+export const DOCKER_MANIFEST = 'application/vnd.docker.distribution.manifest.v2+json';
+export const OCI_INDEX = 'application/vnd.oci.image.index.v1+json';
+export const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
+
+/**
+ * Whether a raw manifest is a list of per-arch images (Docker manifest list,
+ * OCI image index) or one image (Docker v2s2, OCI image manifest), or neither
+ * (schema 1, an artifact). OCI lets a manifest leave out its mediaType, so
+ * without one the shape decides.
+ */
+export function manifestKind(mediaType: string | undefined, json: unknown): 'list' | 'image' | undefined {
+  const m = json as { schemaVersion?: number; manifests?: unknown; config?: unknown; layers?: unknown };
+  if (m?.schemaVersion !== 2) return undefined;
+  if (mediaType === DOCKER_LIST || mediaType === OCI_INDEX) return 'list';
+  if (mediaType === DOCKER_MANIFEST || mediaType === OCI_MANIFEST) return 'image';
+  if (mediaType !== undefined) return undefined;
+  if (Array.isArray(m.manifests)) return 'list';
+  if (m.config !== undefined && Array.isArray(m.layers)) return 'image';
+  return undefined;
+}
 
 export interface ResolvedImage {
   ref: string;
@@ -53,6 +70,8 @@ export interface RawImageConfig {
     Labels?: Record<string, string> | null;
     Entrypoint?: string[] | null;
     Cmd?: string[] | null;
+    Env?: string[] | null;
+    WorkingDir?: string;
     [key: string]: unknown;
   };
   rootfs?: { type: string; diff_ids: string[] };
@@ -73,7 +92,7 @@ export interface ToolSettings {
   authFile?: string;
   skopeoTimeout: string;
   attempts: number;
-  maxExtractBytes: number;
+  extractLimits: ExtractLimits;
 }
 
 /** skopeo operations on remote images. */
@@ -138,12 +157,17 @@ export class Images {
 
   async resolve(ref: string): Promise<ResolvedImage> {
     const m = await this.rawManifest(ref);
-    const isList = m.mediaType !== undefined && LIST_TYPES.has(m.mediaType);
+    const isList = manifestKind(m.mediaType, m.json) === 'list';
     let arches: string[];
     if (isList) {
       const manifests =
         (m.json as { manifests?: { platform?: { architecture?: string; os?: string } }[] }).manifests ?? [];
-      arches = [...new Set(manifests.map((x) => x.platform?.architecture).filter((a): a is string => !!a))];
+      // An OCI index may also list attestations (platform unknown/unknown): not an arch.
+      arches = [
+        ...new Set(
+          manifests.map((x) => x.platform?.architecture).filter((a): a is string => !!a && a !== 'unknown'),
+        ),
+      ];
     } else {
       const cfg = await this.config(withDigest(ref, m.digest));
       arches = cfg.architecture ? [cfg.architecture] : [];
@@ -179,7 +203,7 @@ export class Images {
   /** `archImage` for several arches, reading the list once and the arches in parallel. */
   async archImages(ref: string, arches: string[]): Promise<ArchImage[]> {
     const top = await this.rawManifest(ref);
-    const isList = top.mediaType !== undefined && LIST_TYPES.has(top.mediaType);
+    const isList = manifestKind(top.mediaType, top.json) === 'list';
     return Promise.all(
       arches.map(async (arch) => {
         let m = top;
@@ -277,7 +301,13 @@ export class Images {
     const manifest = JSON.parse(await readFile(path.join(layout, 'manifest.json'), 'utf8')) as {
       layers?: { digest: string }[];
     };
-    const files = (manifest.layers ?? []).map((l) => path.join(layout, l.digest.replace(/^sha256:/, '')));
-    await extractLayers(files, prefix, dest, { maxBytes: this.settings.maxExtractBytes });
+    const files = (manifest.layers ?? []).map((l) => {
+      // The digest names a file in the layout: anything but a plain digest could name another file.
+      if (!/^sha256:[0-9a-f]{64}$/.test(l.digest)) {
+        throw new ValidationError(`The image ${ref} has a layer with an invalid digest`);
+      }
+      return path.join(layout, l.digest.slice('sha256:'.length));
+    });
+    await extractLayers(files, prefix, dest, this.settings.extractLimits);
   }
 }

@@ -1,11 +1,12 @@
 import { createHash, type Hash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { lstat, readFile, readdir, readlink } from 'node:fs/promises';
+import { chmod, lstat, readFile, readdir, readlink } from 'node:fs/promises';
 import * as path from 'node:path';
 import { Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip, createGzip } from 'node:zlib';
 import { extract, pack, type Pack } from 'tar-stream';
+import { layerReadCounter } from './layer-extractor';
 
 /** A gzip layer blob written to disk, with the digests a manifest and a config need. */
 export interface LayerBlob {
@@ -38,15 +39,23 @@ function entry(p: Pack, header: Parameters<Pack['entry']>[0], body?: Buffer): Pr
   });
 }
 
-async function addTree(p: Pack, src: string, name: string): Promise<void> {
+/** Owner of the serve cache in the image: IIB's `COPY --chown=1001:0 cache ...`. */
+export const CACHE_OWNER = { uid: 1001, gid: 0 };
+
+async function addTree(
+  p: Pack,
+  src: string,
+  name: string,
+  owner: { uid: number; gid: number } = { uid: 0, gid: 0 },
+): Promise<void> {
   const st = await lstat(src);
-  const common = { name, mode: st.mode & 0o7777, mtime: st.mtime };
+  const common = { name, mode: st.mode & 0o7777, mtime: st.mtime, ...owner };
   if (st.isSymbolicLink()) {
     await entry(p, { ...common, type: 'symlink', linkname: await readlink(src) });
   } else if (st.isDirectory()) {
     await entry(p, { ...common, type: 'directory' });
     for (const child of (await readdir(src)).sort()) {
-      await addTree(p, path.join(src, child), `${name}/${child}`);
+      await addTree(p, path.join(src, child), `${name}/${child}`, owner);
     }
   } else if (st.isFile()) {
     // Hard links into the previous catalog (the engine links unchanged files)
@@ -81,15 +90,47 @@ async function addChanges(p: Pack, configsDir: string, changed: readonly string[
   }
 }
 
+/** The serve cache a layer carries: the local copy and where it goes in the image. */
+export interface LayerCache {
+  localDir: string;
+  /** Absolute path in the image, e.g. /tmp/cache. */
+  imageDir: string;
+}
+
+/**
+ * The whole cache directory, replacing whatever lower layers hold there: the
+ * directory, its opaque whiteout, then every file with the mode opm gave it
+ * (opm's integrity check covers modes). Parent directories are left out, so
+ * an existing /tmp keeps its own mode; runtimes create missing parents.
+ */
+async function addCache(p: Pack, cache: LayerCache): Promise<void> {
+  const name = cache.imageDir.replace(/^\/+|\/+$/g, '');
+  const st = await lstat(cache.localDir);
+  const dir = { mode: 0o755, mtime: st.mtime, ...CACHE_OWNER };
+  await entry(p, { name, type: 'directory', ...dir });
+  await entry(p, {
+    name: `${name}/.wh..wh..opq`,
+    type: 'file',
+    mode: 0o644,
+    mtime: st.mtime,
+    ...CACHE_OWNER,
+  });
+  for (const child of (await readdir(cache.localDir)).sort()) {
+    await addTree(p, path.join(cache.localDir, child), `${name}/${child}`, CACHE_OWNER);
+  }
+}
+
 /**
  * Writes one gzip layer holding `configs/<name>` for every changed name: the
  * directory as it is now (behind an opaque whiteout), or a whiteout when it
- * is gone. Applied over the from index it gives the `/configs` of a full rebuild.
+ * is gone; then the serve cache, if any, as a whole. Applied over the from
+ * index it gives the `/configs` (and cache) of a full rebuild.
  */
 export async function writeChangeLayer(
   configsDir: string,
   changed: readonly string[],
   file: string,
+  cache?: LayerCache,
 ): Promise<LayerBlob> {
   const p = pack();
   const tarHash = new Hasher();
@@ -97,6 +138,7 @@ export async function writeChangeLayer(
   const done = pipeline(p, tarHash, createGzip(), gzHash, createWriteStream(file));
   try {
     await addChanges(p, configsDir, changed);
+    if (cache) await addCache(p, cache);
     p.finalize();
   } catch (err) {
     p.destroy(err as Error);
@@ -112,22 +154,86 @@ export async function writeChangeLayer(
   };
 }
 
+/** What a catalog layer above the binary image holds that a layer route cannot build on. */
+export interface CatalogLayerScan {
+  /** The first entry outside `configs/` and the cache directory (say opm's hidden database). */
+  outside?: string;
+  /** The first `configs/` entry whose mode is not the one every build gives (0755 dirs, 0644 files). */
+  oddMode?: string;
+  /** Some entry lies in the cache directory (an older cache, which the new layer must replace). */
+  inCache?: boolean;
+}
+
+const strip = (name: string): string => name.replace(/^(\.\/|\/)+/, '').replace(/\/+$/, '');
+
 /**
- * The first entry of a gzip layer that lies outside `configs/` (say opm's
- * cache or hidden database), or undefined when the layer only touches the
- * catalog. Reads headers only.
+ * Reads a gzip layer's headers: entries outside `configs/` (and outside
+ * `cacheDir` and its parents, when the build carries a cache there), and
+ * catalog entries with modes a build of ours would not give them. The serve
+ * cache binds modes, so a catalog whose modes differ from the local copy
+ * would not match a cache made from it.
  */
-export async function firstEntryOutsideConfigs(layerFile: string): Promise<string | undefined> {
+export async function scanCatalogLayer(
+  layerFile: string,
+  maxReadBytes: number,
+  cacheDir?: string,
+): Promise<CatalogLayerScan> {
+  const cache = cacheDir ? strip(cacheDir) : undefined;
+  const parents = new Set<string>();
+  if (cache) {
+    const parts = cache.split('/');
+    for (let i = 1; i < parts.length; i += 1) parents.add(parts.slice(0, i).join('/'));
+  }
   const ex = extract();
-  let outside: string | undefined;
+  const scan: CatalogLayerScan = {};
   ex.on('entry', (header, stream, next) => {
-    const name = header.name.replace(/^(\.\/|\/)+/, '').replace(/\/+$/, '');
-    if (outside === undefined && name !== '' && name !== 'configs' && !name.startsWith('configs/')) {
-      outside = header.name;
+    const name = strip(header.name);
+    const base = path.posix.basename(name);
+    const inCache =
+      cache !== undefined && (name === cache || name.startsWith(`${cache}/`) || parents.has(name));
+    if (cache !== undefined && (name === cache || name.startsWith(`${cache}/`))) scan.inCache = true;
+    if (
+      scan.outside === undefined &&
+      name !== '' &&
+      name !== 'configs' &&
+      !name.startsWith('configs/') &&
+      !inCache
+    ) {
+      scan.outside = header.name;
+    }
+    if (
+      scan.oddMode === undefined &&
+      (name === 'configs' || name.startsWith('configs/')) &&
+      !base.startsWith('.wh.') &&
+      ((header.type === 'directory' && (header.mode ?? 0) % 0o10000 !== 0o755) ||
+        (header.type === 'file' && (header.mode ?? 0) % 0o10000 !== 0o644))
+    ) {
+      scan.oddMode = `${header.name} ${((header.mode ?? 0) % 0o10000).toString(8)}`;
     }
     stream.on('end', () => next());
     stream.resume();
   });
-  await pipeline(createReadStream(layerFile), createGunzip(), ex);
-  return outside;
+  await pipeline(
+    createReadStream(layerFile),
+    createGunzip(),
+    layerReadCounter({ read: 0 }, maxReadBytes),
+    ex,
+  );
+  return scan;
+}
+
+/**
+ * Gives a catalog tree the modes every build of ours ships (0755 dirs, 0644
+ * files), whatever the umask or the tools that wrote it: the serve cache is
+ * bound to them, and a full rebuild and a layer must ship the same.
+ */
+export async function normalizeCatalogModes(dir: string): Promise<void> {
+  const st = await lstat(dir);
+  if (st.isSymbolicLink()) return;
+  if (st.isDirectory()) {
+    if ((st.mode & 0o7777) !== 0o755) await chmod(dir, 0o755);
+    for (const child of await readdir(dir)) await normalizeCatalogModes(path.join(dir, child));
+  } else if (st.isFile() && (st.mode & 0o7777) !== 0o644) {
+    await chmod(dir, 0o644);
+  }
 }

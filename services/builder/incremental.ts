@@ -6,17 +6,19 @@ import type { BuildContext } from './build-context';
 import type { ArchImage, ImageManifest, RawImageConfig } from './images';
 import type { PreparedBuild } from './index-image';
 import { changedEntries } from './incremental-diff';
-import { extractLayers } from './layer-extractor';
-import {
-  firstEntryOutsideConfigs,
-  isPlainEntryName,
-  writeChangeLayer,
-  type LayerBlob,
-} from './incremental-layer';
+import { extractLayers, extractLimits } from './layer-extractor';
+import { isPlainEntryName, scanCatalogLayer, writeChangeLayer, type LayerBlob } from './incremental-layer';
+import { isBinaryless } from './binary-image';
+import type { ServeCache } from './serve-cache';
+import type { IndexCommand } from './serve-command';
 
-/** What a full rebuild's Dockerfile sets; an incremental image must read the same. */
-export const INDEX_ENTRYPOINT = ['/bin/opm'];
-export const INDEX_CMD = ['serve', '/configs', '--cache-dir=/tmp/cache'];
+/** What the image starts with and carries beyond /configs; a layer must give what a full rebuild gives. */
+export interface IndexExtras {
+  /** ENTRYPOINT and CMD of the built image; undefined for a binaryless catalog. */
+  command?: IndexCommand;
+  /** Where the serve cache goes in the image, when the build makes one (replaced as a whole in the layer). */
+  cacheDir?: string;
+}
 
 const DOCKER_LAYER = 'application/vnd.docker.image.rootfs.diff.tar.gzip';
 const OCI_LAYER = 'application/vnd.oci.image.layer.v1.tar+gzip';
@@ -41,6 +43,9 @@ export type IncrementalPlan =
       unreported: string[];
       catalogLayers: number;
       arches: ArchPlan[];
+      extras: IndexExtras;
+      /** The from index carries files in `extras.cacheDir` above its base (an older cache). */
+      cacheAbove: boolean;
     };
 
 function isOci(m: ImageManifest): boolean {
@@ -65,6 +70,7 @@ export async function planIncremental(
   prepared: PreparedBuild,
   configsDir: string,
   changed: ReadonlySet<string> | undefined,
+  extras: IndexExtras = {},
 ): Promise<IncrementalPlan> {
   const full = (reason: string): IncrementalPlan => ({ kind: 'full', reason });
   if (!ctx.config.incrementalPush) return full('incremental push is off (IIB_INCREMENTAL_PUSH)');
@@ -80,7 +86,9 @@ export async function planIncremental(
 
   const [froms, binaries] = await Promise.all([
     ctx.images.archImages(prepared.fromIndex.resolved, prepared.arches),
-    ctx.images.archImages(prepared.binary.resolved, prepared.arches),
+    isBinaryless(prepared.binary)
+      ? prepared.arches.map(emptyBase)
+      : ctx.images.archImages(prepared.binary.resolved, prepared.arches),
   ]);
   const pairs = prepared.arches.map((arch, i) => ({
     arch,
@@ -122,13 +130,24 @@ export async function planIncremental(
     await mkdir(path.dirname(layout), { recursive: true });
     await ctx.images.copyToDir(first.from.resolved, layout);
   }
-  // Layers above the base must hold /configs only: a full rebuild would drop
-  // anything else (opm's cache, the hidden database), and a stale cache left
-  // beside a new catalog is worse than no cache.
+  // Layers above the base must hold /configs only, or the serve cache this
+  // build replaces as a whole: a full rebuild would drop anything else (the
+  // hidden database, a cache elsewhere), and a stale cache left beside a new
+  // catalog is worse than none. Their catalog must have the modes we ship:
+  // the new cache is made from the local copy, modes included.
+  let cacheAbove = false;
   for (const digest of allLayers.slice(first.binary.manifest.layers.length)) {
-    const outside = await firstEntryOutsideConfigs(path.join(layout, hex(digest)));
-    if (outside !== undefined) {
-      return full(`the from index has files outside /configs above the binary image (${outside})`);
+    const scan = await scanCatalogLayer(
+      path.join(layout, hex(digest)),
+      ctx.config.maxLayerReadBytes,
+      extras.cacheDir,
+    );
+    cacheAbove ||= scan.inCache === true;
+    if (scan.outside !== undefined) {
+      return full(`the from index has files outside /configs above the binary image (${scan.outside})`);
+    }
+    if (scan.oddMode !== undefined) {
+      return full(`the from index's /configs has modes other than 0755/0644 (${scan.oddMode})`);
     }
   }
   const before = path.join(ctx.workDir, 'incremental', 'from-index-root');
@@ -136,7 +155,7 @@ export async function planIncremental(
     allLayers.map((d) => path.join(layout, hex(d))),
     'configs',
     before,
-    { maxBytes: ctx.config.maxExtractBytes },
+    extractLimits(ctx.config),
   );
   const differ = await changedEntries(path.join(before, 'configs'), configsDir);
   const unreported = [...differ].filter((n) => !changed.has(n)).sort();
@@ -150,6 +169,8 @@ export async function planIncremental(
     changed: all,
     unreported,
     catalogLayers,
+    extras,
+    cacheAbove,
     arches: pairs.map(({ arch, from, binary }) => ({
       arch,
       from,
@@ -164,9 +185,20 @@ function describe(names: string[]): string {
   return names.length > 10 ? `${shown} and ${names.length - 10} more` : shown;
 }
 
+/** A binaryless build's base: no layers, no runtime config. */
+function emptyBase(arch: string): ArchImage {
+  return {
+    resolved: 'scratch',
+    digest: '',
+    manifest: { schemaVersion: 2, config: { mediaType: '', size: 0, digest: '' }, layers: [] },
+    config: { architecture: arch, config: {}, rootfs: { type: 'layers', diff_ids: [] } },
+  };
+}
+
 function newConfig(
   from: RawImageConfig,
   base: RawImageConfig['config'],
+  command: IndexCommand | undefined,
   labels: Record<string, string>,
   layer: LayerBlob,
   what: string,
@@ -180,10 +212,12 @@ function newConfig(
   cfg.created = created;
   // The binary's runtime config with the Dockerfile's changes, as a full
   // rebuild has it: nothing the from index's own build set leaks through.
+  const runtime: NonNullable<RawImageConfig['config']> = { ...(base ?? {}) };
+  delete runtime.Entrypoint;
+  delete runtime.Cmd;
   cfg.config = {
-    ...(base ?? {}),
-    Entrypoint: [...INDEX_ENTRYPOINT],
-    Cmd: [...INDEX_CMD],
+    ...runtime,
+    ...(command ? { Entrypoint: [...command.entrypoint], Cmd: [...command.cmd] } : {}),
     Labels: { ...(base?.Labels ?? {}), ...labels },
   };
   cfg.rootfs = { type: 'layers', diff_ids: [...(from.rootfs?.diff_ids ?? []), layer.diffId] };
@@ -210,6 +244,7 @@ export async function pushIncremental(
   plan: Extract<IncrementalPlan, { kind: 'incremental' }>,
   configsDir: string,
   labels: Record<string, string>,
+  cache?: ServeCache,
 ): Promise<string[]> {
   const work = path.join(ctx.workDir, 'incremental');
   await mkdir(work, { recursive: true });
@@ -218,7 +253,7 @@ export async function pushIncremental(
     .getTracer('iib-builder')
     .startActiveSpan('iib.incremental.layer', async (span) => {
       try {
-        const blob = await writeChangeLayer(configsDir, plan.changed, layerFile);
+        const blob = await writeChangeLayer(configsDir, plan.changed, layerFile, cache);
         span.setAttributes({
           'iib.incremental.packages': plan.changed.length,
           'iib.incremental.layer_bytes': blob.size,
@@ -236,7 +271,9 @@ export async function pushIncremental(
     plan.arches.map(async ({ arch, from, base, localBlobs }) => {
       const dir = path.join(work, arch);
       await mkdir(dir, { recursive: true });
-      const config = Buffer.from(JSON.stringify(newConfig(from.config, base, labels, layer, what)));
+      const config = Buffer.from(
+        JSON.stringify(newConfig(from.config, base, plan.extras.command, labels, layer, what)),
+      );
       const configDigest = `sha256:${createHash('sha256').update(config).digest('hex')}`;
       const manifest: ImageManifest = {
         ...from.manifest,

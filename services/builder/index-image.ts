@@ -5,9 +5,13 @@ import { ValidationError } from '../../shared/errors';
 import { readCatalog, type Catalog } from './catalog';
 import { writeOverwriteAuthFile } from './registry-auth';
 import { BuildContext, LABEL_CONFIGS, LABEL_OCP_VERSION, LABEL_SCOPE } from './build-context';
-import type { ResolvedImage } from './images';
+import type { RawImageConfig, ResolvedImage } from './images';
 import { planIncremental, pushIncremental } from './incremental';
+import { normalizeCatalogModes } from './incremental-layer';
 import { extractArch } from './pipelines/configs-files';
+import { isBinaryless, resolveBinary } from './binary-image';
+import { makeServeCache, type ServeCache } from './serve-cache';
+import { builderArch, cacheDirOf, indexCommand, type IndexCommand } from './serve-command';
 
 export interface PreparedBuild {
   fromIndex: ResolvedImage;
@@ -98,7 +102,7 @@ export async function prepareIndexBuildFrom(
       `The "binary_image" value was not provided and no binary image is configured for distribution scope ${requested} and OCP version ${ocpVersion}`,
     );
   }
-  const binary = await ctx.images.resolve(binaryRef);
+  const binary = await resolveBinary(ctx, binaryRef, arches);
   const missing = arches.filter((a) => !binary.arches.includes(a));
   if (missing.length > 0) {
     throw new ValidationError(
@@ -117,12 +121,25 @@ export async function prepareIndexBuildFrom(
   };
 }
 
-function dockerfile(binary: string, labels: Record<string, string>): string {
+/**
+ * IIB's index.Dockerfile: the binary image, its serve command, the catalog,
+ * the serve cache (owned by uid 1001, group 0, as IIB copies it: OpenShift
+ * runs the image as a non-root user of group 0) and the labels. A binaryless
+ * catalog is `/configs` and the labels only.
+ */
+export function indexDockerfile(
+  binary: string | undefined,
+  command: IndexCommand | undefined,
+  cache: ServeCache | undefined,
+  labels: Record<string, string>,
+): string {
   const lines = [
-    `FROM ${binary}`,
-    'ENTRYPOINT ["/bin/opm"]',
-    'CMD ["serve", "/configs", "--cache-dir=/tmp/cache"]',
+    `FROM ${binary ?? 'scratch'}`,
+    ...(command
+      ? [`ENTRYPOINT ${JSON.stringify(command.entrypoint)}`, `CMD ${JSON.stringify(command.cmd)}`]
+      : []),
     'ADD configs /configs',
+    ...(cache ? [`COPY --chown=1001:0 ${path.basename(cache.localDir)} ${cache.imageDir}`] : []),
     ...Object.entries(labels).map(([k, v]) => `LABEL ${JSON.stringify(k)}=${JSON.stringify(v)}`),
   ];
   return `${lines.join('\n')}\n`;
@@ -164,8 +181,25 @@ export async function buildAndPushIndex(
   // Local names of this build only: builders of other deployments (or test
   // runs) may share this machine's buildah storage and reuse request ids.
   const unique = randomBytes(4).toString('hex');
-  await mkdir(path.join(contextDir, 'configs'), { recursive: true });
-  const plan = await planIncremental(ctx, prepared, path.join(contextDir, 'configs'), options.changed);
+  const configsDir = path.join(contextDir, 'configs');
+  await mkdir(configsDir, { recursive: true });
+  await normalizeCatalogModes(configsDir);
+  const { command, base } = await commandOf(ctx, prepared);
+  const cacheDir = command
+    ? cacheDirOf([...command.entrypoint, ...command.cmd], base?.WorkingDir)
+    : undefined;
+  // The binary's opm makes the cache while the plan reads the from index:
+  // the plan only needs to know where the cache goes.
+  const making = command
+    ? makeServeCache(ctx, prepared.binary, base, command, configsDir, contextDir)
+    : Promise.resolve(undefined);
+  making.catch(() => undefined); // awaited below; this only keeps an early failure from going unhandled meanwhile
+  let plan = await planIncremental(ctx, prepared, configsDir, options.changed, { command, cacheDir });
+  const cache = await making;
+  if (!cache && plan.kind === 'incremental' && plan.cacheAbove) {
+    // No cache after all (no opm): the from index's old cache must not stay beside the new catalog.
+    plan = await planIncremental(ctx, prepared, configsDir, options.changed, { command });
+  }
   let pushed: string[];
   if (plan.kind === 'incremental') {
     ctx.log.info(
@@ -178,12 +212,13 @@ export async function buildAndPushIndex(
     if (plan.unreported.length > 0) {
       ctx.reporter.log(`also changed on disk, though not reported: ${plan.unreported.join(', ')}`);
     }
-    pushed = await pushIncremental(ctx, plan, path.join(contextDir, 'configs'), labels);
+    pushed = await pushIncremental(ctx, plan, configsDir, labels, cache);
   } else {
     ctx.log.info({ reason: plan.reason }, 'full rebuild');
     ctx.reporter.log(`full rebuild: ${plan.reason}`);
     const dockerfilePath = path.join(contextDir, 'index.Dockerfile');
-    await writeFile(dockerfilePath, dockerfile(prepared.binary.resolved, labels));
+    const binary = isBinaryless(prepared.binary) ? undefined : prepared.binary.resolved;
+    await writeFile(dockerfilePath, indexDockerfile(binary, command, cache, labels));
     // One creation time for every arch: their catalog layers are then
     // identical, which the next incremental build requires.
     const timestamp = Math.floor(Date.now() / 1000);
@@ -206,6 +241,22 @@ export async function buildAndPushIndex(
   await ctx.buildah.pushManifestList(`iib-build-${id}-${unique}-list`, pushed, dests);
   const resolved = await ctx.images.resolve(output);
   return { index_image: output, index_image_resolved: resolved.resolved };
+}
+
+/**
+ * The image's command, decided by the binary image's runtime config (its
+ * arch for this machine, whose opm makes the cache); a binaryless catalog
+ * has none.
+ */
+async function commandOf(
+  ctx: BuildContext,
+  prepared: PreparedBuild,
+): Promise<{ command?: IndexCommand; base?: RawImageConfig['config'] }> {
+  if (isBinaryless(prepared.binary)) return {};
+  const here = builderArch();
+  const arch = prepared.binary.arches.includes(here) ? here : (prepared.arches[0] ?? here);
+  const base = (await ctx.images.archImage(prepared.binary.resolved, arch)).config.config;
+  return { command: indexCommand(base), base };
 }
 
 /** The from index's catalog, extracted into `<workDir>/context/configs` and parsed. */

@@ -1,128 +1,94 @@
+/**
+ * Applies image layers (tar, maybe gzip) to a work directory, keeping only
+ * what lies under a prefix (`configs`, `manifests`, ...). Layers come from
+ * whoever pushed the image, so nothing in them may reach the host: every
+ * name is resolved inside the root (layer-entry-applier.ts, rooted-tree.ts),
+ * and limits bound what one extraction may write, read and hold. Memory stays
+ * bounded whatever the layer: entries are streamed to disk, never buffered.
+ */
 import { createReadStream } from 'node:fs';
-import { mkdir, open, readFile, readdir, rm, symlink, writeFile } from 'node:fs/promises';
-import * as path from 'node:path';
+import { mkdir, open } from 'node:fs/promises';
+import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
-import { extract, Header } from 'tar-stream';
-import type { Readable } from 'node:stream';
-import { ValidationError } from '../../shared/errors';
+import { extract, type Header } from 'tar-stream';
+import type { BuilderConfig } from '../../shared/config';
+import { AppError, DependencyError, errorMessage, ValidationError } from '../../shared/errors';
+import { LayerEntryApplier, type ExtractionCounters } from './layer-entry-applier';
+import { entryParts, shown } from './layer-paths';
+import { RootedTree } from './rooted-tree';
+
+export { safeEntryPath } from './layer-paths';
 
 export interface ExtractLimits {
-  /** Bytes written out of all layers together. */
+  /** Bytes of files written, all layers together. */
   maxBytes: number;
+  /** Uncompressed bytes read from the layers, skipped entries included: bounds decompression bombs. */
+  maxReadBytes: number;
+  /** Bytes of one extracted file. */
+  maxFileBytes: number;
+  /** Entries kept under the prefix (files, directories, links). */
+  maxFiles: number;
+  /** Entries read, skipped ones included. */
+  maxEntries: number;
 }
 
-/**
- * Where an entry lands, relative to the image root, or undefined to skip it.
- * Refuses `..` escapes instead of silently clamping them: a layer that tries
- * is hostile or broken, and the user must hear about it.
- */
-export function safeEntryPath(name: string): string {
-  const cleaned = name.replace(/^(\.\/|\/)+/, '');
-  const parts = cleaned.split('/').filter((p) => p !== '' && p !== '.');
-  if (parts.includes('..')) throw new ValidationError(`image layer entry "${name}" escapes the image root`);
-  return parts.join('/');
+export type ExtractConfig = Pick<
+  BuilderConfig,
+  'maxExtractBytes' | 'maxLayerReadBytes' | 'maxExtractFileBytes' | 'maxExtractFiles' | 'maxLayerEntries'
+>;
+
+export function extractLimits(config: ExtractConfig): ExtractLimits {
+  return {
+    maxBytes: config.maxExtractBytes,
+    maxReadBytes: config.maxLayerReadBytes,
+    maxFileBytes: config.maxExtractFileBytes,
+    maxFiles: config.maxExtractFiles,
+    maxEntries: config.maxLayerEntries,
+  };
 }
 
-function within(prefix: string, rel: string): boolean {
-  return prefix === '' || rel === prefix || rel.startsWith(`${prefix}/`);
+interface Counters extends ExtractionCounters {
+  read: number;
+  entries: number;
 }
 
-/**
- * Applies image layers (in order, with OCI whiteouts) to `dest`, keeping only
- * entries under `prefix` (e.g. "configs"). Links must stay inside the root.
- */
-export async function extractLayers(
-  layerFiles: string[],
-  prefix: string,
-  dest: string,
-  limits: ExtractLimits,
-): Promise<void> {
-  const want = safeEntryPath(prefix);
-  let written = 0;
-  for (const file of layerFiles) {
-    const ex = extract();
-    ex.on('entry', (header: Header, stream, next) => {
-      const done = (err?: unknown): void => {
-        stream.resume();
-        next(err as Error | undefined);
-      };
-      void handleEntry(header, stream as unknown as Readable)
-        .then(() => next())
-        .catch(done);
+function readLimitError(maxReadBytes: number): ValidationError {
+  return new ValidationError(`image layers exceed ${maxReadBytes} uncompressed bytes`);
+}
+
+/** fs errors carry host paths: only the code reaches the message, with the entry's in-image name. */
+function entryFailure(err: unknown, name: string): unknown {
+  if (err instanceof AppError) return err;
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code === 'ENOSPC' || code === 'EDQUOT' || code === 'EMFILE' || code === 'ENFILE' || code === 'EIO') {
+    // The builder's disk or limits, not the image: another attempt (maybe elsewhere) may succeed.
+    return new DependencyError(`image layer entry "${shown(name)}" could not be written (${code})`, {
+      retryable: true,
+      cause: err,
     });
-    const handleEntry = async (header: Header, stream: Readable): Promise<void> => {
-      const rel = safeEntryPath(header.name);
-      const base = path.posix.basename(rel);
-      const dir = path.posix.dirname(rel);
-      if (base.startsWith('.wh.')) {
-        stream.resume();
-        if (!within(want, dir === '.' ? '' : dir) && !within(dir, want)) return;
-        const target = path.join(dest, dir === '.' ? '' : dir);
-        if (base === '.wh..wh..opq') {
-          const entries = await readdir(target).catch(() => [] as string[]);
-          await Promise.all(entries.map((e) => rm(path.join(target, e), { recursive: true, force: true })));
-        } else {
-          await rm(path.join(target, base.slice(4)), { recursive: true, force: true });
-        }
-        return;
-      }
-      if (!within(want, rel)) {
-        stream.resume();
-        return;
-      }
-      const out = path.join(dest, rel);
-      await mkdir(path.dirname(out), { recursive: true });
-      switch (header.type) {
-        case 'directory':
-          stream.resume();
-          await mkdir(out, { recursive: true });
-          return;
-        case 'file': {
-          written += header.size ?? 0;
-          if (written > limits.maxBytes) {
-            throw new ValidationError(`image layers exceed the extraction limit of ${limits.maxBytes} bytes`);
-          }
-          await rm(out, { recursive: true, force: true });
-          const fh = await open(out, 'w', 0o644);
-          try {
-            await pipeline(stream, fh.createWriteStream());
-          } finally {
-            await fh.close().catch(() => undefined);
-          }
-          return;
-        }
-        case 'symlink':
-        case 'link': {
-          stream.resume();
-          const linkname = header.linkname ?? '';
-          const resolved =
-            header.type === 'link'
-              ? safeEntryPath(linkname)
-              : linkname.startsWith('/')
-                ? safeEntryPath(linkname)
-                : safeEntryPath(path.posix.join(path.posix.dirname(rel), linkname));
-          if (!within(want, resolved)) {
-            throw new ValidationError(`image layer link "${header.name}" points outside ${prefix}`);
-          }
-          await rm(out, { force: true });
-          if (header.type === 'link') {
-            await writeFile(out, await readFile(path.join(dest, resolved)));
-          } else {
-            await symlink(linkname, out);
-          }
-          return;
-        }
-        default:
-          stream.resume();
-      }
-    };
-    const input = createReadStream(file);
-    const gz = await isGzip(file);
-    if (gz) await pipeline(input, createGunzip(), ex);
-    else await pipeline(input, ex);
   }
-  await mkdir(path.join(dest, want), { recursive: true });
+  // The cause (with its host path) is for the builder's log only.
+  return new ValidationError(`image layer entry "${shown(name)}" cannot be extracted (${code ?? 'error'})`, {
+    cause: err,
+  });
+}
+
+function layerFailure(err: unknown, index: number): unknown {
+  if (err instanceof AppError) return err;
+  const code = (err as NodeJS.ErrnoException).code;
+  if (typeof code === 'string' && code.startsWith('Z_')) {
+    return new ValidationError(`image layer ${index + 1} is not a valid gzip stream (${code})`);
+  }
+  if (typeof code === 'string') {
+    // The layer file is the builder's own download: its path stays in the log, not the message.
+    return new DependencyError(`image layer ${index + 1} cannot be read (${code})`, {
+      retryable: false,
+      cause: err,
+    });
+  }
+  // tar-stream's messages name no path ("Invalid tar header...", "Header exceeds max size").
+  return new ValidationError(`image layer ${index + 1} is not a valid tar archive: ${errorMessage(err)}`);
 }
 
 async function isGzip(file: string): Promise<boolean> {
@@ -134,4 +100,91 @@ async function isGzip(file: string): Promise<boolean> {
   } finally {
     await fh.close();
   }
+}
+
+/**
+ * Counts the uncompressed bytes handed to a tar parser, padding and skipped
+ * entries included: a stream of zero blocks declares no size anywhere, and
+ * tar-stream reads on past them, so only this count can stop it.
+ */
+export function layerReadCounter(counters: { read: number }, maxReadBytes: number): Transform {
+  return new Transform({
+    transform(chunk: Buffer, _encoding, callback) {
+      counters.read += chunk.length;
+      if (counters.read > maxReadBytes) callback(readLimitError(maxReadBytes));
+      else callback(null, chunk);
+    },
+  });
+}
+
+async function applyLayer(
+  file: string,
+  index: number,
+  applier: LayerEntryApplier,
+  counters: Counters,
+  limits: ExtractLimits,
+): Promise<void> {
+  const parser = extract();
+  parser.on('entry', (header: Header, entry, next) => {
+    const stream = entry as unknown as Readable;
+    // A refused entry's data is abandoned when the parser is destroyed; its error is the parser's.
+    stream.on('error', () => undefined);
+    void checkEntry(header, counters, limits)
+      .then(() => applier.apply(header, stream))
+      .catch((err: unknown) => entryFailure(err, header.name))
+      .then(
+        (failure) => {
+          if (failure === undefined) {
+            next();
+            return;
+          }
+          stream.resume();
+          next(failure as Error);
+        },
+        () => undefined,
+      );
+  });
+  try {
+    const input = createReadStream(file);
+    const counter = layerReadCounter(counters, limits.maxReadBytes);
+    if (await isGzip(file)) await pipeline(input, createGunzip(), counter, parser);
+    else await pipeline(input, counter, parser);
+  } catch (err) {
+    throw layerFailure(err, index);
+  }
+}
+
+/** Limits known from the header alone, checked before any data is read: a bomb fails at once. */
+async function checkEntry(header: Header, counters: Counters, limits: ExtractLimits): Promise<void> {
+  counters.entries += 1;
+  if (counters.entries > limits.maxEntries) {
+    throw new ValidationError(`image layers hold more than ${limits.maxEntries} entries`);
+  }
+  if (counters.read + (header.size ?? 0) > limits.maxReadBytes) throw readLimitError(limits.maxReadBytes);
+  return Promise.resolve();
+}
+
+/**
+ * Applies `layerFiles` in order (with OCI whiteouts) to `dest`, keeping only
+ * entries under `prefix` (e.g. "configs"); `<dest>/<prefix>` exists
+ * afterwards, maybe empty. Failures are ValidationErrors that name the
+ * in-image entry, never a host path.
+ */
+export async function extractLayers(
+  layerFiles: string[],
+  prefix: string,
+  dest: string,
+  limits: ExtractLimits,
+): Promise<void> {
+  const want = entryParts(prefix);
+  await mkdir(dest, { recursive: true });
+  const tree = new RootedTree(dest);
+  const counters: Counters = { written: 0, files: 0, read: 0, entries: 0 };
+  for (const [index, file] of layerFiles.entries()) {
+    const applier = new LayerEntryApplier(tree, want, limits, counters);
+    await applyLayer(file, index, applier, counters, limits);
+  }
+  await tree.ensureDir(want, prefix).catch((err: unknown) => {
+    throw entryFailure(err, prefix);
+  });
 }

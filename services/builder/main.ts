@@ -2,6 +2,7 @@ import * as os from 'node:os';
 import { rm } from 'node:fs/promises';
 import * as path from 'node:path';
 import { loadBuilderConfig, loadOrExit } from '../../shared/config';
+import { maybeStartHealthListener } from '../../shared/health';
 import { runService } from '../../shared/lifecycle';
 import { createLogger } from '../../shared/logging';
 import { laneQueue, Messaging } from '../../shared/messaging';
@@ -56,8 +57,14 @@ void runService(
     // then its lane message goes back to the broker for another builder.
     // Run in reverse: the tools of a build that outlived the grace die with
     // the builder; its directory goes too (its lane message is back on the broker).
+    const health = await maybeStartHealthListener(
+      config.health,
+      { broker: () => messaging.connection.up },
+      log,
+    );
     return [
       shutdownTracing,
+      health,
       () => rm(workRoot, { recursive: true, force: true }),
       () => Promise.resolve(killRunningTools()),
       () => messaging.close(config.stopGraceMs),

@@ -10,6 +10,8 @@ import type { AppDeps } from './routes/context';
 import { submitRoutes } from './routes/submit';
 import { mount } from './routes/table';
 import { uiRoutes } from './ui/ui-routes';
+import { serveOpsPath } from '../../shared/health';
+import { httpMetrics, rememberMount } from './http-metrics';
 
 export type { AppConfig, AppDeps } from './routes/context';
 
@@ -19,6 +21,14 @@ export function createApp(deps: AppDeps): Express {
   app.disable('x-powered-by');
   app.set('trust proxy', false);
   app.set('query parser', 'simple');
+  app.use(httpMetrics());
+  // Probes and scrapes: before the body parser and authentication, and never 404.
+  const readiness = deps.readiness ?? { database: () => store.db.raw('SELECT 1') };
+  app.use((req, res, next) => {
+    serveOpsPath(req, res, readiness).then((served) => {
+      if (!served) next();
+    }, next);
+  });
   app.use(jsonBody(config.maxBodyBytes));
   app.use(inputGuard());
 
@@ -27,6 +37,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(uiRoutes());
 
   const api = express.Router();
+  api.use(rememberMount);
   api.use(methodNotAllowed());
   mount(api, 'getOpenApiDocument', (_req, res) => {
     res.type('application/json').send(openapi);

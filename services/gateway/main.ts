@@ -3,13 +3,16 @@ import { loadGatewayConfig, loadOrExit } from '../../shared/config';
 import { SecretBox } from '../../shared/crypto';
 import { runService } from '../../shared/lifecycle';
 import type { FinalStateEvent } from '../../shared/contracts';
+import { READY_CHECK_TIMEOUT_MS, withTimeout } from '../../shared/health';
 import { createLogger } from '../../shared/logging';
+import { enableProcessMetrics, setOutboxSource } from '../../shared/metrics';
 import { Messaging, Names } from '../../shared/messaging';
 import { shutdownTracing } from '../../shared/tracing';
 import { createApp } from './app';
 import { createAuthenticators } from './auth';
 import { createDb } from './db/connect';
 import { migrateLatest } from './db/migrations';
+import { readOutboxBacklog } from './outbox';
 import { OutboxRelay } from './outbox-relay';
 import { createRecorder } from './recorder';
 import { RequestStore, Sealer, secretsAssociatedData } from './store';
@@ -22,6 +25,7 @@ void runService(log, async () => {
   if (!box) log.warn('IIB_SECRETS_KEY is not set: requests with tokens or registry_auths will be refused');
   const sealer: Sealer | undefined = box && ((secrets, id) => box.seal(secrets, secretsAssociatedData(id)));
   const authenticators = createAuthenticators(config, log);
+  for (const a of authenticators) if (a.check) await a.check();
   log.info(
     { modes: authenticators.map((a) => a.name), loginDisabled: config.loginDisabled },
     'authentication',
@@ -47,11 +51,25 @@ void runService(log, async () => {
   messaging.consumeQueue(Names.stateUpdates, createRecorder({ store, log, onCommitted: kick, answer }), {
     concurrency: 8,
     retryInPlace: true,
+    // A held update goes back to the broker only with a dying gateway: never dead-letter it for that.
+    countBrokerDeliveries: false,
     retryBaseDelayMs: 250,
     retryMaxDelayMs: 5000,
   });
   relay.start();
-  const app = createApp({ config, store, log, authenticators, onCommitted: kick });
+  enableProcessMetrics();
+  setOutboxSource(() => withTimeout(readOutboxBacklog(db), READY_CHECK_TIMEOUT_MS));
+  const app = createApp({
+    config,
+    store,
+    log,
+    authenticators,
+    onCommitted: kick,
+    readiness: {
+      database: () => db.raw('SELECT 1'),
+      broker: () => messaging.connection.up,
+    },
+  });
   const server = await new Promise<Server>((resolve) => {
     const s = app.listen(config.port, config.host, () => resolve(s));
   });

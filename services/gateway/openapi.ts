@@ -159,7 +159,7 @@ function operation(route: ApiRoute, options: BodyOptions): Json {
     summary: route.summary,
     tags: [route.tag],
     // No security on a route that needs none; login routes take any configured scheme.
-    security: route.login ? [{ basic: [] }, { bearer: [] }] : [],
+    security: route.login ? [{ negotiate: [] }, { basic: [] }, { bearer: [] }] : [],
     ...operationBody(route, options),
   };
 }
@@ -194,6 +194,8 @@ export function openApiDocument(options: DocumentOptions = {}): Json {
     paths,
     components: {
       securitySchemes: {
+        // IIB's own document calls this one "Kerberos Authentication".
+        negotiate: { type: 'http', scheme: 'negotiate', description: 'IIB_AUTH_MODES=kerberos' },
         basic: { type: 'http', scheme: 'basic', description: 'IIB_AUTH_MODES=basic' },
         bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'IIB_AUTH_MODES=jwt' },
       },

@@ -32,3 +32,16 @@ export function outboxRows(messages: OutboxMessage[]): Record<string, string | n
     tracestate: carrier.tracestate ?? null,
   }));
 }
+
+/**
+ * The outbox's backlog for the metrics, in one cheap query (the table is
+ * near-empty while the broker is up). Scrapes of several gateway replicas
+ * read the same table: sum or max them, do not add replicas' values blindly.
+ */
+export async function readOutboxBacklog(db: Knex): Promise<{ rows: number; oldestAgeSeconds: number }> {
+  const { rows } = await db.raw<{ rows: { n: number; age: number | null }[] }>(
+    `SELECT count(*)::int AS n, extract(epoch FROM now() - min(created_at))::float8 AS age FROM outbox`,
+  );
+  const r = rows[0];
+  return { rows: r?.n ?? 0, oldestAgeSeconds: Math.max(0, r?.age ?? 0) };
+}

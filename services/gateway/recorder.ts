@@ -89,7 +89,13 @@ export function createRecorder(deps: RecorderDeps) {
     }
     if (result.changed) {
       deps.log.info(
-        { requestId: update.request_id, state: update.state, reason: update.state_reason },
+        // A final state says how long the request took, from its submission.
+        {
+          requestId: update.request_id,
+          state: update.state,
+          reason: update.state_reason,
+          durationMs: result.durationMs,
+        },
         'state recorded',
       );
       deps.onCommitted();

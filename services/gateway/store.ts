@@ -41,6 +41,13 @@ export function batchState(states: string[]): 'in_progress' | 'failed' | 'comple
   return 'complete';
 }
 
+export interface UpdateResult {
+  applied: boolean;
+  changed: boolean;
+  /** Set when the update made the request final: the time since its submission. */
+  durationMs?: number;
+}
+
 /** The system of record: requests, their history, batches, and the outbox. */
 export class RequestStore {
   constructor(
@@ -232,7 +239,7 @@ export class RequestStore {
    * final, an identical state is not recorded twice, and every real change
    * is published through the outbox in the same transaction.
    */
-  async applyUpdate(raw: StateUpdate): Promise<{ applied: boolean; changed: boolean }> {
+  async applyUpdate(raw: StateUpdate): Promise<UpdateResult> {
     const update = textSafe(raw);
     return this.db.transaction(async (trx) => {
       const inserted = await trx('processed_messages')
@@ -302,7 +309,14 @@ export class RequestStore {
       }
       await trx('requests').where({ id: current.id }).update(patch);
       const messages: OutboxMessage[] = [buildStateMessage(current)];
+      let durationMs: number | undefined;
       if (!wasFinal && isFinal(current.state)) {
+        // The first state's time is the submission's (the same clock as `now`: the gateway's).
+        const first = await trx('request_states')
+          .where({ request_id: current.id })
+          .orderBy('id')
+          .first<{ updated: Date } | undefined>('updated');
+        if (first) durationMs = now.getTime() - new Date(first.updated).getTime();
         const siblings = (await trx('requests')
           .where({ batch_id: current.batch_id })
           .orderBy('id')) as RequestRecord[];
@@ -316,7 +330,7 @@ export class RequestStore {
         }
       }
       await enqueue(trx, messages);
-      return { applied: true, changed: true };
+      return { applied: true, changed: true, durationMs };
     });
   }
 }

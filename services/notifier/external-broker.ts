@@ -57,7 +57,10 @@ export function openExternalBroker(ext: ExternalConfig, log: Logger): ExternalBr
     log.error('IIB_MESSAGING_URLS is not set: no state message will be sent');
   } else {
     const tls = resolveTlsFiles(ext, log);
-    connection = new AmqpConnection({ urls: ext.urls, ...tls }, log.child({ broker: 'external' }));
+    connection = new AmqpConnection(
+      { urls: ext.urls, ...tls, broker: 'external' },
+      log.child({ broker: 'external' }),
+    );
     log.info(
       {
         urls: ext.urls.map(safeUrl),

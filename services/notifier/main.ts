@@ -1,4 +1,5 @@
 import { loadNotifierConfig, loadOrExit } from '../../shared/config';
+import { maybeStartHealthListener } from '../../shared/health';
 import { runService } from '../../shared/lifecycle';
 import { createLogger } from '../../shared/logging';
 import { shutdownTracing } from '../../shared/tracing';
@@ -9,5 +10,8 @@ const log = createLogger('notifier', config.logLevel);
 
 void runService(log, async () => {
   const notifier = await startNotifier(config, log);
-  return [shutdownTracing, () => notifier.stop()];
+  // Ready when the internal broker is: the external one being away holds
+  // messages (see docs/notifier.md), and restarting the notifier would not help.
+  const health = await maybeStartHealthListener(config.health, { broker: () => notifier.brokerUp() }, log);
+  return [shutdownTracing, health, () => notifier.stop()];
 });

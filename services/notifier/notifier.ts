@@ -14,6 +14,8 @@ export interface NotifierOptions {
 }
 
 export interface Notifier {
+  /** Whether the internal broker link is up (readiness). */
+  brokerUp(): boolean;
   stop(): Promise<void>;
 }
 
@@ -59,6 +61,7 @@ export async function startNotifier(
 
   let stopped: Promise<void> | undefined;
   return {
+    brokerUp: () => messaging.connection.up,
     stop: () => {
       stopped ??= (async () => {
         // Consumers first stop taking events; then the abort ends any wait

@@ -3,6 +3,7 @@ import { DependencyError, errorMessage } from '../../shared/errors';
 import { isRetryable, type AmqpSender, type Handler } from '../../shared/messaging';
 import type { StateMessageFactory } from './iib-message';
 import type { RecentIds } from './recent-ids';
+import { stateMessagesPending, stateMessagesPublished } from '../../shared/metrics';
 
 export interface RepublisherOptions {
   /** 'build state' or 'batch state', for logs. */
@@ -46,46 +47,54 @@ export function createRepublisher(options: RepublisherOptions, log: Logger): Han
     }
     const outageStart = Date.now();
     let lastWarn = 0;
-    for (let attempt = 0; ; attempt += 1) {
-      try {
-        await sender.send(message, { signal });
-        recent.add(key);
-        if (attempt > 0) {
-          log.info(
-            { kind, address: sender.address, attempts: attempt + 1, heldMs: Date.now() - outageStart },
-            'external broker back, delivered',
-          );
+    // Pending: taken from the internal queue, not yet accepted outside; it
+    // stays above zero for as long as the external broker is away.
+    stateMessagesPending.inc({ kind });
+    try {
+      for (let attempt = 0; ; attempt += 1) {
+        try {
+          await sender.send(message, { signal });
+          recent.add(key);
+          stateMessagesPublished.inc({ kind });
+          if (attempt > 0) {
+            log.info(
+              { kind, address: sender.address, attempts: attempt + 1, heldMs: Date.now() - outageStart },
+              'external broker back, delivered',
+            );
+          }
+          log.info({ kind, address: sender.address, correlationId: key }, 'state message sent');
+          return;
+        } catch (err) {
+          if (signal.aborted) {
+            throw new DependencyError('notifier stopping before delivery', { retryable: true, cause: err });
+          }
+          if (!isRetryable(err)) {
+            // The broker refused this message itself (e.g. rejected): retrying
+            // cannot help; the dead-letter address keeps it.
+            log.error(
+              { kind, address: sender.address, correlationId: key, err: errorMessage(err) },
+              'external broker refused the message',
+            );
+            throw err;
+          }
+          if (Date.now() - lastWarn >= warnEveryMs) {
+            lastWarn = Date.now();
+            log.warn(
+              {
+                kind,
+                address: sender.address,
+                attempts: attempt + 1,
+                heldMs: Date.now() - outageStart,
+                err: errorMessage(err),
+              },
+              'external broker unavailable, holding messages',
+            );
+          }
+          await sleep(Math.min(maxBackoffMs, 100 * 2 ** Math.min(attempt, 10)), signal);
         }
-        log.info({ kind, address: sender.address, correlationId: key }, 'state message sent');
-        return;
-      } catch (err) {
-        if (signal.aborted) {
-          throw new DependencyError('notifier stopping before delivery', { retryable: true, cause: err });
-        }
-        if (!isRetryable(err)) {
-          // The broker refused this message itself (e.g. rejected): retrying
-          // cannot help; the dead-letter address keeps it.
-          log.error(
-            { kind, address: sender.address, correlationId: key, err: errorMessage(err) },
-            'external broker refused the message',
-          );
-          throw err;
-        }
-        if (Date.now() - lastWarn >= warnEveryMs) {
-          lastWarn = Date.now();
-          log.warn(
-            {
-              kind,
-              address: sender.address,
-              attempts: attempt + 1,
-              heldMs: Date.now() - outageStart,
-              err: errorMessage(err),
-            },
-            'external broker unavailable, holding messages',
-          );
-        }
-        await sleep(Math.min(maxBackoffMs, 100 * 2 ** Math.min(attempt, 10)), signal);
       }
+    } finally {
+      stateMessagesPending.dec({ kind });
     }
   };
 }

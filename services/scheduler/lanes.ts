@@ -1,12 +1,14 @@
-import { loadOrExit, loadSchedulerConfig } from '../../shared/config';
+import { loadOrExit, loadSchedulerConfig, type SchedulerConfig } from '../../shared/config';
 import { laneQueue } from '../../shared/messaging';
+import { ActiveMqJolokia, type ActiveMqQueue } from '../../shared/messaging/activemq-jolokia';
 import { allLanes, parseUserToQueue } from './lane-router';
 
 /**
  * `node dist/services/scheduler/lanes.js`: the depth and oldest message age
- * of every lane, asked of the broker (RabbitMQ management API), for an
- * operator deciding how many builders a lane needs. Reads the same
- * configuration as the scheduler (namespace, IIB_USER_TO_QUEUE).
+ * of every lane, asked of the broker (RabbitMQ's management API, ActiveMQ
+ * Classic's Jolokia API), for an operator deciding how many builders a lane
+ * needs. Reads the same configuration as the scheduler (namespace,
+ * IIB_USER_TO_QUEUE).
  */
 
 export interface LaneRow {
@@ -42,6 +44,23 @@ export function toRow(q: RabbitQueue, namespace: string, nowMs: number): LaneRow
   };
 }
 
+/** An ActiveMQ queue as a lane row: READY excludes what consumers hold (QueueSize counts both). */
+export function activemqRow(
+  q: ActiveMqQueue,
+  namespace: string,
+  oldestMs: number | undefined,
+  nowMs: number,
+): LaneRow {
+  return {
+    queue: q.name.slice(namespace.length),
+    type: 'queue',
+    ready: Math.max(0, q.queueSize - q.inFlight),
+    inProgress: q.inFlight,
+    consumers: q.consumers,
+    oldestAgeS: oldestMs === undefined ? undefined : Math.max(0, Math.round((nowMs - oldestMs) / 1000)),
+  };
+}
+
 export function formatTable(rows: LaneRow[]): string {
   const cell = (v: number | string | undefined): string => (v === undefined ? '-' : String(v));
   const table = [
@@ -66,15 +85,7 @@ export function formatTable(rows: LaneRow[]): string {
     .join('\n');
 }
 
-async function main(): Promise<void> {
-  const config = loadOrExit(() => loadSchedulerConfig());
-  const map = loadOrExit(() => parseUserToQueue(config.userToQueue));
-  if (config.amqp.dialect !== 'rabbitmq') {
-    process.stderr.write(
-      'lanes: only RabbitMQ is supported; on ActiveMQ read QueueSize and the oldest message in the web console or Jolokia\n',
-    );
-    process.exit(2);
-  }
+async function rabbitmqRows(config: SchedulerConfig, wanted: Set<string>): Promise<LaneRow[]> {
   const ns = config.amqp.namespace;
   const base = new URL(config.amqp.rabbitmqManagementUrl);
   const auth = Buffer.from(
@@ -89,16 +100,45 @@ async function main(): Promise<void> {
   });
   if (!res.ok) throw new Error(`RabbitMQ management API answered HTTP ${res.status}`);
   const queues = (await res.json()) as RabbitQueue[];
+  const now = Date.now();
+  return queues
+    .filter((q) => q.name.startsWith(ns))
+    .filter((q) => q.name.startsWith(`${ns}iib.build.`) || wanted.has(q.name.slice(ns.length)))
+    .map((q) => toRow(q, ns, now));
+}
+
+async function activemqRows(config: SchedulerConfig, wanted: Set<string>): Promise<LaneRow[]> {
+  const ns = config.amqp.namespace;
+  const jolokia = new ActiveMqJolokia(config.amqp.activemqJolokiaUrl);
+  const queues = (await jolokia.queues(ns)).filter(
+    (q) => q.name.startsWith(`${ns}iib.build.`) || wanted.has(q.name.slice(ns.length)),
+  );
+  const now = Date.now();
+  return Promise.all(
+    queues.map(async (q) =>
+      activemqRow(q, ns, q.queueSize > 0 ? await jolokia.oldestMessageTime(q.name) : undefined, now),
+    ),
+  );
+}
+
+async function main(): Promise<void> {
+  const config = loadOrExit(() => loadSchedulerConfig());
+  const map = loadOrExit(() => parseUserToQueue(config.userToQueue));
+  if (config.amqp.dialect === 'artemis') {
+    process.stderr.write(
+      'lanes: RabbitMQ and ActiveMQ Classic are supported; on Artemis read the lane queues in its console\n',
+    );
+    process.exit(2);
+  }
   // Configured lanes are listed even before first use; any other lane a builder declared is listed too.
   const wanted = new Set(
     allLanes(map, config.defaultLane).flatMap((l) => [laneQueue(true, l), laneQueue(false, l)]),
   );
-  const now = Date.now();
-  const rows = queues
-    .filter((q) => q.name.startsWith(ns))
-    .filter((q) => q.name.startsWith(`${ns}iib.build.`) || wanted.has(q.name.slice(ns.length)))
-    .map((q) => toRow(q, ns, now))
-    .sort((a, b) => a.queue.localeCompare(b.queue));
+  const rows =
+    config.amqp.dialect === 'activemq'
+      ? await activemqRows(config, wanted)
+      : await rabbitmqRows(config, wanted);
+  rows.sort((a, b) => a.queue.localeCompare(b.queue));
   process.stdout.write(`${formatTable(rows)}\n`);
 }
 

@@ -1,4 +1,5 @@
 import { loadSchedulerConfig, loadOrExit } from '../../shared/config';
+import { maybeStartHealthListener } from '../../shared/health';
 import { runService } from '../../shared/lifecycle';
 import { createLogger } from '../../shared/logging';
 import { laneQueue, Messaging, Names } from '../../shared/messaging';
@@ -33,5 +34,10 @@ void runService(log, async () => {
   messaging.consumeQueue(Names.deadLetter, createDeadLetterHandler({ messaging, maxDeliveries, log }), {
     concurrency: 4,
   });
-  return [shutdownTracing, () => messaging.close()];
+  const health = await maybeStartHealthListener(
+    config.health,
+    { broker: () => messaging.connection.up },
+    log,
+  );
+  return [shutdownTracing, health, () => messaging.close()];
 });

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { parseBuildRequestEvent } from '../../shared/contracts';
 import { InboundMessage, laneQueue, Messaging } from '../../shared/messaging';
 import { routeRequest, UserToQueue } from './lane-router';
+import { lanesRouted } from '../../shared/metrics';
 
 /**
  * Forwards each request to its lane; the input is settled (by the consumer)
@@ -46,5 +47,6 @@ export function createRouteHandler(deps: {
       messageId: message.messageId,
       applicationProperties: { request_id: event.id, request_type: event.request_type },
     });
+    lanesRouted.inc({ lane: route.lane, mode: route.serial ? 'serial' : 'parallel' });
   };
 }

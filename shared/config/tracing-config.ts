@@ -1,5 +1,6 @@
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { ConfigError } from './env';
 
 /**
  * Tracing configuration. Only this module reads the environment for tracing;
@@ -51,6 +52,15 @@ export interface TracingConfig {
 }
 
 export const EXPRESS_LAYER_KINDS = ['middleware', 'router', 'request_handler'] as const;
+
+/** The instrumentations `IIB_OTEL_DISABLED_INSTRUMENTATIONS` may name (shared/tracing/instrumentations.ts builds them). */
+export const BUILT_IN_INSTRUMENTATIONS = ['http', 'express', 'pg', 'pino', 'rhea'] as const;
+
+/** What the SDK's `OTEL_TRACES_EXPORTER` accepts; an unknown one only warns there, and no span leaves. */
+export const TRACES_EXPORTERS = ['otlp', 'zipkin', 'jaeger', 'console', 'none'] as const;
+
+/** The OTLP protocols the SDK knows. */
+export const OTLP_PROTOCOLS = ['http/protobuf', 'http/json', 'grpc'] as const;
 export type ExpressLayerKind = (typeof EXPRESS_LAYER_KINDS)[number];
 
 export interface AmqpTracingConfig {
@@ -125,16 +135,23 @@ export function loadTracingConfig(env: Env = process.env, scriptPath = process.a
   return {
     enabled: bool(env, 'IIB_OTEL_TRACING', false),
     serviceName: nonEmpty(env.OTEL_SERVICE_NAME) ?? serviceNameFromScript(scriptPath),
-    tracesExporters: list(env.OTEL_TRACES_EXPORTER, ['otlp']),
+    tracesExporters: listOf(env, 'OTEL_TRACES_EXPORTER', TRACES_EXPORTERS, ['otlp']),
     otlpProtocol:
-      nonEmpty(env.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL) ??
-      nonEmpty(env.OTEL_EXPORTER_OTLP_PROTOCOL) ??
+      oneOf(env, 'OTEL_EXPORTER_OTLP_TRACES_PROTOCOL', OTLP_PROTOCOLS) ??
+      oneOf(env, 'OTEL_EXPORTER_OTLP_PROTOCOL', OTLP_PROTOCOLS) ??
       'http/protobuf',
     metricsExporterConfigured: nonEmpty(env.OTEL_METRICS_EXPORTER) !== undefined,
     logsExporterConfigured: nonEmpty(env.OTEL_LOGS_EXPORTER) !== undefined,
     extraInstrumentations: list(env.IIB_OTEL_EXTRA_INSTRUMENTATIONS, []),
-    disabledInstrumentations: list(env.IIB_OTEL_DISABLED_INSTRUMENTATIONS, []),
-    expressLayers: expressLayers(env.IIB_OTEL_EXPRESS_LAYERS),
+    disabledInstrumentations: listOf(
+      env,
+      'IIB_OTEL_DISABLED_INSTRUMENTATIONS',
+      BUILT_IN_INSTRUMENTATIONS,
+      [],
+    ),
+    // Each layer span costs as much as the request's own work on a fast route;
+    // a typo must not silently bring them all back (or drop them), so it fails.
+    expressLayers: listOf(env, 'IIB_OTEL_EXPRESS_LAYERS', EXPRESS_LAYER_KINDS, []),
     pgRequireParentSpan: bool(env, 'IIB_OTEL_PG_REQUIRE_PARENT_SPAN', true),
     amqp: loadAmqpTracingConfig(env),
     buffer: {
@@ -157,16 +174,24 @@ export function loadAmqpTracingConfig(env: Env = process.env): AmqpTracingConfig
   };
 }
 
-// Each layer span costs as much as the request's own work on a fast route;
-// a typo must not silently bring them all back (or drop them), so it fails.
-function expressLayers(value: string | undefined): ExpressLayerKind[] {
-  const kinds = list(value, []);
-  for (const k of kinds) {
-    if (!(EXPRESS_LAYER_KINDS as readonly string[]).includes(k)) {
-      throw new Error(`IIB_OTEL_EXPRESS_LAYERS must list ${EXPRESS_LAYER_KINDS.join(', ')}; got "${k}"`);
-    }
+function listOf<T extends string>(env: Env, key: string, values: readonly T[], fallback: T[]): T[] {
+  const items = list(env[key], fallback);
+  const bad = items.filter((i) => !(values as readonly string[]).includes(i));
+  if (bad.length > 0) invalid(key, `unknown ${bad.join(', ')}; accepted: ${values.join(', ')}`);
+  return items as T[];
+}
+
+function oneOf<T extends string>(env: Env, key: string, values: readonly T[]): T | undefined {
+  const raw = nonEmpty(env[key]);
+  if (raw !== undefined && !(values as readonly string[]).includes(raw)) {
+    invalid(key, `expected one of ${values.join(', ')}, got "${raw}"`);
   }
-  return kinds as ExpressLayerKind[];
+  return raw as T | undefined;
+}
+
+/** Same shape as the service configuration's errors, so loadOrExit prints it without a stack. */
+function invalid(key: string, why: string): never {
+  throw new ConfigError(`Configuration ${key} is invalid: ${why}`);
 }
 
 /**
@@ -207,13 +232,13 @@ function bool(env: Env, key: string, fallback: boolean): boolean {
   if (raw === undefined) return fallback;
   if (raw === 'true' || raw === '1') return true;
   if (raw === 'false' || raw === '0') return false;
-  throw new Error(`${key} must be true or false, got "${raw}"`);
+  invalid(key, `expected true or false, got "${raw}"`);
 }
 
 function positiveInt(env: Env, key: string, fallback: number): number {
   const raw = nonEmpty(env[key]);
   if (raw === undefined) return fallback;
   const n = Number(raw);
-  if (!Number.isInteger(n) || n <= 0) throw new Error(`${key} must be a positive integer, got "${raw}"`);
+  if (!Number.isInteger(n) || n <= 0) invalid(key, `expected a positive integer, got "${raw}"`);
   return n;
 }

@@ -6,6 +6,7 @@ import * as tls from 'node:tls';
 import { create_container, Connection, ConnectionDetails, ConnectionOptions, EventContext } from 'rhea';
 import type { Logger } from 'pino';
 import { safeUrl } from '../logging';
+import { brokerConnections, brokerReconnects } from '../metrics';
 
 export interface ConnectionSettings {
   /** Failover list: each (re)connect attempt takes the next URL. */
@@ -17,6 +18,8 @@ export interface ConnectionSettings {
   containerId?: string;
   idleTimeoutMs?: number;
   maxReconnectDelayMs?: number;
+  /** Metrics label: `internal` (default) or `external` (the notifier's destination broker). */
+  broker?: string;
 }
 
 interface Endpoint {
@@ -101,15 +104,19 @@ export class AmqpConnection extends EventEmitter {
       connection_details: details,
     };
     this.connection = container.connect(options);
+    const broker = { broker: settings.broker ?? 'internal' };
     this.connection.on('connection_open', () => {
       this.epochCount += 1;
       this.isUp = true;
+      brokerConnections.inc(broker);
+      if (this.epochCount > 1) brokerReconnects.inc(broker);
       this.log.info({ epoch: this.epochCount }, 'broker connected');
       this.emit('up');
     });
     this.connection.on('disconnected', (ctx: EventContext) => {
       const wasUp = this.isUp;
       this.isUp = false;
+      if (wasUp) brokerConnections.dec(broker);
       if (this.closed) return;
       const err = ctx.error;
       if (wasUp) this.log.warn({ err: err?.message }, 'broker disconnected, reconnecting');

@@ -34,6 +34,25 @@ export interface ConsumerOptions {
    * stops or its connection drops.
    */
   retryInPlace?: boolean;
+  /**
+   * Whether the broker's delivery count counts toward maxDeliveries (default
+   * true). A message that arrives already delivered maxDeliveries times (its
+   * consumers died holding it: ActiveMQ counts those in the AMQP
+   * delivery-count) is rejected to the dead-letter address unhandled. Off for
+   * the dead-letter queue itself, whose messages arrive with the count that
+   * sent them there.
+   */
+  countBrokerDeliveries?: boolean;
+  /**
+   * For brokers that do not route a rejected message to the system's
+   * dead-letter queue (Artemis sends it to one broker-wide DLQ address): the
+   * consumer sends it there itself and accepts it once the broker accepted
+   * the copy (a failed copy releases the original instead).
+   */
+  forwardDeadLetter?: (
+    message: InboundMessage,
+    reason: { condition: string; description: string },
+  ) => Promise<void>;
 }
 
 /** A handler error that says whether the same message may succeed later. */
@@ -101,7 +120,21 @@ export class AmqpConsumer {
       if (next.epoch !== this.conn.epoch) continue; // the broker redelivers it
       const key = next.message.messageId;
       const localCount = key ? (this.seen.get(key) ?? 0) : 0;
-      const deliveries = Math.max(next.message.deliveryCount, localCount) + 1;
+      const brokerCount = this.options.countBrokerDeliveries === false ? 0 : next.message.deliveryCount;
+      const deliveries = Math.max(brokerCount, localCount) + 1;
+      if (brokerCount >= this.options.maxDeliveries) {
+        // Delivered maxDeliveries times already, each to a consumer that went
+        // away without settling it: one more attempt would break the limit.
+        this.log.error(
+          { address: this.source.address, deliveries: brokerCount, messageId: key },
+          'delivery limit reached; message rejected to the dead-letter address',
+        );
+        this.deadLetter(next.message, next.delivery, next.epoch, {
+          condition: 'iib:delivery-limit',
+          description: `delivered ${brokerCount} times without being settled`,
+        });
+        continue;
+      }
       this.inFlight += 1;
       // then(done, done), not finally(done): finally costs two more promises per message.
       void context
@@ -159,12 +192,10 @@ export class AmqpConsumer {
           { address: this.source.address, deliveries, err: reason, messageId: message.messageId },
           'message rejected to the dead-letter address',
         );
-        settle(() =>
-          delivery.reject({
-            condition: retryable ? 'iib:delivery-limit' : 'iib:invalid-message',
-            description: reason,
-          }),
-        );
+        this.deadLetter(message, delivery, epoch, {
+          condition: retryable ? 'iib:delivery-limit' : 'iib:invalid-message',
+          description: reason,
+        });
       }
     }
   }
@@ -199,6 +230,30 @@ export class AmqpConsumer {
         if (this.stopping || epoch !== this.conn.epoch) throw err;
       }
     }
+  }
+
+  /** Rejects to the broker's dead-letter address, or forwards to ours where the broker has none. */
+  private deadLetter(
+    message: InboundMessage,
+    delivery: Delivery,
+    epoch: number,
+    reason: { condition: string; description: string },
+  ): void {
+    const live = (): boolean => epoch === this.conn.epoch && this.conn.up;
+    const forward = this.options.forwardDeadLetter;
+    if (!forward) {
+      if (live()) delivery.reject(reason);
+      return;
+    }
+    void forward(message, reason).then(
+      () => {
+        if (live()) delivery.accept();
+      },
+      (err: unknown) => {
+        this.log.warn({ err: errorMessage(err) }, 'dead letter not forwarded; message released');
+        if (live()) delivery.release();
+      },
+    );
   }
 
   private remember(key: string, count: number): void {

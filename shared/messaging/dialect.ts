@@ -1,4 +1,5 @@
 import type { DialectName } from '../config';
+import { Names } from './names';
 
 export interface QueueOptions {
   /** One active consumer at a time across all connections (serial lanes). */
@@ -27,6 +28,12 @@ export interface Dialect {
   readonly system: string;
   /** Whether queues must be declared (with arguments) before they are used. */
   readonly needsProvisioning: boolean;
+  /**
+   * Whether consumers send dead letters to the logical dead-letter queue
+   * themselves: the broker's own dead-lettering cannot reach it (Artemis has
+   * one dead-letter address per address setting, not per namespace).
+   */
+  readonly forwardsDeadLetters: boolean;
   queueTarget(name: string): Terminus;
   queueSource(name: string, options?: QueueOptions): Terminus;
   topicTarget(name: string): Terminus;
@@ -40,15 +47,32 @@ function splitIibStyle(dest: string): { kind: 'topic' | 'queue'; name: string } 
   return { kind: 'queue', name: dest };
 }
 
+/**
+ * Where ActiveMQ Classic puts what a consumer rejected: `DLQ.<queue>`, one
+ * dead-letter queue per queue (deploy/activemq/activemq.xml,
+ * individualDeadLetterStrategy). The logical dead-letter queue is read as a
+ * composite of itself (messages sent to it) and a wildcard over the DLQs of
+ * this system's queues: everything under the namespace when there is one
+ * (`DLQ.staging.>`), else every `iib.` queue (`DLQ.iib.>`), never other
+ * applications' DLQs.
+ */
+export function activemqDeadLetterAddress(name: string): string {
+  const prefix = name.slice(0, name.length - Names.deadLetter.length);
+  const wildcard = prefix.endsWith('.') ? `DLQ.${prefix}>` : `DLQ.${prefix}iib.>`;
+  return `queue://${name},${wildcard}`;
+}
+
 /** ActiveMQ Classic: `queue://`/`topic://` prefixes, exclusive consumers by address option. */
 const activemq: Dialect = {
   name: 'activemq',
   system: 'activemq',
   needsProvisioning: false,
+  forwardsDeadLetters: false,
   queueTarget: (name) => ({ address: `queue://${name}` }),
-  queueSource: (name, options) => ({
-    address: `queue://${name}${options?.exclusive ? '?consumer.exclusive=true' : ''}`,
-  }),
+  queueSource: (name, options) => {
+    if (name.endsWith(Names.deadLetter)) return { address: activemqDeadLetterAddress(name) };
+    return { address: `queue://${name}${options?.exclusive ? '?consumer.exclusive=true' : ''}` };
+  },
   topicTarget: (name) => ({ address: `topic://${name}` }),
   destination: (dest) => {
     const { kind, name } = splitIibStyle(dest);
@@ -65,6 +89,7 @@ const artemis: Dialect = {
   name: 'artemis',
   system: 'activemq',
   needsProvisioning: false,
+  forwardsDeadLetters: true,
   queueTarget: (name) => ({ address: name, capabilities: ['queue'] }),
   queueSource: (name) => ({ address: name, capabilities: ['queue'] }),
   topicTarget: (name) => ({ address: name, capabilities: ['topic'] }),
@@ -84,6 +109,7 @@ const rabbitmq: Dialect = {
   name: 'rabbitmq',
   system: 'rabbitmq',
   needsProvisioning: true,
+  forwardsDeadLetters: false,
   queueTarget: (name) => ({ address: `/amq/queue/${name}` }),
   queueSource: (name) => ({ address: `/amq/queue/${name}` }),
   topicTarget: (name) => ({ address: `/topic/${name}` }),

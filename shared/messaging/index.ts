@@ -3,7 +3,9 @@ import type { AmqpConfig } from '../config';
 import { AmqpConnection, ConnectionSettings } from './connection';
 import { AmqpConsumer, ConsumerOptions, Handler } from './consumer';
 import { Dialect, getDialect, QueueOptions, Terminus } from './dialect';
+import type { InboundMessage, PropertyValue } from './message';
 import { QueueProvisioner } from './provisioner';
+import { Names } from './names';
 import { AmqpSender } from './sender';
 
 export { AmqpConnection, parseAmqpUrl } from './connection';
@@ -113,7 +115,15 @@ export class Messaging {
           this.connection,
           this.dialect.queueSource(this.queueName(name), queueOptions),
           handler,
-          { maxDeliveries: this.config.maxDeliveries, ...options },
+          {
+            maxDeliveries: this.config.maxDeliveries,
+            countBrokerDeliveries: name !== Names.deadLetter,
+            forwardDeadLetter:
+              this.dialect.forwardsDeadLetters && name !== Names.deadLetter
+                ? (message, reason) => this.forwardDeadLetter(name, message, reason)
+                : undefined,
+            ...options,
+          },
           this.log,
         ),
       );
@@ -121,6 +131,27 @@ export class Messaging {
     void attach();
     this.consumers.push(handle);
     return handle;
+  }
+
+  /** A copy of a dead letter on the logical dead-letter queue, saying where it came from and why. */
+  private async forwardDeadLetter(
+    origin: string,
+    message: InboundMessage,
+    reason: { condition: string; description: string },
+  ): Promise<void> {
+    const sender = await this.queueSender(Names.deadLetter);
+    await sender.send({
+      body: message.body,
+      messageId: message.messageId,
+      correlationId: message.correlationId,
+      subject: message.subject,
+      applicationProperties: {
+        ...(message.applicationProperties as Record<string, PropertyValue>),
+        iib_dead_letter_origin: this.queueName(origin),
+        iib_dead_letter_condition: reason.condition,
+        iib_dead_letter_reason: reason.description.slice(0, 1000),
+      },
+    });
   }
 
   /** Stops every consumer (finishing in-flight work), then closes the connection. */

@@ -48,6 +48,9 @@ export function toAmqp(msg: OutboundMessage): Message {
     subject: msg.subject,
     group_id: msg.groupId,
     content_type: 'application/json',
+    // When it was sent: brokers show the age of a queue's oldest message
+    // from it (ActiveMQ's JMSTimestamp, RabbitMQ's head_message_timestamp).
+    creation_time: new Date(),
     durable: msg.durable ?? true,
     application_properties: { ...(msg.applicationProperties ?? {}) },
     body: msg.bodyText ?? JSON.stringify(msg.body),

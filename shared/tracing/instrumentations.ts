@@ -2,6 +2,7 @@ import type { Instrumentation } from '@opentelemetry/instrumentation';
 import { ExpressInstrumentation, ExpressLayerType } from '@opentelemetry/instrumentation-express';
 import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
 import { PinoInstrumentation } from '@opentelemetry/instrumentation-pino';
+import { BUILT_IN_INSTRUMENTATIONS } from '../config/tracing-config';
 import type { ExpressLayerKind, TracingConfig } from '../config/tracing-config';
 import { nameSpanAfterExpressRoute } from './express-route';
 import { HttpServerInstrumentation } from './http-server-instrumentation';
@@ -22,7 +23,7 @@ function ignoredExpressLayers(traced: readonly ExpressLayerKind[]): ExpressLayer
     .map((kind) => EXPRESS_LAYER_TYPES[kind]);
 }
 
-export const BUILT_IN_INSTRUMENTATIONS = ['http', 'express', 'pg', 'pino', 'rhea'] as const;
+export { BUILT_IN_INSTRUMENTATIONS };
 
 /**
  * The instrumentation list: our built-in ones minus those disabled by

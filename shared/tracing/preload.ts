@@ -5,9 +5,11 @@
  * `IIB_OTEL_TRACING` not `true` it reads the environment and returns: the
  * SDK is not even loaded.
  */
+import { loadOrExit } from '../config/env';
 import { loadTracingConfig } from '../config/tracing-config';
 
-const config = loadTracingConfig();
+// A bad tracing key stops the service like any other bad key: named, no stack trace.
+const config = loadOrExit(() => loadTracingConfig());
 if (config.enabled) {
   /* eslint-disable @typescript-eslint/no-require-imports -- loaded only when tracing is on, so "off" costs nothing */
   const { startTracing } = require('./sdk') as typeof import('./sdk');

@@ -1,6 +1,6 @@
 import { Connection, create_container } from 'rhea';
 import { amqpUrl, testImages } from '../support/env';
-import { queueStats } from '../support/rabbitmq-admin';
+import { queueStats } from '../support/broker-admin';
 import { RunningSystem, startSystem } from '../support/system';
 import { startBrokerProxy, TcpProxy } from '../support/tcp-proxy';
 

@@ -12,6 +12,7 @@ import { addBundles, readCatalog, removePackages, writeCatalog } from '../../ser
 import { CommandRunner } from '../../services/builder/command-runner';
 import { Images } from '../../services/builder/images';
 import { planIncremental } from '../../services/builder/incremental';
+import { extractLimits } from '../../services/builder/layer-extractor';
 import {
   buildAndPushIndex,
   loadIndexCatalog,
@@ -85,7 +86,7 @@ function context(params: Record<string, unknown>, overrides: { incremental: bool
       images: new Images(runner, {
         skopeoTimeout: '300s',
         attempts: 3,
-        maxExtractBytes: config.maxExtractBytes,
+        extractLimits: extractLimits(config),
       }),
       buildah: new Buildah(runner, { attempts: 3 }),
       runner,

@@ -126,7 +126,11 @@ describe('the OpenAPI document', () => {
     const ids = ops.map((o) => o.operationId);
     expect(new Set(ids).size).toBe(ops.length);
     expect(ids).toEqual(expect.arrayContaining(['listBuilds', 'getBuild', 'patchBuild', 'submitAddRmBatch']));
-    expect(doc.paths['/builds/add'].post.security).toEqual([{ basic: [] }, { bearer: [] }]);
+    expect(doc.paths['/builds/add'].post.security).toEqual([
+      { negotiate: [] },
+      { basic: [] },
+      { bearer: [] },
+    ]);
     expect(doc.paths['/builds'].get.security).toEqual([]);
   });
 

@@ -4,7 +4,7 @@ import { loadAmqpConfig } from '../../shared/config';
 import { DependencyError, ValidationError } from '../../shared/errors';
 import { InboundMessage, Messaging, Names } from '../../shared/messaging';
 import { amqpUrl, brokerEnv } from '../support/env';
-import { deleteNamespaceQueues } from '../support/rabbitmq-admin';
+import { deleteNamespaceQueues } from '../support/broker-admin';
 import { freePort } from '../support/system';
 
 const log = pino({ level: 'silent' });

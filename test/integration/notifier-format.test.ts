@@ -2,7 +2,8 @@ import { pythonJsonDumps } from '../../services/notifier/python-json';
 import { startNotifier, type Notifier } from '../../services/notifier/notifier';
 import { Names } from '../../shared/messaging';
 import { subscribeAmqp10, type Amqp10Subscriber } from '../support/amqp10-subscriber';
-import { rabbitmqManagementUrl } from '../support/env';
+import { activemq } from '../support/broker-admin';
+import { amqpUrl, brokerAddress, brokerDialect, rabbitmqManagementUrl } from '../support/env';
 import {
   captureLog,
   deleteNamespaceQueues,
@@ -50,14 +51,14 @@ async function start(w: World, env: Record<string, string>): Promise<void> {
 }
 
 async function subscribe(w: World, topic: string): Promise<Amqp10Subscriber> {
-  const s = await subscribeAmqp10(`/topic/${topic}`);
+  const s = await subscribeAmqp10(brokerAddress(`topic://${topic}`));
   w.subscribers.push(s);
   return s;
 }
 
 function destinations(w: World): Record<string, string> {
   return {
-    IIB_MESSAGING_URLS: 'amqp://guest:guest@127.0.0.1:5672',
+    IIB_MESSAGING_URLS: amqpUrl,
     IIB_MESSAGING_BUILD_STATE_DESTINATION: `topic://${w.buildTopic}`,
     IIB_MESSAGING_BATCH_STATE_DESTINATION: `topic://${w.batchTopic}`,
   };
@@ -72,7 +73,37 @@ afterEach(async () => {
   }
 });
 
-/** The README's RabbitMQ recipe: a durable queue bound to amq.topic with the destination's routing key. */
+/**
+ * The README's recipe for a subscriber whose messages wait while it is away;
+ * returns the address it consumes. ActiveMQ: the virtual-topic consumer queue
+ * `Consumer.<app>.<topic>`, made to exist by attaching to it once. Artemis: a
+ * queue of the app's own on the topic's address (`<topic>::<app>`), likewise.
+ * RabbitMQ: a durable queue bound to amq.topic with the destination's routing key.
+ */
+async function subscriberQueue(app: string, topic: string): Promise<string> {
+  if (brokerDialect === 'activemq') {
+    const address = `queue://Consumer.${app}.${topic}`;
+    const once = await subscribeAmqp10(address);
+    await once.close();
+    await eventually(
+      () => activemq.queue(`Consumer.${app}.${topic}`),
+      (q) => q !== undefined,
+      'the consumer queue exists',
+    );
+    return address;
+  }
+  if (brokerDialect === 'artemis') {
+    // A queue of the app's own on the (multicast) address, by its fully qualified name.
+    const address = `${topic}::${app}`;
+    const once = await subscribeAmqp10(address);
+    await once.close();
+    return address;
+  }
+  const queue = `${app}.build-state`;
+  await bindDurableQueue(queue, topic);
+  return `/amq/queue/${queue}`;
+}
+
 async function bindDurableQueue(queue: string, routingKey: string): Promise<void> {
   const base = new URL(rabbitmqManagementUrl);
   const auth = `Basic ${Buffer.from(`${decodeURIComponent(base.username)}:${decodeURIComponent(base.password)}`).toString('base64')}`;
@@ -233,8 +264,7 @@ describe('notifier: IIB message format, read by amqp10 (not rhea)', () => {
 
   it('when a subscriber binds its own durable queue to the topic (README recipe), then messages sent while it is away wait for it', async () => {
     const w = await world();
-    const queue = `${w.namespace}subscriber.build-state`;
-    await bindDurableQueue(queue, w.buildTopic);
+    const address = await subscriberQueue(`${w.namespace}subscriber`.replace(/\./g, '-'), w.buildTopic);
     await start(w, destinations(w));
 
     await w.publisher.publishBuild(requestJson(12, 4, 'complete', 'done'), 'evt-durable-sub');
@@ -242,7 +272,7 @@ describe('notifier: IIB message format, read by amqp10 (not rhea)', () => {
       (l) => l.msg === 'state message sent' && l.correlationId === 'evt-durable-sub',
       'the message sent',
     );
-    const sub = await subscribeAmqp10(`/amq/queue/${queue}`);
+    const sub = await subscribeAmqp10(address);
     w.subscribers.push(sub);
 
     const [m] = await sub.waitForCount(1);

@@ -1,5 +1,6 @@
 import { startNotifier, type Notifier } from '../../services/notifier/notifier';
 import { Names } from '../../shared/messaging';
+import { amqpHost, amqpPort, brokerAddress } from '../support/env';
 import { subscribeAmqp10, type Amqp10Subscriber } from '../support/amqp10-subscriber';
 import {
   captureLog,
@@ -44,8 +45,8 @@ describe('notifier: the external broker goes away during 50 state changes', () =
   beforeAll(async () => {
     publisher = new EventPublisher(namespace);
     await publisher.connect();
-    proxy = await startTcpProxy('127.0.0.1', 5672);
-    sub = await subscribeAmqp10(`/topic/${topic}`);
+    proxy = await startTcpProxy(amqpHost, amqpPort);
+    sub = await subscribeAmqp10(brokerAddress(`topic://${topic}`));
   });
 
   afterAll(async () => {

@@ -5,6 +5,7 @@ import { loadTracingConfig } from '../../shared/config/tracing-config';
 import { shutdownTracing } from '../../shared/tracing';
 import { RheaInstrumentation } from '../../shared/tracing/rhea-instrumentation';
 import { startTracing } from '../../shared/tracing/sdk';
+import { amqpUrl, brokerAddress } from '../support/env';
 import { subscribeAmqp10, type Amqp10Subscriber } from '../support/amqp10-subscriber';
 import {
   captureLog,
@@ -69,10 +70,10 @@ describe('notifier: the external message continues the request’s trace', () =>
     exporter = startMemoryTracing();
     publisher = new EventPublisher(namespace);
     await publisher.connect();
-    sub = await subscribeAmqp10(`/topic/${topic}`);
+    sub = await subscribeAmqp10(brokerAddress(`topic://${topic}`));
     notifier = await startNotifier(
       notifierConfig(namespace, {
-        IIB_MESSAGING_URLS: 'amqp://guest:guest@127.0.0.1:5672',
+        IIB_MESSAGING_URLS: amqpUrl,
         IIB_MESSAGING_BUILD_STATE_DESTINATION: `topic://${topic}`,
       }),
       captureLog().log,
@@ -100,12 +101,13 @@ describe('notifier: the external message continues the request’s trace', () =>
     const carried = parseTraceparent(m!.applicationProperties?.traceparent);
     const rootCtx = root.spanContext();
     expect(carried.traceId).toBe(rootCtx.traceId);
-    const internalQueue = `/amq/queue/${publisher.queueName('iib.events.build-state')}`;
+    const internalQueue = brokerAddress(`queue://${publisher.queueName('iib.events.build-state')}`);
+    const externalTopic = brokerAddress(`topic://${topic}`);
     // Spans end on settlement, which may come after the subscriber's copy.
-    const spans = await finishedSpans(exporter, [`process ${internalQueue}`, `send /topic/${topic}`]);
+    const spans = await finishedSpans(exporter, [`process ${internalQueue}`, `send ${externalTopic}`]);
     const relaySend = spanNamed(spans, `send ${internalQueue}`);
     const process = spanNamed(spans, `process ${internalQueue}`);
-    const notifierSend = spanNamed(spans, `send /topic/${topic}`);
+    const notifierSend = spanNamed(spans, `send ${externalTopic}`);
     for (const s of [relaySend, process, notifierSend]) expect(s.spanContext().traceId).toBe(rootCtx.traceId);
     expect(process.parentSpanContext?.spanId).toBe(relaySend.spanContext().spanId);
     expect(notifierSend.parentSpanContext?.spanId).toBe(process.spanContext().spanId);

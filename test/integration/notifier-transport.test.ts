@@ -2,6 +2,7 @@ import * as net from 'node:net';
 import { once } from 'node:events';
 import * as fs from 'node:fs';
 import { startNotifier, type Notifier } from '../../services/notifier/notifier';
+import { amqpPort, brokerAddress } from '../support/env';
 import { subscribeAmqp10, type Amqp10Subscriber } from '../support/amqp10-subscriber';
 import {
   captureLog,
@@ -14,7 +15,7 @@ import {
 import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy';
 import { createTestPki, startTlsProxy, type TestPki, type TlsProxy } from '../support/tls-proxy';
 
-const BROKER_PORT = 5672;
+const BROKER_PORT = amqpPort;
 
 /** A port nothing listens on: bound, then released. */
 async function closedPort(): Promise<number> {
@@ -47,7 +48,7 @@ async function setup(): Promise<{
   });
   await publisher.connect();
   const topic = `VirtualTopic.${id}.iib.build.state`;
-  const sub = await subscribeAmqp10(`/topic/${topic}`);
+  const sub = await subscribeAmqp10(brokerAddress(`topic://${topic}`));
   cleanups.push(() => sub.close());
   return { namespace, topic, publisher, sub };
 }

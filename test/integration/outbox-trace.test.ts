@@ -9,7 +9,7 @@ import { migrateLatest } from '../../services/gateway/db/migrations';
 import { OutboxRelay } from '../../services/gateway/outbox-relay';
 import { RequestStore } from '../../services/gateway/store';
 import { brokerEnv } from '../support/env';
-import { deleteNamespaceQueues } from '../support/rabbitmq-admin';
+import { deleteNamespaceQueues } from '../support/broker-admin';
 import { createDatabase, dropDatabase } from '../support/system';
 import { eventually, startMemoryTracing, warmUp } from '../unit/tracing/memory-tracing';
 

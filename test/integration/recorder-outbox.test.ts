@@ -9,7 +9,7 @@ import { migrateLatest } from '../../services/gateway/db/migrations';
 import { OutboxRelay } from '../../services/gateway/outbox-relay';
 import { RequestStore } from '../../services/gateway/store';
 import { brokerEnv } from '../support/env';
-import { deleteNamespaceQueues } from '../support/rabbitmq-admin';
+import { deleteNamespaceQueues } from '../support/broker-admin';
 import { createDatabase, dropDatabase } from '../support/system';
 
 const log = pino({ level: 'silent' });
@@ -125,7 +125,11 @@ describe('the recorder and the outbox on the real PostgreSQL and broker', () => 
       logs: ['stderr \u0000 line'],
       fields: { 'k\u0000': 'v\udc00' },
     });
-    expect(await store.applyUpdate(u)).toEqual({ applied: true, changed: true });
+    expect(await store.applyUpdate(u)).toEqual({
+      applied: true,
+      changed: true,
+      durationMs: expect.any(Number),
+    });
     expect(await store.get(id)).toMatchObject({
       state: 'failed',
       state_reason: 'tool said  bad \ufffd thing',

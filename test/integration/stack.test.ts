@@ -215,7 +215,10 @@ describe('docker-compose.yml', () => {
     expect(Object.keys(services)).toEqual(
       expect.arrayContaining(['activemq', 'postgres', 'registry', 'jaeger', ...appServices]),
     );
-    expect(services.activemq!.image).toMatch(/^apache\/activemq-classic:5\.18\./);
+    const pom = fs.readFileSync(path.join(repoRoot, 'deploy', 'activemq', 'pom.xml'), 'utf8');
+    const version = /<activemq\.version>([^<]+)</.exec(pom)?.[1];
+    // Compose runs the version the local stack installs and the tests run against.
+    expect(services.activemq!.image).toBe(`apache/activemq-classic:${version}`);
     expect(services.postgres!.image).toMatch(/^postgres:15/);
     expect(services.registry!.image).toMatch(/^registry:2/);
     expect(services.jaeger!.image).toMatch(/^jaegertracing\/all-in-one:/);
@@ -285,7 +288,13 @@ describe('docker-compose.yml', () => {
   it('when ActiveMQ loads deploy/activemq/activemq.xml, then it has AMQP, persistence, DLQs and virtual topics', () => {
     const xml = fs.readFileSync(path.join(repoRoot, 'deploy', 'activemq', 'activemq.xml'), 'utf8');
     expect(services.activemq!.command).toEqual(expect.arrayContaining(['xbean:file:/opt/iib/activemq.xml']));
-    expect(xml).toMatch(/<transportConnector\s+name="amqp"\s+uri="amqp:\/\/0\.0\.0\.0:5672/);
+    // Compose keeps the defaults; the local stack and test brokers set the placeholders.
+    expect(xml).toMatch(
+      /<transportConnector\s+name="amqp"\s+uri="amqp:\/\/\$\{iib\.amqp\.host:0\.0\.0\.0\}:\$\{iib\.amqp\.port:5672\}/,
+    );
+    expect(xml).toMatch(
+      /<transportConnector\s+name="amqps"\s+uri="amqp\+ssl:\/\/[^"]*transport\.needClientAuth=true/,
+    );
     expect(xml).toMatch(/persistent="true"/);
     expect(xml).toMatch(/<kahaDB /);
     expect(xml).toMatch(/<individualDeadLetterStrategy queuePrefix="DLQ\."/);

@@ -1,4 +1,6 @@
 import * as path from 'node:path';
+import type { DialectName } from '../../shared/config';
+import { getDialect } from '../../shared/messaging/dialect';
 
 /**
  * Test defaults: where the local stack (`npm run stack`) listens and which
@@ -20,8 +22,27 @@ export const amqpUrl = (process.env.IIB_AMQP_URLS ?? 'amqp://guest:guest@127.0.0
 
 export const brokerDialect = process.env.IIB_BROKER_DIALECT ?? 'rabbitmq';
 
+/** Host and port of the test broker (the first URL). */
+export const amqpHost = new URL(amqpUrl).hostname;
+export const amqpPort = Number(new URL(amqpUrl).port || (amqpUrl.startsWith('amqps:') ? 5671 : 5672));
+
+/** The test broker's address of an IIB-style destination (`topic://X`, `queue://X`), as its dialect writes it. */
+export function brokerAddress(iibStyle: string): string {
+  return getDialect(brokerDialect as DialectName).destination(iibStyle).address;
+}
+
 export const rabbitmqManagementUrl =
   process.env.IIB_RABBITMQ_MANAGEMENT_URL ?? 'http://guest:guest@127.0.0.1:15672';
+
+/** The local stack's ActiveMQ Classic (scripts/stack.sh): its Jolokia API. */
+export const activemqJolokiaUrl = process.env.IIB_ACTIVEMQ_JOLOKIA_URL ?? 'http://127.0.0.1:8161/api/jolokia';
+
+/** The Artemis of `bash scripts/stack.sh artemis`: its console's Jolokia API (guest/guest). */
+export const artemisJolokiaUrl =
+  process.env.IIB_ARTEMIS_JOLOKIA_URL ?? 'http://guest:guest@127.0.0.1:8164/console/jolokia';
+
+/** The jars of the local stack's ActiveMQ, for tests that start a broker of their own. */
+export const activemqHome = process.env.IIB_ACTIVEMQ_HOME ?? path.join(repoRoot, '.stack', 'activemq');
 
 /** The broker settings of a service or a Messaging under test, its queues named `<namespace>...`. */
 export function brokerEnv(namespace: string): Record<string, string> {
@@ -29,6 +50,7 @@ export function brokerEnv(namespace: string): Record<string, string> {
     IIB_AMQP_URLS: amqpUrl,
     IIB_BROKER_DIALECT: brokerDialect,
     IIB_RABBITMQ_MANAGEMENT_URL: rabbitmqManagementUrl,
+    IIB_ACTIVEMQ_JOLOKIA_URL: activemqJolokiaUrl,
     IIB_AMQP_NAMESPACE: namespace,
   };
 }
@@ -51,6 +73,12 @@ export const testImageArches = ['amd64', 'arm64'] as const;
 export const testImages = {
   /** Manifest list linux/amd64 + linux/arm64; FROM scratch, static busybox, label io.iib-test=binary. */
   binary: `${registryHost}/iib-test/binary:v1`,
+  /**
+   * The binary image plus /bin/opm, a stand-in for opm serve that enforces a
+   * serve cache bound to the catalog (scripts/lib/opm-stand-in.sh);
+   * ENTRYPOINT ["/bin/opm"], CMD ["serve", "/configs", "--cache-dir=/tmp/cache"].
+   */
+  binaryOpm: `${registryHost}/iib-test/binary-opm:v1`,
   /**
    * Manifest list linux/amd64 + linux/arm64, FROM the binary image, /configs =
    * the fixture catalog (six packages), labels

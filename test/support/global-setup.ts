@@ -3,6 +3,7 @@ import * as net from 'node:net';
 import * as path from 'node:path';
 import { Client } from 'pg';
 import {
+  activemqJolokiaUrl,
   amqpUrl,
   brokerDialect,
   databaseUrl,
@@ -15,6 +16,17 @@ import {
 
 const START_HINT =
   'Start the local stack with: npm run stack   (bash scripts/stack.sh up; status: bash scripts/stack.sh status)';
+
+/** How to start what this run's broker (IIB_BROKER_DIALECT) needs. */
+function startHint(): string {
+  if (brokerDialect === 'activemq') {
+    return `${START_HINT}\nActiveMQ Classic alone: bash scripts/stack.sh activemq   (AMQP 1.0 on 127.0.0.1:5673, Jolokia on :8161)`;
+  }
+  if (brokerDialect === 'artemis') {
+    return 'Artemis is not part of the local stack: start one and set IIB_AMQP_URLS (docs/stack.md, "Brokers")';
+  }
+  return START_HINT;
+}
 const CHECK_TIMEOUT_MS = 3000;
 
 /** Jest passes more; this is the part we read. */
@@ -174,12 +186,20 @@ export default async function globalSetup(globalConfig: GlobalConfigLike): Promi
       httpGet(`${rabbitmqManagementUrl.replace(/\/$/, '')}/api/overview`, 'the RabbitMQ management API'),
     );
   }
+  if (brokerDialect === 'activemq') {
+    checks.push(
+      httpGet(
+        `${activemqJolokiaUrl.replace(/\/$/, '')}/read/org.apache.activemq:type=Broker,brokerName=iib/BrokerVersion`,
+        'the ActiveMQ Jolokia API (IIB_ACTIVEMQ_JOLOKIA_URL)',
+      ),
+    );
+  }
   const failures = (await Promise.allSettled(checks))
     .filter((r): r is PromiseRejectedResult => r.status === 'rejected')
     .map((r) => `  - ${(r.reason as Error).message}`);
   if (failures.length > 0) {
     throw new Error(
-      `Integration and e2e tests need the local stack, and part of it is not reachable:\n${failures.join('\n')}\n${START_HINT}`,
+      `Integration and e2e tests need the local stack, and part of it is not reachable:\n${failures.join('\n')}\n${startHint()}`,
     );
   }
 

@@ -90,7 +90,13 @@ export async function extractFromImage(
   };
   const layers = (manifest.layers ?? []).map((l) => path.join(layout, l.digest.replace(/^sha256:/, '')));
   const out = path.join(root, 'rootfs');
-  await extractLayers(layers, prefix, out, { maxBytes: 4 * 1024 * 1024 * 1024 });
+  await extractLayers(layers, prefix, out, {
+    maxBytes: 4 * 1024 * 1024 * 1024,
+    maxReadBytes: 16 * 1024 * 1024 * 1024,
+    maxFileBytes: 1024 * 1024 * 1024,
+    maxFiles: 1_000_000,
+    maxEntries: 10_000_000,
+  });
   await rm(layout, { recursive: true, force: true });
   return { root, dir: path.join(out, prefix) };
 }

@@ -6,7 +6,7 @@ import { Messaging, Names, type AmqpSender } from '../../shared/messaging';
 import { amqpUrl, brokerEnv } from './env';
 
 /** A short unique id: queue namespace, topic names and ids of one test. */
-export { deleteNamespaceQueues, queueStats, type QueueStats } from './rabbitmq-admin';
+export { deleteNamespaceQueues, queueStats, type QueueStats } from './broker-admin';
 
 export function uniqueId(prefix: string): string {
   return `${prefix}${randomBytes(4).toString('hex')}`;

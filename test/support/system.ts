@@ -5,7 +5,7 @@ import { existsSync } from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import { Client } from 'pg';
-import { deleteNamespaceQueues } from './rabbitmq-admin';
+import { deleteNamespaceQueues } from './broker-admin';
 import { amqpUrl, brokerEnv, databaseUrl, registryHost, repoRoot } from './env';
 
 export const SERVICES = ['gateway', 'scheduler', 'builder', 'notifier'] as const;
@@ -117,7 +117,6 @@ export async function startSystem(options: SystemOptions = {}): Promise<RunningS
     IIB_MESSAGING_BUILD_STATE_DESTINATION: buildStateTopic,
     IIB_MESSAGING_BATCH_STATE_DESTINATION: batchStateTopic,
     IIB_SECRETS_KEY: randomBytes(32).toString('base64'),
-    IIB_MESSAGING_SYSTEM: 'rabbitmq',
     STORAGE_DRIVER: process.env.STORAGE_DRIVER ?? 'vfs',
     BUILDAH_ISOLATION: process.env.BUILDAH_ISOLATION ?? 'chroot',
     IIB_LOG_LEVEL: 'debug',

@@ -6,6 +6,7 @@
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { decodeFirst, isRecord } from './decode';
+import { MAX_MANIFEST_BYTES, readTextCapped } from '../bounded-read';
 import { inputError } from './errors';
 
 type Obj = Record<string, unknown>;
@@ -167,6 +168,17 @@ export function operatorImages(csv: Obj): string[] {
   return out;
 }
 
+/** A manifest or metadata file, refused past MAX_MANIFEST_BYTES before it is read into memory. */
+async function readManifestFile(file: string): Promise<string> {
+  try {
+    return await readTextCapped(file, MAX_MANIFEST_BYTES, (problem) => inputError(file, problem));
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === undefined) throw err;
+    throw inputError(file, `cannot read file (${code})`);
+  }
+}
+
 async function readManifests(dir: string) {
   const mdir = path.join(dir, 'manifests');
   const objects: Obj[] = [];
@@ -176,7 +188,7 @@ async function readManifests(dir: string) {
   for (const name of await listFiles(mdir, mdir)) {
     if (name.startsWith('.')) continue;
     const file = path.join(mdir, name);
-    const doc = decodeFirst(await fsp.readFile(file, 'utf8'), file);
+    const doc = decodeFirst(await readManifestFile(file), file);
     if (!isRecord(doc) || typeof doc.kind !== 'string' || doc.kind === '') {
       warnings.push(`${file}: not a Kubernetes object (no kind), skipped`);
       continue;
@@ -200,7 +212,7 @@ async function readMetadata(dir: string) {
   let properties: DependencyItem[] | undefined;
   for (const name of await listFiles(mdir, mdir)) {
     const file = path.join(mdir, name);
-    const doc = decodeFirst(await fsp.readFile(file, 'utf8'), file);
+    const doc = decodeFirst(await readManifestFile(file), file);
     if (!isRecord(doc)) continue;
     const ann = doc.annotations;
     if (!annotations && isRecord(ann)) {

@@ -1,3 +1,4 @@
+import { resolveBinary, SCRATCH } from '../binary-image';
 import { mkdir } from 'node:fs/promises';
 import * as path from 'node:path';
 import { ValidationError } from '../../../shared/errors';
@@ -55,9 +56,10 @@ async function prepareWithoutFromIndex(ctx: BuildContext, addArches: string[]): 
       `The "binary_image" value was not provided and no binary image is configured for distribution scope ${scope} and OCP version ${DEFAULT_OCP_VERSION}`,
     );
   }
-  const arches = [...new Set(addArches)].sort();
+  // A binaryless catalog without from_index is amd64 unless add_arches says otherwise (IIB).
+  const arches = [...new Set(addArches.length === 0 && binaryRef === SCRATCH ? ['amd64'] : addArches)].sort();
   if (arches.length === 0) throw new ValidationError('No arches were provided to build the index image');
-  const binary = await ctx.images.resolve(binaryRef);
+  const binary = await resolveBinary(ctx, binaryRef, arches);
   const missing = arches.filter((a) => !binary.arches.includes(a));
   if (missing.length > 0) {
     throw new ValidationError(

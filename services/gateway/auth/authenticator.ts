@@ -1,4 +1,4 @@
-import type { Request } from 'express';
+import type { Request, Response } from 'express';
 import { UnauthorizedError } from '../../../shared/errors';
 
 /**
@@ -10,7 +10,10 @@ export interface Authenticator {
   readonly name: string;
   /** The WWW-Authenticate challenge of this scheme, if it has one. */
   readonly challenge?: string;
-  authenticate(req: Request): Promise<string | null>;
+  /** `res` lets a scheme answer on success too (SPNEGO's mutual-authentication token). */
+  authenticate(req: Request, res?: Response): Promise<string | null>;
+  /** Checks at start that the scheme can work (e.g. the Kerberos keytab), so a bad setup fails the start. */
+  check?(): Promise<void>;
 }
 
 /** werkzeug's Unauthorized description, which IIB answers with. */

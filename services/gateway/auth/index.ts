@@ -4,6 +4,8 @@ import type { GatewayConfig } from '../../../shared/config';
 import { AuthenticationFailed, Authenticator } from './authenticator';
 import { basicAuthenticator, loadUsersFile } from './basic';
 import { jwtAuthenticator } from './jwt';
+import { kerberosAuthenticator } from './kerberos';
+import { keytabAcceptor } from './kerberos-gssapi';
 import { trustedProxyAuthenticator } from './trusted-proxy';
 
 export { AuthenticationFailed, UNAUTHORIZED_MESSAGE } from './authenticator';
@@ -20,6 +22,9 @@ export type AuthConfig = Pick<
   | 'oidcAudience'
   | 'oidcJwksUrl'
   | 'oidcUsernameClaim'
+  | 'kerberosKeytab'
+  | 'kerberosServicePrincipal'
+  | 'kerberosStripRealms'
 >;
 
 /** The authenticators the configuration asks for; none when login is disabled. */
@@ -47,6 +52,16 @@ export function createAuthenticators(config: AuthConfig, log: Logger): Authentic
           usernameClaim: config.oidcUsernameClaim,
           log,
         });
+      case 'kerberos':
+        if (!config.kerberosKeytab) throw new Error('auth mode kerberos needs IIB_KERBEROS_KEYTAB');
+        return kerberosAuthenticator({
+          acceptor: keytabAcceptor({
+            keytab: config.kerberosKeytab,
+            servicePrincipal: config.kerberosServicePrincipal,
+          }),
+          stripRealms: config.kerberosStripRealms,
+          log,
+        });
     }
   });
 }
@@ -69,7 +84,7 @@ export function requireLogin(authenticators: Authenticator[]) {
       return;
     }
     for (const a of authenticators) {
-      const user = await a.authenticate(req);
+      const user = await a.authenticate(req, res);
       if (user !== null) {
         res.locals.user = user;
         next();

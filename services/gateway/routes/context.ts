@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { GatewayConfig } from '../../../shared/config';
 import type { Authenticator } from '../auth';
 import type { RequestStore } from '../store';
+import type { ReadyCheck } from '../../../shared/health';
 
 export type AppConfig = Pick<
   GatewayConfig,
@@ -25,6 +26,8 @@ export interface AppDeps {
   authenticators: Authenticator[];
   /** Called after requests were committed, to publish their outbox rows now. */
   onCommitted: () => void;
+  /** What /readyz checks (default: PostgreSQL answers `SELECT 1`). */
+  readiness?: Record<string, ReadyCheck>;
 }
 
 /** Absolute base URL of the API, for links in the JSON. */

@@ -15,6 +15,7 @@ import { validateMergeIndexImage } from '../validation/merge-index-image';
 import { validateRm } from '../validation/rm';
 import { apiBase, AppDeps } from './context';
 import { API_ROUTES, mount } from './table';
+import { ANONYMOUS_USER, requestsAccepted } from '../../../shared/metrics';
 
 type Single = (body: unknown, ctx: ValidationContext) => ValidatedRequest;
 type Batch = (body: unknown, ctx: ValidationContext) => ValidatedBatch;
@@ -61,6 +62,13 @@ export function submitRoutes(deps: AppDeps): Router {
   const created = async (req: Request, batch: ValidatedBatch): Promise<Record<string, unknown>[]> => {
     const rows: RequestRecord[] = await store.create(batch.items, batch.annotations);
     deps.onCommitted();
+    for (const r of rows) {
+      requestsAccepted.inc({ request_type: r.type, user: r.user_name ?? ANONYMOUS_USER });
+      deps.log.info(
+        { requestId: r.id, requestType: r.type, user: r.user_name, batch: r.batch_id },
+        'request accepted',
+      );
+    }
     return rows.map((r) =>
       requestJson(r, {
         history: [{ state: r.state, state_reason: INITIAL_REASON, updated: r.updated }],

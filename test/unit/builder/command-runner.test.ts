@@ -1,4 +1,5 @@
 import { CommandError, CommandRunner, isFlaky, toolError } from '../../../services/builder/command-runner';
+import { registryRetries, toolRuns } from '../../../shared/metrics';
 
 const policy = { attempts: 3, delayMs: 1, jitterMs: 1, multiplier: 2 };
 
@@ -55,5 +56,25 @@ describe('the command runner', () => {
     expect(toolError('noise\nError: copying: unauthorized\nmore\n')).toBe('Error: copying: unauthorized');
     expect(isFlaky('Error: received unexpected HTTP status: 502 Bad Gateway')).toBe(true);
     expect(isFlaky('Error: manifest unknown')).toBe(false);
+  });
+
+  it('when runs exit, flake and time out, then the metrics count them by tool and exit code', async () => {
+    toolRuns.reset();
+    registryRetries.reset();
+    const r = new CommandRunner(policy, 5000, () => undefined);
+    await r.run('node', ['-e', '0']);
+    await r
+      .run('node', ['-e', 'console.error("received unexpected HTTP status: 503"); process.exit(1)'], {
+        attempts: 3,
+      })
+      .catch(() => undefined);
+    await new CommandRunner(policy, 200, () => undefined)
+      .run('node', ['-e', 'setTimeout(() => {}, 10000)'])
+      .catch(() => undefined);
+    const runs = Object.fromEntries(
+      (await toolRuns.get()).values.map((v) => [`${v.labels.tool} ${v.labels.exit_code}`, v.value]),
+    );
+    expect(runs).toEqual({ 'node 0': 1, 'node 1': 3, 'node timeout': 1 });
+    expect((await registryRetries.get()).values).toEqual([{ labels: { tool: 'node' }, value: 2 }]);
   });
 });

@@ -4,6 +4,7 @@ import type { AmqpSender, InboundMessage, OutboundMessage } from '../../../share
 import { buildStateMessage } from '../../../services/notifier/iib-message';
 import { RecentIds } from '../../../services/notifier/recent-ids';
 import { createRepublisher } from '../../../services/notifier/republisher';
+import { stateMessagesPending, stateMessagesPublished } from '../../../shared/metrics';
 
 const log = pino({ level: 'silent' });
 
@@ -83,5 +84,33 @@ describe('createRepublisher', () => {
 
   it('when no destination is configured, then the event is consumed and nothing is sent', async () => {
     await expect(republisher(undefined)(event('e1'))).resolves.toBeUndefined();
+  });
+
+  it('when a message is held through failures, then it is pending meanwhile and published once after', async () => {
+    stateMessagesPending.reset();
+    stateMessagesPublished.reset();
+    const value = async (m: typeof stateMessagesPending | typeof stateMessagesPublished): Promise<number> =>
+      (await m.get()).values.find((v) => v.labels.kind === 'build state')?.value ?? 0;
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((r) => (release = r));
+    let calls = 0;
+    const sender = {
+      address: '/topic/t',
+      send: async () => {
+        calls += 1;
+        if (calls === 1) {
+          await gate;
+          throw new DependencyError('down', { retryable: true });
+        }
+      },
+    } as unknown as AmqpSender;
+    const done = republisher(sender)(event('p1'));
+    await new Promise((r) => setImmediate(r));
+    expect(await value(stateMessagesPending)).toBe(1);
+    expect(await value(stateMessagesPublished)).toBe(0);
+    release();
+    await done;
+    expect(await value(stateMessagesPending)).toBe(0);
+    expect(await value(stateMessagesPublished)).toBe(1);
   });
 });
