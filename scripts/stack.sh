@@ -38,7 +38,7 @@ GOLDEN_REGISTRY_PORT=5055
 # only lists it as a plain-HTTP registry for skopeo and buildah.
 AUTH_REGISTRY_PORT=5056
 REGISTRIES_CONF=/etc/containers/registries.conf.d/50-iib-local.conf
-PACKAGES=(postgresql rabbitmq-server buildah skopeo podman docker-registry uidmap fuse-overlayfs curl ca-certificates openssl)
+PACKAGES=(postgresql rabbitmq-server buildah skopeo podman docker-registry uidmap fuse-overlayfs curl ca-certificates openssl chromium)
 PACKAGES+=(tmux) # the iib CLI is tested in a real terminal (test/e2e/cli.test.ts)
 # GSSAPI for the gateway's kerberos mode (the kerberos addon builds against
 # libkrb5-dev), and an MIT KDC for its tests (test/support/kdc.ts).

@@ -1,6 +1,6 @@
 import express, { Express } from 'express';
 import { NotFoundError } from '../../shared/errors';
-import { docsPage } from './docs-page';
+import { DOCS_CSP, docsPage } from './docs-page';
 import { errorHandler } from './http-errors';
 import { inputGuard, jsonBody } from './input-guard';
 import { openApiDocument } from './openapi';
@@ -8,6 +8,8 @@ import { buildRoutes } from './routes/builds';
 import { methodNotAllowed } from './routes/method-not-allowed';
 import type { AppDeps } from './routes/context';
 import { submitRoutes } from './routes/submit';
+import { mount } from './routes/table';
+import { uiRoutes } from './ui/ui-routes';
 import { serveOpsPath } from '../../shared/health';
 import { httpMetrics, rememberMount } from './http-metrics';
 
@@ -30,19 +32,21 @@ export function createApp(deps: AppDeps): Express {
   app.use(jsonBody(config.maxBodyBytes));
   app.use(inputGuard());
 
-  const openapi = JSON.stringify(openApiDocument());
+  const openapi = JSON.stringify(openApiDocument({ graphModeOptions: config.graphModeOptions }));
   const docs = docsPage();
-  app.get('/', (_req, res) => {
-    res.type('html').send(docs);
-  });
+  app.use(uiRoutes());
 
   const api = express.Router();
   api.use(rememberMount);
   api.use(methodNotAllowed());
-  api.get('/openapi.json', (_req, res) => {
+  mount(api, 'getOpenApiDocument', (_req, res) => {
     res.type('application/json').send(openapi);
   });
-  api.get('/healthcheck', async (_req, res) => {
+  mount(api, 'getApiDocs', (_req, res) => {
+    res.set('Content-Security-Policy', DOCS_CSP);
+    res.type('html').send(docs);
+  });
+  mount(api, 'healthcheck', async (_req, res) => {
     try {
       await store.db.raw('SELECT 1');
     } catch {

@@ -4,7 +4,14 @@ import { NotFoundError, ValidationError } from '../../shared/errors';
 import type { RequestRecord } from './request-json';
 
 /** IIB's RequestTypeMapping, in enum order (generic is valid and matches nothing). */
-const TYPE_NAMES: readonly string[] = ['generic', ...REQUEST_TYPES];
+export const TYPE_NAMES: readonly string[] = ['generic', ...REQUEST_TYPES];
+/** The filters matched as given, with what each one matches (the OpenAPI document describes them). */
+export const TEXT_FILTERS = {
+  user: 'User who submitted the request',
+  from_index: 'Exact from_index (add, rm, create-empty-index, fbc-operations); an unknown one is a 400',
+  from_index_startswith: 'Prefix of from_index',
+  index_image: 'Exact built index image (add, rm, merge-index-image, create-empty-index, fbc-operations)',
+} as const;
 const STATE_NAMES: readonly string[] = STATES;
 /** The types IIB's from_index and index_image filters look at. */
 const INDEX_IMAGE_TYPES = ['add', 'rm', 'merge-index-image', 'create-empty-index', 'fbc-operations'];
@@ -61,7 +68,7 @@ export function parseListQuery(query: Query, maxPerPage: number): ListQuery {
     }
     filters.push(['request_type', type]);
   }
-  for (const key of ['user', 'from_index', 'from_index_startswith', 'index_image']) {
+  for (const key of Object.keys(TEXT_FILTERS)) {
     const value = first(query, key);
     if (value) filters.push([key, value]);
   }

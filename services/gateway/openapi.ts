@@ -1,287 +1,206 @@
-import { REQUEST_TYPES, STATES } from '../../shared/contracts';
-import { LIMITS } from './validation/limits';
-import { EndpointSchema, FieldSpec, FieldType, fieldLimits, SINGLE_ENDPOINTS } from './validation/schemas';
+import { STATES } from '../../shared/contracts';
+import { TEXT_FILTERS, TYPE_NAMES } from './listing';
+import { batchBodySchema, BodyOptions, bodySchema, Json, patchBodySchema } from './openapi-bodies';
+import { errorResponses, errors, requestSchemaName, responseSchemas } from './openapi-responses';
+import { API_ROUTES, ApiRoute } from './routes/table';
 
-type Json = Record<string, unknown>;
+export { bodySchema } from './openapi-bodies';
 
-const TYPE_SCHEMAS: Record<FieldType, Json> = {
-  pullspec: { type: 'string', description: 'A pull spec with a tag or a digest' },
-  string: { type: 'string' },
-  boolean: { type: 'boolean' },
-  'string[]': { type: 'array', items: { type: 'string', minLength: 1 } },
-  'pullspec[]': { type: 'array', items: { type: 'string', minLength: 1 } },
-  stringMap: { type: 'object', additionalProperties: { type: 'string' } },
-  object: { type: 'object' },
-  registryAuths: {
-    type: 'object',
-    required: ['auths'],
-    additionalProperties: false,
-    properties: {
-      auths: {
-        type: 'object',
-        additionalProperties: {
-          type: 'object',
-          required: ['auth'],
-          additionalProperties: false,
-          properties: { auth: { type: 'string' } },
-        },
-      },
-    },
-  },
-  jsonString: { type: 'string', contentMediaType: 'application/json' },
-};
-
-/** The field's size limits in JSON Schema words, from the same declaration the validators use. */
-function limitKeywords(spec: FieldSpec, base: Json): Json {
-  const { kind, maxItems, maxLength } = fieldLimits(spec);
-  const length = maxLength === undefined ? {} : { maxLength };
-  if (kind === 'string') return length;
-  if (kind === 'list') {
-    return {
-      ...(maxItems === undefined ? {} : { maxItems }),
-      items: { ...(base.items as Json), ...length },
-    };
-  }
-  if (kind === 'map') {
-    return {
-      ...(maxItems === undefined ? {} : { maxProperties: maxItems }),
-      ...(maxLength === undefined
-        ? {}
-        : { propertyNames: length, additionalProperties: { type: 'string', ...length } }),
-    };
-  }
-  if (spec.type === 'registryAuths') {
-    const props = base.properties as { auths: Json };
-    return {
-      properties: {
-        auths: {
-          ...props.auths,
-          maxProperties: LIMITS.registryAuths,
-          propertyNames: { maxLength: LIMITS.secretLength },
-          additionalProperties: {
-            ...(props.auths.additionalProperties as Json),
-            properties: { auth: { type: 'string', maxLength: LIMITS.secretLength } },
-          },
-        },
-      },
-    };
-  }
-  return {};
+export interface DocumentOptions extends BodyOptions {
+  /** Where the API is mounted, as clients reach it. */
+  serverUrl?: string;
 }
 
-function fieldSchema(spec: FieldSpec): Json {
-  const base = TYPE_SCHEMAS[spec.type];
-  const out: Json = { ...base, ...limitKeywords(spec, base), description: spec.description };
-  if (spec.secret) out.writeOnly = true;
-  if (spec.deprecated) out.deprecated = true;
-  return out;
-}
-
-/** The request body schema of an endpoint, from the table its validator uses. */
-export function bodySchema(e: EndpointSchema): Json {
-  return {
-    type: 'object',
-    additionalProperties: false,
-    required: e.required,
-    properties: Object.fromEntries(Object.entries(e.fields).map(([k, v]) => [k, fieldSchema(v)])),
-  };
-}
-
-const error = (description: string): Json => ({
-  description,
-  content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
-});
-const ERRORS = {
-  '400': error('Invalid input'),
-  '401': error('Not authenticated'),
-  '403': error('Not allowed'),
-  '503': error('Database unavailable'),
-};
-const ok = (description: string, schema: Json): Json => ({
+const ref = (name: string): Json => ({ $ref: `#/components/schemas/${name}` });
+const json = (description: string, schema: Json): Json => ({
   description,
   content: { 'application/json': { schema } },
 });
-const REQUEST = { $ref: '#/components/schemas/Request' };
-const idParam = { name: 'id', in: 'path', required: true, schema: { type: 'integer', minimum: 1 } };
+const ID: Json = {
+  name: 'id',
+  in: 'path',
+  required: true,
+  description: 'The request id',
+  schema: { type: 'integer', minimum: 1, maximum: 2_147_483_647 },
+};
 const query = (name: string, schema: Json, description: string): Json => ({
   name,
   in: 'query',
+  required: false,
   schema,
   description,
 });
+const body = (schema: Json): Json => ({
+  required: true,
+  content: { 'application/json': { schema } },
+});
 
-function post(e: EndpointSchema, batch = false): Json {
-  const body = batch
-    ? {
-        type: 'object',
-        required: ['build_requests'],
-        additionalProperties: false,
-        properties: {
-          build_requests: {
-            type: 'array',
-            minItems: 1,
-            maxItems: LIMITS.buildRequests,
-            items: bodySchema(e),
-          },
-          annotations: { type: 'object', maxProperties: LIMITS.annotationKeys },
+const LIST_PARAMETERS: Json[] = [
+  query('page', { type: 'integer', minimum: 1, default: 1 }, 'Page number; past the last page is a 404'),
+  query('per_page', { type: 'integer', minimum: 1, default: 20 }, 'Page size, capped by IIB_MAX_PER_PAGE'),
+  query('verbose', { type: 'string', enum: ['true', '1'] }, 'Answer verbose items'),
+  query('state', { type: 'string', enum: [...STATES] }, 'Current state'),
+  query('batch', { type: 'integer', minimum: 1 }, 'Batch id'),
+  query('request_type', { type: 'string', enum: [...TYPE_NAMES] }, 'Request type'),
+  ...Object.entries(TEXT_FILTERS).map(([name, description]) => query(name, { type: 'string' }, description)),
+];
+
+/** The parameters, body and answers of one operation, by its kind. */
+function operationBody(route: ApiRoute, options: BodyOptions): Json {
+  const spec = route.spec;
+  switch (spec.kind) {
+    case 'submit':
+      return {
+        requestBody: body(bodySchema(spec.schema, options)),
+        responses: {
+          '201': json(
+            'Created: the request',
+            ref(requestSchemaName(spec.schema.path.replace('/builds/', ''), true)),
+          ),
+          ...errors('400', '401', '403', '405', '413', '415', '503'),
         },
-      }
-    : bodySchema(e);
+      };
+    case 'batch':
+      return {
+        requestBody: body(batchBodySchema(spec.batch, options)),
+        responses: {
+          '201': json('Created: the requests of the new batch, in order', {
+            type: 'array',
+            items: ref('RequestVerbose'),
+          }),
+          ...errors('400', '401', '403', '405', '413', '415', '503'),
+        },
+      };
+    case 'list':
+      return {
+        parameters: LIST_PARAMETERS,
+        responses: {
+          '200': json('A page of requests; meta links are absolute and keep the filters', ref('Page')),
+          ...errors('400', '404', '405', '503'),
+        },
+      };
+    case 'get':
+      return {
+        parameters: [ID],
+        responses: { '200': json('The request', ref('RequestVerbose')), ...errors('404', '405', '503') },
+      };
+    case 'patch':
+      return {
+        parameters: [ID],
+        requestBody: body(patchBodySchema()),
+        responses: {
+          '200': json('The updated request', ref('RequestVerbose')),
+          ...errors('400', '401', '403', '404', '405', '413', '415', '503'),
+        },
+      };
+    case 'logs':
+      return {
+        description:
+          'Served once the request is final. With follow=true (our extension) the log streams while the request runs, chunk by chunk, and ends once it is final.',
+        parameters: [
+          ID,
+          query(
+            'follow',
+            { type: 'string', enum: ['true', '1'] },
+            'Stream the log until the request is final',
+          ),
+        ],
+        responses: {
+          '200': {
+            description: 'The log, one line per event',
+            content: { 'text/plain': { schema: { type: 'string' } } },
+          },
+          ...errors('400', '404', '405', '410', '503'),
+        },
+      };
+    case 'artifact':
+      return {
+        description: `Only for ${spec.requestType} requests, once final.`,
+        parameters: [ID],
+        responses: {
+          '200': json('The stored JSON', {}),
+          ...errors(
+            '400',
+            '404',
+            '405',
+            ...(spec.requestType === 'add-deprecations' ? [] : ['410' as const]),
+            '503',
+          ),
+        },
+      };
+    case 'healthcheck':
+      return {
+        responses: {
+          '200': json('The database answers', {
+            type: 'object',
+            required: ['status'],
+            properties: { status: { type: 'string', const: 'Health check OK' } },
+          }),
+          ...errors('405', '500'),
+        },
+      };
+    case 'openapi':
+      return {
+        responses: { '200': json('An OpenAPI 3.1 document', { type: 'object' }), ...errors('405') },
+      };
+    case 'docs':
+      return {
+        responses: {
+          '200': { description: 'An HTML page', content: { 'text/html': { schema: { type: 'string' } } } },
+          ...errors('405'),
+        },
+      };
+  }
+}
+
+function operation(route: ApiRoute, options: BodyOptions): Json {
   return {
-    post: {
-      summary: batch ? `${e.summary}, in one batch` : e.summary,
-      security: [{ negotiate: [] }, { basic: [] }, { bearer: [] }, {}],
-      requestBody: { required: true, content: { 'application/json': { schema: body } } },
-      responses: {
-        '201': ok('Created', batch ? { type: 'array', items: REQUEST } : REQUEST),
-        ...ERRORS,
-      },
-    },
+    operationId: route.operationId,
+    summary: route.summary,
+    tags: [route.tag],
+    // No security on a route that needs none; login routes take any configured scheme.
+    security: route.login ? [{ negotiate: [] }, { basic: [] }, { bearer: [] }] : [],
+    ...operationBody(route, options),
   };
 }
 
-/** OpenAPI 3 description of the API, generated from the validators' schemas. */
-export function openApiDocument(serverUrl = '/api/v1'): Json {
-  const paths: Json = {};
-  for (const e of SINGLE_ENDPOINTS) paths[e.path] = post(e);
-  const byPath = Object.fromEntries(SINGLE_ENDPOINTS.map((e) => [e.path, e]));
-  const regen = byPath['/builds/regenerate-bundle'] as EndpointSchema;
-  paths['/builds/regenerate-bundle-batch'] = post(
-    { ...regen, path: '/builds/regenerate-bundle-batch' },
-    true,
-  );
-  const add = byPath['/builds/add'] as EndpointSchema;
-  const rm = byPath['/builds/rm'] as EndpointSchema;
-  const addRm: EndpointSchema = {
-    path: '/builds/add-rm-batch',
-    summary: 'Add bundles to or remove operators from index images',
-    required: [],
-    fields: { ...add.fields, ...rm.fields },
-  };
-  paths['/builds/add-rm-batch'] = post(addRm, true);
-  paths['/builds'] = {
-    get: {
-      summary: 'List build requests, newest first',
-      parameters: [
-        query('page', { type: 'integer', minimum: 1, default: 1 }, 'Page number'),
-        query(
-          'per_page',
-          { type: 'integer', minimum: 1, default: 20 },
-          'Page size (capped by IIB_MAX_PER_PAGE)',
-        ),
-        query('verbose', { type: 'boolean' }, 'Verbose items (true or 1)'),
-        query('state', { type: 'string', enum: [...STATES] }, 'Current state'),
-        query('batch', { type: 'integer', minimum: 1 }, 'Batch id'),
-        query('request_type', { type: 'string', enum: ['generic', ...REQUEST_TYPES] }, 'Request type'),
-        query('user', { type: 'string' }, 'User who submitted'),
-        query('from_index', { type: 'string' }, 'Exact from_index'),
-        query('from_index_startswith', { type: 'string' }, 'from_index prefix'),
-        query('index_image', { type: 'string' }, 'Exact built index image'),
-      ],
-      responses: {
-        '200': ok('A page of requests', {
-          type: 'object',
-          properties: {
-            items: { type: 'array', items: REQUEST },
-            meta: { $ref: '#/components/schemas/Meta' },
-          },
-        }),
-        '400': ERRORS['400'],
-        '404': error('No such page'),
-      },
-    },
-  };
-  paths['/builds/{id}'] = {
-    get: {
-      summary: 'One request (verbose)',
-      parameters: [idParam],
-      responses: { '200': ok('The request', REQUEST) },
-    },
-    patch: {
-      summary: 'Update a request (IIB workers only)',
-      parameters: [idParam],
-      requestBody: { required: true, content: { 'application/json': { schema: { type: 'object' } } } },
-      responses: { '200': ok('The updated request', REQUEST), ...ERRORS },
-    },
-  };
-  const text = (mime: string, summary: string): Json => ({
-    get: {
-      summary,
-      parameters: [idParam],
-      responses: {
-        '200': { description: summary, content: { [mime]: {} } },
-        '400': ERRORS['400'],
-        '404': error('Not found'),
-        '410': error('Expired'),
-      },
-    },
-  });
-  paths['/builds/{id}/logs'] = text(
-    'text/plain',
-    'The request log; with ?follow=true it streams while the request runs and ends at its final state',
-  );
-  paths['/builds/{id}/related_bundles'] = text('application/json', 'Related bundles (regenerate-bundle)');
-  paths['/builds/{id}/nested-bundles'] = text(
-    'application/json',
-    'Nested bundles (recursive-related-bundles)',
-  );
-  paths['/builds/{id}/deprecation-schema'] = text(
-    'application/json',
-    'Deprecation schema (add-deprecations)',
-  );
-  paths['/healthcheck'] = {
-    get: {
-      summary: 'Database health',
-      responses: { '200': ok('Healthy', { type: 'object' }), '500': error('Down') },
-    },
-  };
+/**
+ * OpenAPI 3.1 description of the API, generated from the route table and
+ * the validators' declarations: what is validated and served is what is
+ * described.
+ */
+export function openApiDocument(options: DocumentOptions = {}): Json {
+  const paths: Record<string, Json> = {};
+  for (const route of API_ROUTES) {
+    paths[route.path] = { ...paths[route.path], [route.method]: operation(route, options) };
+  }
   return {
-    openapi: '3.0.3',
+    openapi: '3.1.0',
     info: {
       title: 'IIB API',
       version: '1.0.0',
-      description: 'The index image build API, compatible with IIB.',
+      description:
+        'The index image build API, compatible with IIB (release-engineering/iib). Errors are `{"error": "..."}`. ' +
+        "Submitting and the workers' PATCH need login unless the gateway runs with LOGIN_DISABLED; " +
+        'behind a trusted proxy, the proxy authenticates.',
+      license: { name: 'Apache 2.0', identifier: 'Apache-2.0' },
     },
-    servers: [{ url: serverUrl }],
+    servers: [{ url: options.serverUrl ?? '/api/v1' }],
+    tags: [
+      { name: 'Builds', description: "Reading build requests, and the workers' updates" },
+      { name: 'Submit', description: 'Creating build requests' },
+      { name: 'Service', description: 'Health and documentation' },
+    ],
     paths,
     components: {
       securitySchemes: {
         // IIB's own document calls this one "Kerberos Authentication".
-        negotiate: { type: 'http', scheme: 'negotiate' },
-        basic: { type: 'http', scheme: 'basic' },
-        bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' },
+        negotiate: { type: 'http', scheme: 'negotiate', description: 'IIB_AUTH_MODES=kerberos' },
+        basic: { type: 'http', scheme: 'basic', description: 'IIB_AUTH_MODES=basic' },
+        bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'IIB_AUTH_MODES=jwt' },
       },
-      schemas: {
-        Error: { type: 'object', required: ['error'], properties: { error: { type: 'string' } } },
-        Request: {
-          type: 'object',
-          required: ['id', 'arches', 'batch', 'request_type', 'state', 'state_reason', 'updated', 'user'],
-          properties: {
-            id: { type: 'integer' },
-            arches: { type: 'array', items: { type: 'string' } },
-            batch: { type: 'integer' },
-            request_type: { type: 'string', enum: [...REQUEST_TYPES] },
-            state: { type: 'string', enum: [...STATES] },
-            state_reason: { type: 'string' },
-            updated: { type: 'string', format: 'date-time' },
-            user: { type: 'string', nullable: true },
-            batch_annotations: { type: 'object', nullable: true },
-            state_history: { type: 'array', items: { type: 'object' } },
-            logs: { type: 'object', properties: { expiration: { type: 'string' }, url: { type: 'string' } } },
-          },
-          additionalProperties: true,
-        },
-        Meta: {
-          type: 'object',
-          properties: Object.fromEntries([
-            ...['first', 'last', 'next', 'previous'].map((k): [string, Json] => [
-              k,
-              { type: 'string', nullable: true },
-            ]),
-            ...['page', 'pages', 'per_page', 'total'].map((k): [string, Json] => [k, { type: 'integer' }]),
-          ]),
-        },
-      },
+      schemas: responseSchemas(),
+      responses: errorResponses(),
     },
   };
 }

@@ -131,6 +131,18 @@ export const TYPE_FIELDS: Record<RequestType, [string, Dflt][]> = {
   ],
 };
 
+/**
+ * Keys the verbose JSON of a type points at its temporary data with: a link
+ * with an expiration, or a bare URL, to the given path under /builds/<id>/.
+ */
+export const VERBOSE_ARTIFACTS: Partial<
+  Record<RequestType, Record<string, { kind: 'link' | 'url'; path: string }>>
+> = {
+  'regenerate-bundle': { related_bundles: { kind: 'link', path: 'related_bundles' } },
+  'recursive-related-bundles': { nested_bundles: { kind: 'link', path: 'nested-bundles' } },
+  'add-deprecations': { deprecation_schema_url: { kind: 'url', path: 'deprecation-schema' } },
+};
+
 function expiration(updated: Date, days: number): string {
   return iibTime(new Date(updated.getTime() + days * 86_400_000));
 }
@@ -175,10 +187,9 @@ export function requestJson(r: RequestRecord, verbose?: VerboseExtras): Record<s
       expiration: expiration(r.updated, verbose.daysToLive),
       url: `${verbose.apiBase}/builds/${r.id}/${name}`,
     });
-    if (r.type === 'regenerate-bundle') out.related_bundles = artifact('related_bundles');
-    if (r.type === 'recursive-related-bundles') out.nested_bundles = artifact('nested-bundles');
-    if (r.type === 'add-deprecations')
-      out.deprecation_schema_url = `${verbose.apiBase}/builds/${r.id}/deprecation-schema`;
+    for (const [key, { kind, path }] of Object.entries(VERBOSE_ARTIFACTS[r.type] ?? {})) {
+      out[key] = kind === 'link' ? artifact(path) : `${verbose.apiBase}/builds/${r.id}/${path}`;
+    }
     out.batch_annotations = verbose.batchAnnotations;
     out.logs = artifact('logs');
     out.state_history = verbose.history.map((h) => ({

@@ -333,8 +333,11 @@ describe('GET endpoints', () => {
     });
     const doc = await call('GET', `${gw.base}/openapi.json`);
     expect(doc.body.openapi).toMatch(/^3\./);
+    const docs = await call('GET', `${gw.base}/docs`);
+    expect(docs.text).toContain('spec-url="openapi.json"');
+    // The root leads to the builds page, which links to the docs.
     const page = await call('GET', gw.base.replace('/api/v1', '/'));
-    expect(page.text).toContain('openapi.json');
+    expect(page.text).toContain('../api/v1/docs');
   });
 });
 

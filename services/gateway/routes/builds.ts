@@ -7,6 +7,7 @@ import { listRequests, pageMeta, parseListQuery } from '../listing';
 import { applyPatch } from '../patch';
 import { requestJson, RequestRecord } from '../request-json';
 import { apiBase, AppDeps } from './context';
+import { mount } from './table';
 
 /** Flask's `<int:request_id>`: anything else is a 404. */
 export function parseId(raw: unknown): number {
@@ -66,7 +67,7 @@ export function buildRoutes(deps: AppDeps): Router {
     if (expired(r)) throw new GoneError(`The ${what} for the build request ${r.id} no longer exist`);
   };
 
-  router.get('/builds', async (req, res) => {
+  mount(router, 'listBuilds', async (req, res) => {
     const lq = parseListQuery(req.query, config.maxPerPage);
     const page = await listRequests(store.db, lq);
     res.json({
@@ -75,12 +76,12 @@ export function buildRoutes(deps: AppDeps): Router {
     });
   });
 
-  router.get('/builds/:id', async (req, res) => {
+  mount(router, 'getBuild', async (req, res) => {
     const [json] = await toJson(req, [await load(req.params.id)], true);
     res.json(json);
   });
 
-  router.patch('/builds/:id', requireLogin(deps.authenticators), async (req, res) => {
+  mount(router, 'patchBuild', requireLogin(deps.authenticators), async (req, res) => {
     const user = currentUser(res);
     if (deps.authenticators.length > 0 && (user === null || !config.workerUsernames.includes(user))) {
       throw new ForbiddenError('This API endpoint is restricted to IIB workers');
@@ -92,7 +93,7 @@ export function buildRoutes(deps: AppDeps): Router {
     res.json(json);
   });
 
-  router.get('/builds/:id/logs', async (req, res) => {
+  mount(router, 'getBuildLogs', async (req, res) => {
     const r = await load(req.params.id);
     if (req.query.follow === 'true' || req.query.follow === '1') {
       if (expired(r)) throw new GoneError(`The logs for the build request ${r.id} no longer exist`);
@@ -134,8 +135,8 @@ export function buildRoutes(deps: AppDeps): Router {
     res.end();
   };
 
-  const artifact = (path: string, kind: string, type: string, what: string): void => {
-    router.get(`/builds/:id/${path}`, async (req, res) => {
+  const artifact = (operationId: string, kind: string, type: string, what: string): void => {
+    mount(router, operationId, async (req, res) => {
       const r = await load(req.params.id);
       temporaryData(r, what, type);
       const content = await store.artifact(r.id, kind);
@@ -143,10 +144,10 @@ export function buildRoutes(deps: AppDeps): Router {
       res.type('application/json').send(JSON.stringify(content));
     });
   };
-  artifact('related_bundles', 'related_bundles', 'regenerate-bundle', 'related_bundles');
-  artifact('nested-bundles', 'nested_bundles', 'recursive-related-bundles', 'nested_bundles');
+  artifact('getRelatedBundles', 'related_bundles', 'regenerate-bundle', 'related_bundles');
+  artifact('getNestedBundles', 'nested_bundles', 'recursive-related-bundles', 'nested_bundles');
 
-  router.get('/builds/:id/deprecation-schema', async (req, res) => {
+  mount(router, 'getDeprecationSchema', async (req, res) => {
     const r = await load(req.params.id);
     if (r.type !== 'add-deprecations') {
       throw new ValidationError(

@@ -1,6 +1,6 @@
 import type { RequestHandler } from 'express';
 import { AppError } from '../../../shared/errors';
-import { BATCH_VALIDATORS, SINGLE_VALIDATORS } from './submit';
+import { API_ROUTES } from './table';
 
 /** Werkzeug's answer, which IIB's `json_error` passes on for a known URL and the wrong method. */
 export class MethodNotAllowedError extends AppError {
@@ -10,17 +10,17 @@ export class MethodNotAllowedError extends AppError {
   }
 }
 
-const escape = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-const POST_PATHS = [...Object.keys(SINGLE_VALIDATORS), ...Object.keys(BATCH_VALIDATORS)];
+/** A route's path as a pattern: Flask's `<int:request_id>` and an optional trailing slash. */
+function pattern(path: string): RegExp {
+  const escaped = path.replace(/[.*+?^$()|[\]\\]/g, '\\$&');
+  return new RegExp(`^${escaped.replace(/\{\w+\}/g, '\\d+')}/?$`);
+}
 
-/** The API's URLs (under /api/v1) and their methods, as IIB's Flask routes declare them. */
-const ROUTES: [RegExp, string[]][] = [
-  [/^\/builds\/?$/, ['GET']],
-  [/^\/builds\/\d+\/?$/, ['GET', 'PATCH']],
-  [/^\/builds\/\d+\/(logs|related_bundles|nested-bundles|deprecation-schema)\/?$/, ['GET']],
-  [new RegExp(`^(${POST_PATHS.map(escape).join('|')})/?$`), ['POST']],
-  [/^\/(healthcheck|openapi\.json)\/?$/, ['GET']],
-];
+/** The API's URLs (under /api/v1) and their methods, from the one route table. */
+const ROUTES: [RegExp, string[]][] = [...new Set(API_ROUTES.map((r) => r.path))].map((path) => [
+  pattern(path),
+  API_ROUTES.filter((r) => r.path === path).map((r) => r.method.toUpperCase()),
+]);
 
 /**
  * A known URL with another method is a 405, as in IIB, not a 404. It runs

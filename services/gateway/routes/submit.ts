@@ -14,6 +14,7 @@ import { validateFbcOperations } from '../validation/fbc-operations';
 import { validateMergeIndexImage } from '../validation/merge-index-image';
 import { validateRm } from '../validation/rm';
 import { apiBase, AppDeps } from './context';
+import { API_ROUTES, mount } from './table';
 import { ANONYMOUS_USER, requestsAccepted } from '../../../shared/metrics';
 
 type Single = (body: unknown, ctx: ValidationContext) => ValidatedRequest;
@@ -34,6 +35,13 @@ export const BATCH_VALIDATORS: Record<string, Batch> = {
   '/builds/regenerate-bundle-batch': validateRegenerateBundleBatch,
   '/builds/add-rm-batch': validateAddRmBatch,
 };
+
+/** A declared endpoint without a validator is a programming error: refuse to start. */
+function validatorOf<T>(validators: Record<string, T>, path: string): T {
+  const v = validators[path];
+  if (!v) throw new Error(`no validator for ${path}`);
+  return v;
+}
 
 /** The POST endpoints: validate, then one transaction writes the requests and their messages. */
 export function submitRoutes(deps: AppDeps): Router {
@@ -71,17 +79,20 @@ export function submitRoutes(deps: AppDeps): Router {
     );
   };
 
-  for (const [path, validate] of Object.entries(SINGLE_VALIDATORS)) {
-    router.post(path, login, async (req, res) => {
-      const item = validate(req.body, context(res));
-      const [json] = await created(req, { items: [item], annotations: null });
-      res.status(201).json(json);
-    });
-  }
-  for (const [path, validate] of Object.entries(BATCH_VALIDATORS)) {
-    router.post(path, login, async (req, res) => {
-      res.status(201).json(await created(req, validate(req.body, context(res))));
-    });
+  for (const route of API_ROUTES) {
+    if (route.spec.kind === 'submit') {
+      const validate = validatorOf(SINGLE_VALIDATORS, route.path);
+      mount(router, route.operationId, login, async (req, res) => {
+        const item = validate(req.body, context(res));
+        const [json] = await created(req, { items: [item], annotations: null });
+        res.status(201).json(json);
+      });
+    } else if (route.spec.kind === 'batch') {
+      const validate = validatorOf(BATCH_VALIDATORS, route.path);
+      mount(router, route.operationId, login, async (req, res) => {
+        res.status(201).json(await created(req, validate(req.body, context(res))));
+      });
+    }
   }
   return router;
 }

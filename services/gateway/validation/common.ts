@@ -1,7 +1,7 @@
 import { ForbiddenError, ValidationError } from '../../../shared/errors';
 import type { RequestType } from '../../../shared/contracts';
 import { checkFieldLimits, entryTooLong, LIMITS, tooManyKeys } from './limits';
-import { EndpointSchema, endpointLimits } from './schemas';
+import { DISTRIBUTION_SCOPES, EndpointSchema, endpointLimits } from './schemas';
 
 export type Params = Record<string, unknown>;
 
@@ -111,8 +111,8 @@ export function validateStringMap(value: unknown, key: string): Record<string, s
 }
 
 export function validateDistributionScope(value: unknown): string {
-  const scope = typeof value === 'string' ? value.toLowerCase() : value;
-  if (scope !== 'dev' && scope !== 'stage' && scope !== 'prod') {
+  const scope = typeof value === 'string' ? value.toLowerCase() : '';
+  if (!(DISTRIBUTION_SCOPES as readonly string[]).includes(scope)) {
     throw new ValidationError('The "distribution_scope" value must be one of "dev", "stage", or "prod"');
   }
   return scope;

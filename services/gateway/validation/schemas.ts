@@ -26,6 +26,8 @@ export interface FieldSpec {
   deprecated?: boolean;
   /** Size limits beyond those of its type (see `fieldLimits`). */
   limits?: FieldLimits;
+  /** The values the validator accepts (compared case-insensitively where the description says so). */
+  enum?: readonly string[];
 }
 
 export interface EndpointSchema {
@@ -44,6 +46,9 @@ const f = (type: FieldType, description: string, extra: Partial<FieldSpec> = {})
 
 const SECRET: Partial<FieldSpec> = { secret: true, limits: { maxLength: LIMITS.secretLength } };
 const NAME: Partial<FieldSpec> = { limits: { maxLength: LIMITS.nameLength } };
+/** IIB's distribution scopes; validateDistributionScope accepts these, lowercased. */
+export const DISTRIBUTION_SCOPES = ['dev', 'stage', 'prod'] as const;
+
 const items = (maxItems: number): Partial<FieldSpec> => ({ limits: { maxItems } });
 
 /** RequestIndexImageMixin's shared optional keys. */
@@ -54,7 +59,7 @@ const INDEX_SHARED: Record<string, FieldSpec> = {
   binary_image: f('pullspec', 'The opm binary image; optional when IIB_BINARY_IMAGE_CONFIG is set'),
   overwrite_from_index: f('boolean', 'Push the result onto from_index (requires overwrite_from_index_token)'),
   overwrite_from_index_token: f('string', '"user:token" allowed to push to from_index', SECRET),
-  distribution_scope: f('string', 'dev, stage or prod (case-insensitive)'),
+  distribution_scope: f('string', 'dev, stage or prod (case-insensitive)', { enum: DISTRIBUTION_SCOPES }),
   build_tags: f('string[]', 'Extra tags for the built index image', {
     limits: { maxItems: LIMITS.buildTags, maxLength: LIMITS.tagLength },
   }),

@@ -1,5 +1,10 @@
 /* eslint-disable @typescript-eslint/no-explicit-any -- JSON answers are checked by value */
+import { REQUEST_TYPES } from '../../../shared/contracts';
 import { openApiDocument } from '../../../services/gateway/openapi';
+import { requestSchemaName } from '../../../services/gateway/openapi-responses';
+import { TYPE_FIELDS } from '../../../services/gateway/request-json';
+import { MethodNotAllowedError, methodNotAllowed } from '../../../services/gateway/routes/method-not-allowed';
+import { API_ROUTES } from '../../../services/gateway/routes/table';
 import { SINGLE_VALIDATORS } from '../../../services/gateway/routes/submit';
 import { AppError } from '../../../shared/errors';
 import { validateAdd } from '../../../services/gateway/validation/add';
@@ -85,5 +90,43 @@ describe('OpenAPI document', () => {
     expect(() =>
       validateAdd({ bundles: ['q.io/b:1'], binary_image: 'q.io/x:1', build_tags: tags }, ctx),
     ).toThrow(`"build_tags" must not hold more than ${LIMITS.buildTags} items`);
+  });
+});
+
+describe('the route table behind the document', () => {
+  const doc = openApiDocument() as { paths: Record<string, Record<string, any>>; components: any };
+
+  it('when generated, then each route of the table is one operation with its operationId', () => {
+    const ops = Object.entries(doc.paths).flatMap(([p, o]) =>
+      Object.entries(o).map(([m, op]) => `${m} ${p} ${op.operationId as string}`),
+    );
+    expect(ops.sort()).toEqual(API_ROUTES.map((r) => `${r.method} ${r.path} ${r.operationId}`).sort());
+  });
+
+  it('when a request type answers, then its schema holds every key requestJson gives it', () => {
+    for (const type of REQUEST_TYPES) {
+      for (const verbose of [false, true]) {
+        const schema = doc.components.schemas[requestSchemaName(type, verbose)] as { required: string[] };
+        const missing = TYPE_FIELDS[type].map(([key]) => key).filter((k) => !schema.required.includes(k));
+        expect([type, verbose, missing]).toEqual([type, verbose, []]);
+      }
+    }
+  });
+
+  it('when a known URL gets another method, then the 405 lists the methods of the table', () => {
+    const allowOf = (method: string, url: string): string[] | undefined => {
+      let allow: string[] | undefined;
+      try {
+        methodNotAllowed()({ method, path: url } as never, {} as never, () => undefined);
+      } catch (err) {
+        allow = err instanceof MethodNotAllowedError ? err.allow : undefined;
+      }
+      return allow;
+    };
+    expect(allowOf('DELETE', '/builds/7')).toEqual(['GET', 'HEAD', 'PATCH', 'OPTIONS']);
+    expect(allowOf('GET', '/builds/add-rm-batch/')).toEqual(['POST', 'OPTIONS']);
+    expect(allowOf('POST', '/docs')).toEqual(['GET', 'HEAD', 'OPTIONS']);
+    expect(allowOf('GET', '/builds/7')).toBeUndefined();
+    expect(allowOf('GET', '/builds/x/logs')).toBeUndefined();
   });
 });
