@@ -1,7 +1,7 @@
 import pino from 'pino';
 import { loadAmqpConfig } from '../../shared/config';
 import type { BuildRequestEvent, FinalStateEvent, StateUpdate } from '../../shared/contracts';
-import { isFinal } from '../../shared/contracts';
+import { isFinal, isStateQuery } from '../../shared/contracts';
 import { laneQueue, Messaging, Names } from '../../shared/messaging';
 import { brokerDialect, testImages } from '../support/env';
 import { ExtraProcess, RunningSystem, startSystem } from '../support/system';
@@ -40,11 +40,23 @@ describe('lanes: serial guarantee, takeover, shutdown, attempts limit', () => {
       env: { IIB_AMQP_MAX_DELIVERIES: String(MAX_DELIVERIES), IIB_LOG_LEVEL: 'debug' },
     });
     messaging = new Messaging(loadAmqpConfig(system.env), log);
+    const answers = messaging.senderTo(messaging.dialect.topicTarget(messaging.queueName(Names.finalStates)));
     messaging.consumeQueue(
       Names.stateUpdates,
-      (m) => {
+      async (m) => {
+        // Answer a builder's state query as the recorder would: the state seen so far.
+        if (isStateQuery(m.body)) {
+          const query = m.body;
+          const last = updates.filter((u) => u.request_id === query.request_id && u.state).pop();
+          const answer: FinalStateEvent = {
+            request_id: query.request_id,
+            state: last?.state ?? 'in_progress',
+            answer_to: query.key,
+          };
+          await answers.send({ body: answer, durable: false });
+          return;
+        }
         updates.push({ ...(m.body as StateUpdate), seq: updates.length });
-        return Promise.resolve();
       },
       { concurrency: 50 },
     );
