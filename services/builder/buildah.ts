@@ -104,8 +104,24 @@ export class Buildah {
   }
 
   /** Runs a command in the container, chroot-isolated: no daemon or emulation needed. */
+  /**
+   * Runs a command of the image in its working container. The image is the
+   * requester's (a binary image's opm), and chroot isolation runs it as root
+   * on this host, so the capabilities that lead out of a chroot or to the
+   * host's devices and processes are dropped: SYS_CHROOT (the double-chroot
+   * escape), MKNOD, SYS_ADMIN, SYS_PTRACE, SYS_MODULE, NET_RAW.
+   */
   async runIn(container: string, command: string[]): Promise<void> {
-    await this.run.run('buildah', ['run', '--isolation', 'chroot', container, '--', ...command]);
+    await this.run.run('buildah', [
+      'run',
+      '--isolation',
+      'chroot',
+      '--cap-drop',
+      RUN_DROPPED_CAPS.join(','),
+      container,
+      '--',
+      ...command,
+    ]);
   }
 
   async removeContainer(container: string): Promise<void> {
@@ -117,3 +133,12 @@ export class Buildah {
     await this.run.run('buildah', ['rmi', '-f', ...tags]).catch(() => undefined);
   }
 }
+
+const RUN_DROPPED_CAPS = [
+  'CAP_SYS_CHROOT',
+  'CAP_MKNOD',
+  'CAP_SYS_ADMIN',
+  'CAP_SYS_PTRACE',
+  'CAP_SYS_MODULE',
+  'CAP_NET_RAW',
+];
