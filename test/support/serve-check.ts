@@ -25,7 +25,7 @@ export async function mountImage(ref: string, arch = 'amd64'): Promise<MountedIm
   const name = `iib-serve-check-${randomBytes(4).toString('hex')}`;
   // The builder removes its local copy of what it pushed (same image ID)
   // right after reporting: a pull that meets that removal in the shared
-  // storage fails ("image not known"), and a second one does not.
+  // storage fails ("image not known", "layer not known"), and a second one does not.
   for (let attempt = 1; ; attempt += 1) {
     try {
       await buildah([
@@ -41,7 +41,7 @@ export async function mountImage(ref: string, arch = 'amd64'): Promise<MountedIm
       ]);
       break;
     } catch (err) {
-      if (attempt >= 3 || !/image not known|identifier is not an image/.test((err as Error).message))
+      if (attempt >= 3 || !/image not known|layer not known|identifier is not an image/.test((err as Error).message))
         throw err;
       await buildah(['rm', name]).catch(() => undefined);
       await new Promise((r) => setTimeout(r, 1000));
