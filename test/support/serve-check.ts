@@ -41,7 +41,10 @@ export async function mountImage(ref: string, arch = 'amd64'): Promise<MountedIm
       ]);
       break;
     } catch (err) {
-      if (attempt >= 3 || !/image not known|layer not known|identifier is not an image/.test((err as Error).message))
+      if (
+        attempt >= 3 ||
+        !/image not known|layer not known|identifier is not an image/.test((err as Error).message)
+      )
         throw err;
       await buildah(['rm', name]).catch(() => undefined);
       await new Promise((r) => setTimeout(r, 1000));
