@@ -73,20 +73,25 @@ export async function pushScratchImage(
     for (const arch of arches) {
       await buildah([...common, '--arch', arch, '--manifest', name, '-f', file, ctxDir]);
     }
-    await buildah([
-      'manifest',
-      'push',
-      '--quiet',
-      '--all',
-      '--format',
-      'v2s2',
-      '--tls-verify=false',
-      name,
-      `docker://${ref}`,
-    ]);
+    await pushManifestList(name, ref);
   } finally {
     await buildah(['manifest', 'rm', name]).catch(() => undefined);
   }
+}
+
+/** Pushes a local manifest list and every image in it to the (plain HTTP) test registry. */
+export async function pushManifestList(list: string, ref: string): Promise<void> {
+  await buildah([
+    'manifest',
+    'push',
+    '--quiet',
+    '--all',
+    '--format',
+    'v2s2',
+    '--tls-verify=false',
+    list,
+    `docker://${ref}`,
+  ]);
 }
 
 /** `LABEL` lines for a Containerfile. */

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { connect } from 'node:net';
-import { buildah } from './scratch-images';
+import { buildah, pushManifestList } from './scratch-images';
 import { freePort } from './system';
 
 /**
@@ -147,17 +147,7 @@ export async function pushWithCmd(from: string, ref: string, arches: string[], c
         await buildah(['rm', name]).catch(() => undefined);
       }
     }
-    await buildah([
-      'manifest',
-      'push',
-      '--quiet',
-      '--all',
-      '--format',
-      'v2s2',
-      '--tls-verify=false',
-      list,
-      `docker://${ref}`,
-    ]);
+    await pushManifestList(list, ref);
   } finally {
     await buildah(['manifest', 'rm', list]).catch(() => undefined);
   }
