@@ -6,20 +6,20 @@ import pino from 'pino';
 import { loadBuilderConfig } from '../../shared/config';
 import type { StateUpdate } from '../../shared/contracts';
 import type { AmqpSender } from '../../shared/messaging';
-import type { BuildContext } from '../../services/builder/build-context';
-import { Buildah } from '../../services/builder/buildah';
+import type { BuildContext } from '../../services/builder/workspace/build-context';
+import { Buildah } from '../../services/builder/tools/buildah';
 import { addBundles, readCatalog, removePackages, writeCatalog } from '../../services/builder/catalog';
-import { CommandRunner } from '../../services/builder/command-runner';
-import { Images } from '../../services/builder/images';
-import { planIncremental } from '../../services/builder/incremental';
-import { extractLimits } from '../../services/builder/layer-extractor';
+import { CommandRunner } from '../../services/builder/tools/command-runner';
+import { Images } from '../../services/builder/tools/images';
+import { planIncremental } from '../../services/builder/index-image/incremental';
+import { extractLimits } from '../../services/builder/tools/layers/layer-extractor';
 import {
   buildAndPushIndex,
   loadIndexCatalog,
   prepareIndexBuild,
   type IndexCatalog,
-} from '../../services/builder/index-image';
-import { Reporter } from '../../services/builder/reporter';
+} from '../../services/builder/index-image/index-image';
+import { Reporter } from '../../services/builder/lane/reporter';
 import { buildRegistryHost, fixturesDir, registryBaseUrl, testImageArches, testImages } from '../support/env';
 import { extractFromImage, imageConfig, validateCatalogDir } from '../support/index-images';
 

@@ -1,7 +1,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { ValidationError } from '../../../shared/errors';
-import type { BuildContext } from '../build-context';
+import type { BuildContext } from '../workspace/build-context';
 import { readCatalog } from '../catalog';
 import {
   finishIndexRequest,
@@ -9,9 +9,9 @@ import {
   prepareIndexBuild,
   reportBuildingIndex,
   extractIndexConfigs,
-} from '../index-image';
-import { DEPRECATIONS_DIR, validateConfigs } from './configs-files';
-import { checkDeprecations, parseDeprecationSchema, pythonJson } from './deprecations-schema';
+} from '../index-image/index-image';
+import { DEPRECATIONS_DIR, validateConfigs } from '../index-image/configs-files';
+import { checkDeprecations, parseDeprecationSchema, pythonJson } from '../bundles/deprecations-schema';
 import { stringList } from './fbc-operations';
 
 /**

@@ -1,8 +1,8 @@
-import { resolveBinary, SCRATCH } from '../binary-image';
+import { resolveBinary, SCRATCH } from '../index-image/binary-image';
 import { mkdir } from 'node:fs/promises';
 import * as path from 'node:path';
 import { ValidationError } from '../../../shared/errors';
-import type { BuildContext } from '../build-context';
+import type { BuildContext } from '../workspace/build-context';
 import {
   BundleFiles,
   bundleMapping,
@@ -12,8 +12,8 @@ import {
   splitPresent,
   verifyRequiredLabels,
   type ResolvedBundle,
-} from '../bundles';
-import { writeTouchedPackages } from '../bundles-catalog';
+} from '../bundles/bundles';
+import { writeTouchedPackages } from '../bundles/bundles-catalog';
 import {
   ADD_MODES,
   addBundles,
@@ -30,7 +30,7 @@ import {
   reportBuildingIndex,
   type IndexCatalog,
   type PreparedBuild,
-} from '../index-image';
+} from '../index-image/index-image';
 
 const SCOPES = ['dev', 'stage', 'prod'];
 /** IIB's default OCP version when there is no from_index to read it from. */

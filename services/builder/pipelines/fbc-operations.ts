@@ -1,14 +1,14 @@
 import * as path from 'node:path';
 import { ValidationError } from '../../../shared/errors';
-import type { BuildContext } from '../build-context';
+import type { BuildContext } from '../workspace/build-context';
 import {
   finishIndexRequest,
   fromIndexOverwrite,
   prepareIndexBuild,
   reportBuildingIndex,
   extractIndexConfigs,
-} from '../index-image';
-import type { ResolvedImage } from '../images';
+} from '../index-image/index-image';
+import type { ResolvedImage } from '../tools/images';
 import {
   DEPRECATIONS_DIR,
   extractArch,
@@ -18,7 +18,7 @@ import {
   replaceDir,
   topLevel,
   validateConfigs,
-} from './configs-files';
+} from '../index-image/configs-files';
 
 /** IIB's fbc_fragment_catalog_path: fragments carry their catalog here, whatever their labels say. */
 const FRAGMENT_CONFIGS = '/configs';

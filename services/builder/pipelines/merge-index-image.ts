@@ -1,6 +1,6 @@
 import * as path from 'node:path';
 import { ValidationError } from '../../../shared/errors';
-import { LABEL_CONFIGS, type BuildContext } from '../build-context';
+import { LABEL_CONFIGS, type BuildContext } from '../workspace/build-context';
 import {
   addRenderedBundles,
   ADD_MODES,
@@ -17,9 +17,9 @@ import {
   prepareIndexBuildFrom,
   reportBuildingIndex,
   extractIndexConfigs,
-} from '../index-image';
-import { writeOverwriteAuthFile } from '../registry-auth';
-import { deprecateAllowingPackageRemoval, latestPerPackage } from './bundle-deprecation';
+} from '../index-image/index-image';
+import { writeOverwriteAuthFile } from '../tools/registry-auth';
+import { deprecateAllowingPackageRemoval, latestPerPackage } from '../bundles/bundle-deprecation';
 import {
   DEPRECATIONS_DIR,
   editCatalog,
@@ -27,9 +27,9 @@ import {
   extractConfigs,
   removeDeprecations,
   validateConfigs,
-} from './configs-files';
+} from '../index-image/configs-files';
 import { stringList } from './fbc-operations';
-import { indexOcpVersion, isBundleVersionValid, LABEL_OPENSHIFT_VERSIONS } from './ocp-versions';
+import { indexOcpVersion, isBundleVersionValid, LABEL_OPENSHIFT_VERSIONS } from '../bundles/ocp-versions';
 
 const LABEL_CHECKS_AT_ONCE = 8;
 

@@ -1,10 +1,10 @@
 import type { Logger } from 'pino';
-import type { BuilderConfig } from '../../shared/config';
-import type { BuildRequestEvent } from '../../shared/contracts';
-import type { Buildah } from './buildah';
-import type { CommandRunner } from './command-runner';
-import type { Images } from './images';
-import type { Reporter } from './reporter';
+import type { BuilderConfig } from '../../../shared/config';
+import type { BuildRequestEvent } from '../../../shared/contracts';
+import type { Buildah } from '../tools/buildah';
+import type { CommandRunner } from '../tools/command-runner';
+import type { Images } from '../tools/images';
+import type { Reporter } from '../lane/reporter';
 
 /** Secrets of one request, opened from the event's sealed_secrets. Never logged. */
 export interface RequestSecrets {

@@ -1,26 +1,26 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import * as path from 'node:path';
 import type { Logger } from 'pino';
-import type { BuilderConfig } from '../../shared/config';
+import type { BuilderConfig } from '../../../shared/config';
 import {
   attemptsExhaustedReason,
   isFinal,
   parseBuildRequestEvent,
   RequestType,
-} from '../../shared/contracts';
-import { SecretBox } from '../../shared/crypto';
-import { errorMessage, ValidationError } from '../../shared/errors';
-import { InboundMessage, isRetryable, Messaging, Names } from '../../shared/messaging';
-import type { BuildContext, Pipeline, PipelineConfig, RequestSecrets } from './build-context';
-import { Buildah } from './buildah';
-import { CommandRunner } from './command-runner';
-import { Images } from './images';
-import { extractLimits } from './layer-extractor';
+} from '../../../shared/contracts';
+import { SecretBox } from '../../../shared/crypto';
+import { errorMessage, ValidationError } from '../../../shared/errors';
+import { InboundMessage, isRetryable, Messaging, Names } from '../../../shared/messaging';
+import type { BuildContext, Pipeline, PipelineConfig, RequestSecrets } from '../workspace/build-context';
+import { Buildah } from '../tools/buildah';
+import { CommandRunner } from '../tools/command-runner';
+import { Images } from '../tools/images';
+import { extractLimits } from '../tools/layers/layer-extractor';
 import { AnnouncingReporter } from './announcing-reporter';
-import { tokenSecrets, writeOverwriteAuthFile, writePullAuthFile } from './registry-auth';
-import { reachFaultPoint } from './fault-points';
+import { tokenSecrets, writeOverwriteAuthFile, writePullAuthFile } from '../tools/registry-auth';
+import { reachFaultPoint } from '../tools/fault-points';
 import type { FinalStates } from './final-states';
-import { BuildOutcome, startBuild } from '../../shared/metrics';
+import { BuildOutcome, startBuild } from '../../../shared/metrics';
 
 export interface BuildHandlerDeps {
   config: PipelineConfig &

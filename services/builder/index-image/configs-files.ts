@@ -7,7 +7,7 @@
 import { cp, mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { ValidationError } from '../../../shared/errors';
-import type { BuildContext } from '../build-context';
+import type { BuildContext } from '../workspace/build-context';
 import {
   readCatalog,
   serializeBlock,
@@ -16,7 +16,7 @@ import {
   CatalogError,
   type Catalog,
 } from '../catalog';
-import type { ResolvedImage } from '../images';
+import type { ResolvedImage } from '../tools/images';
 
 /** IIB's operator_deprecations_dir under /configs. */
 export const DEPRECATIONS_DIR = '_operator-deprecations-content';

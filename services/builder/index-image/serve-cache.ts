@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { cp, lstat, readlink, rm } from 'node:fs/promises';
 import * as path from 'node:path';
-import { ValidationError } from '../../shared/errors';
-import type { BuildContext } from './build-context';
-import { CommandError } from './command-runner';
-import type { RawImageConfig } from './images';
+import { ValidationError } from '../../../shared/errors';
+import type { BuildContext } from '../workspace/build-context';
+import { CommandError } from '../tools/command-runner';
+import type { RawImageConfig } from '../tools/images';
 import type { IndexCommand } from './serve-command';
 import { builderArch, cacheDirOf } from './serve-command';
 

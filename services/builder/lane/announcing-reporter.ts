@@ -1,8 +1,8 @@
-import type { RequestState } from '../../shared/contracts';
-import { isFinal } from '../../shared/contracts';
-import type { AmqpSender } from '../../shared/messaging';
+import type { RequestState } from '../../../shared/contracts';
+import { isFinal } from '../../../shared/contracts';
+import type { AmqpSender } from '../../../shared/messaging';
 import type { FinalStates } from './final-states';
-import { reachFaultPoint } from './fault-points';
+import { reachFaultPoint } from '../tools/fault-points';
 import { Reporter } from './reporter';
 
 /** A reporter that, once a final state is recorded, tells every builder (see FinalStates). */

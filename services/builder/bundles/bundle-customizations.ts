@@ -1,9 +1,9 @@
 import { writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { isMap, parseDocument } from 'yaml';
-import { ValidationError } from '../../shared/errors';
-import { MAX_MANIFEST_BYTES, readTextCapped } from './bounded-read';
-import { LABEL_BUNDLE_PACKAGE, LABEL_PINNED } from './build-context';
+import { ValidationError } from '../../../shared/errors';
+import { MAX_MANIFEST_BYTES, readTextCapped } from '../tools/layers/bounded-read';
+import { LABEL_BUNDLE_PACKAGE, LABEL_PINNED } from '../workspace/build-context';
 import {
   addReplacement,
   ImageName,

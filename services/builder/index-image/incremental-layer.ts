@@ -6,7 +6,7 @@ import { Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip, createGzip } from 'node:zlib';
 import { extract, pack, type Pack } from 'tar-stream';
-import { layerReadCounter } from './layer-extractor';
+import { layerReadCounter } from '../tools/layers/layer-extractor';
 
 /** A gzip layer blob written to disk, with the digests a manifest and a config need. */
 export interface LayerBlob {

@@ -2,7 +2,7 @@
  * Pure path rules of the layer extractor: how a tar entry name becomes path
  * components inside the image root, and how such a name is shown to a user.
  */
-import { ValidationError } from '../../shared/errors';
+import { ValidationError } from '../../../../shared/errors';
 
 /** Linux PATH_MAX: a longer name could not be opened anyway, so refuse it with a clear reason. */
 export const MAX_PATH_BYTES = 4096;

@@ -11,7 +11,7 @@ import * as path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Header } from 'tar-stream';
-import { ValidationError } from '../../shared/errors';
+import { ValidationError } from '../../../../shared/errors';
 import {
   entryParts,
   isSame,

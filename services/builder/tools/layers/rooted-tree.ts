@@ -8,7 +8,7 @@
 import type { Stats } from 'node:fs';
 import { lstat, mkdir, readdir, readlink, rm } from 'node:fs/promises';
 import * as path from 'node:path';
-import { ValidationError } from '../../shared/errors';
+import { ValidationError } from '../../../../shared/errors';
 import { shown } from './layer-paths';
 
 /** Linux MAXSYMLINKS: past this many links in one resolution the kernel answers ELOOP. */

@@ -1,5 +1,5 @@
-import type { BuildContext } from './build-context';
-import type { ResolvedImage } from './images';
+import type { BuildContext } from '../workspace/build-context';
+import type { ResolvedImage } from '../tools/images';
 
 /** IIB's `binary_image: scratch`: a catalog image of `/configs` alone, with no opm and no command. */
 export const SCRATCH = 'scratch';

@@ -1,9 +1,9 @@
 import { ChildProcess, execFile, ExecFileException, ExecFileOptions } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { SpanStatusCode, trace } from '@opentelemetry/api';
-import { DependencyError } from '../../shared/errors';
+import { DependencyError } from '../../../shared/errors';
 import { reachFaultPoint } from './fault-points';
-import { registryRetries, toolRuns } from '../../shared/metrics';
+import { registryRetries, toolRuns } from '../../../shared/metrics';
 
 /**
  * Tools must not outlive their builder: a builder killed mid-build would

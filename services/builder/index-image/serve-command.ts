@@ -1,5 +1,5 @@
 import * as path from 'node:path';
-import type { RawImageConfig } from './images';
+import type { RawImageConfig } from '../tools/images';
 
 /** What IIB's Dockerfile (opm's generated one) starts an index image with. */
 export const IIB_ENTRYPOINT = ['/bin/opm'];

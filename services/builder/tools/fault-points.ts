@@ -1,4 +1,4 @@
-import type { FaultPoint } from '../../shared/config';
+import type { FaultPoint } from '../../../shared/config';
 
 /**
  * Fault injection for the crash tests (IIB_BUILDER_FAULT_POINT): the builder

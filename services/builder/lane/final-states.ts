@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import { FinalStateEvent, isFinal, StateQuery } from '../../shared/contracts';
-import { AmqpConsumer, AmqpSender, Messaging, Names } from '../../shared/messaging';
+import { FinalStateEvent, isFinal, StateQuery } from '../../../shared/contracts';
+import { AmqpConsumer, AmqpSender, Messaging, Names } from '../../../shared/messaging';
 
 /**
  * The ids of requests known to be final, learnt from the final-state topic

@@ -1,10 +1,10 @@
 import { mkdir } from 'node:fs/promises';
 import * as path from 'node:path';
-import { ValidationError } from '../../shared/errors';
-import { BuildContext, LABEL_BUNDLE_PACKAGE } from './build-context';
-import { bundleBlob, parseBundleDir, type Catalog } from './catalog';
-import { repoOf, withDigest } from './image-ref';
-import { manifestKind } from './images';
+import { ValidationError } from '../../../shared/errors';
+import { BuildContext, LABEL_BUNDLE_PACKAGE } from '../workspace/build-context';
+import { bundleBlob, parseBundleDir, type Catalog } from '../catalog';
+import { repoOf, withDigest } from '../tools/image-ref';
+import { manifestKind } from '../tools/images';
 
 /** A bundle of an add request, pinned to a digest, with the labels of its image. */
 export interface ResolvedBundle {

@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import * as path from 'node:path';
-import { ValidationError } from '../../shared/errors';
+import { ValidationError } from '../../../shared/errors';
 import type { CommandRunner } from './command-runner';
 import { withDigest } from './image-ref';
-import { extractLayers, type ExtractLimits } from './layer-extractor';
+import { extractLayers, type ExtractLimits } from './layers/layer-extractor';
 
 export const DOCKER_LIST = 'application/vnd.docker.distribution.manifest.list.v2+json';
 export const DOCKER_MANIFEST = 'application/vnd.docker.distribution.manifest.v2+json';

@@ -1,6 +1,6 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
-import { ValidationError } from '../../shared/errors';
+import { ValidationError } from '../../../shared/errors';
 import { repoOf } from './image-ref';
 
 interface DockerConfig {

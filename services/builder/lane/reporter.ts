@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import type { RequestState, StateUpdate } from '../../shared/contracts';
-import type { AmqpSender } from '../../shared/messaging';
+import type { RequestState, StateUpdate } from '../../../shared/contracts';
+import type { AmqpSender } from '../../../shared/messaging';
 
 /**
  * Reports a request's progress on `iib.state-updates`. Log lines are

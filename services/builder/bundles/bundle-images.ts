@@ -1,10 +1,10 @@
 import { mkdir } from 'node:fs/promises';
 import * as path from 'node:path';
-import { errorMessage, ValidationError } from '../../shared/errors';
-import { isRetryable } from '../../shared/messaging';
+import { errorMessage, ValidationError } from '../../../shared/errors';
+import { isRetryable } from '../../../shared/messaging';
 import { LABEL_OPERATOR_BUNDLE, yamlTrue } from './bundle-customizations';
-import { withDigest } from './image-ref';
-import type { Images, ResolvedImage } from './images';
+import { withDigest } from '../tools/image-ref';
+import type { Images, ResolvedImage } from '../tools/images';
 
 /**
  * The registry look-ups of a bundle request, each done once per request

@@ -1,8 +1,8 @@
 import { readdir, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { Document, isMap, isScalar, isSeq, parseDocument, Scalar, YAMLMap } from 'yaml';
-import { ValidationError } from '../../shared/errors';
-import { readBundleFile } from './bounded-read';
+import { ValidationError } from '../../../shared/errors';
+import { readBundleFile } from '../tools/layers/bounded-read';
 
 /**
  * The operator CSV of a bundle, edited the way IIB edits it (through the
