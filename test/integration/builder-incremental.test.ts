@@ -18,7 +18,7 @@ import {
   loadIndexCatalog,
   prepareIndexBuild,
   type IndexCatalog,
-} from '../../services/builder/index-image/index-image';
+} from '../../services/builder/index-image';
 import { Reporter } from '../../services/builder/lane/reporter';
 import { buildRegistryHost, fixturesDir, registryBaseUrl, testImageArches, testImages } from '../support/env';
 import { extractFromImage, imageConfig, validateCatalogDir } from '../support/index-images';
@@ -67,9 +67,11 @@ function context(params: Record<string, unknown>, overrides: { incremental: bool
     incrementalPush: overrides.incremental,
     incrementalMaxLayers: overrides.maxLayers ?? 8,
   };
+  const buildah = new Buildah(runner, { attempts: 3 });
   return {
     updates,
     reporter,
+    buildah,
     make: (workDir: string): BuildContext => ({
       event: {
         id,
@@ -88,8 +90,7 @@ function context(params: Record<string, unknown>, overrides: { incremental: bool
         attempts: 3,
         extractLimits: extractLimits(config),
       }),
-      buildah: new Buildah(runner, { attempts: 3 }),
-      runner,
+      buildah,
       authFile: undefined,
       config,
       registry: namespace,
@@ -117,7 +118,7 @@ async function build(
     await c.reporter.flush();
     return { image: built.index_image, lines: c.updates.flatMap((u) => u.logs ?? []) };
   } finally {
-    await ctx.buildah.removeImages(ctx.localTags);
+    await c.buildah.removeImages(ctx.localTags);
     await rm(workDir, { recursive: true, force: true });
   }
 }

@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { isMap, parseDocument } from 'yaml';
 import { ValidationError } from '../../../shared/errors';
 import { MAX_MANIFEST_BYTES, readTextCapped } from '../tools/layers/bounded-read';
-import { LABEL_BUNDLE_PACKAGE, LABEL_PINNED } from '../workspace/build-context';
+import { LABEL_BUNDLE_PACKAGE, LABEL_PINNED } from './bundle-labels';
 import {
   addReplacement,
   ImageName,
@@ -72,13 +72,6 @@ export interface AdjustResult {
   /** Labels for the regenerated bundle image. */
   labels: Record<string, string>;
   csv: OperatorCsv;
-}
-
-export const LABEL_OPERATOR_BUNDLE = 'com.redhat.delivery.operator.bundle';
-
-/** YAML truth as IIB reads labels (`yaml.load(value or 'false')`). */
-export function yamlTrue(value: string | undefined): boolean {
-  return value !== undefined && /^(true|True|TRUE)$/.test(value.trim());
 }
 
 interface Annotations {

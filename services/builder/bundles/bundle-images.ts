@@ -2,9 +2,10 @@ import { mkdir } from 'node:fs/promises';
 import * as path from 'node:path';
 import { errorMessage, ValidationError } from '../../../shared/errors';
 import { isRetryable } from '../../../shared/messaging';
-import { LABEL_OPERATOR_BUNDLE, yamlTrue } from './bundle-customizations';
+import { LABEL_OPERATOR_BUNDLE, yamlTrue } from './bundle-labels';
 import { withDigest } from '../tools/image-ref';
-import type { Images, ResolvedImage } from '../tools/images';
+import type { ResolvedImage } from '../tools/images';
+import type { Registry } from '../workspace/tools';
 
 /**
  * The registry look-ups of a bundle request, each done once per request
@@ -17,7 +18,7 @@ export class BundleImages {
   private extracted = 0;
 
   constructor(
-    private readonly images: Images,
+    private readonly images: Registry,
     private readonly workDir: string,
   ) {}
 

@@ -1,7 +1,8 @@
 import { mkdir } from 'node:fs/promises';
 import * as path from 'node:path';
 import { ValidationError } from '../../../shared/errors';
-import { BuildContext, LABEL_BUNDLE_PACKAGE } from '../workspace/build-context';
+import type { BuildContext } from '../workspace/build-context';
+import { LABEL_BUNDLE_PACKAGE } from './bundle-labels';
 import { bundleBlob, parseBundleDir, type Catalog } from '../catalog';
 import { repoOf, withDigest } from '../tools/image-ref';
 import { manifestKind } from '../tools/images';

@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { trace } from '@opentelemetry/api';
 import type { BuildContext } from '../workspace/build-context';
 import type { ArchImage, ImageManifest, RawImageConfig } from '../tools/images';
-import type { PreparedBuild } from './index-image';
+import type { PreparedBuild } from './prepare';
 import { changedEntries } from './incremental-diff';
 import { extractLayers, extractLimits } from '../tools/layers/layer-extractor';
 import { isPlainEntryName, scanCatalogLayer, writeChangeLayer, type LayerBlob } from './incremental-layer';

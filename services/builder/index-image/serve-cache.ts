@@ -1,9 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { cp, lstat, readlink, rm } from 'node:fs/promises';
+import { cp, lstat, rm } from 'node:fs/promises';
 import * as path from 'node:path';
 import { ValidationError } from '../../../shared/errors';
 import type { BuildContext } from '../workspace/build-context';
 import { CommandError } from '../tools/command-runner';
+import { RootedTree } from '../tools/layers/rooted-tree';
 import type { RawImageConfig } from '../tools/images';
 import type { IndexCommand } from './serve-command';
 import { builderArch, cacheDirOf } from './serve-command';
@@ -21,30 +22,17 @@ const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/b
 /**
  * `p` (absolute, in the image) resolved inside `root` without ever leaving it:
  * symlinks are followed as the container would see them (an absolute target
- * starts again at `root`). Undefined when something on the way is missing.
+ * starts again at `root`), as the layer extractor's RootedTree resolves them.
+ * Undefined when something on the way is missing, unreadable or the links loop.
  */
 export async function resolveInRoot(root: string, p: string): Promise<string | undefined> {
-  let todo = p.split('/').filter((s) => s !== '' && s !== '.');
-  const done: string[] = [];
-  for (let hops = 0; todo.length > 0;) {
-    const part = todo.shift() as string;
-    if (part === '..') {
-      done.pop();
-      continue;
-    }
-    const here = path.join(root, ...done, part);
-    const st = await lstat(here).catch(() => undefined);
-    if (!st) return undefined;
-    if (st.isSymbolicLink()) {
-      if ((hops += 1) > 40) return undefined;
-      const target = await readlink(here);
-      if (target.startsWith('/')) done.length = 0;
-      todo = [...target.split('/').filter((s) => s !== '' && s !== '.'), ...todo];
-      continue;
-    }
-    done.push(part);
+  const tree = new RootedTree(root);
+  try {
+    const parts = await tree.resolve(p.split('/'), true, p);
+    return (await tree.stat(parts)) ? tree.host(parts) : undefined;
+  } catch {
+    return undefined;
   }
-  return path.join(root, ...done);
 }
 
 /** The image's executable for `exe` (absolute, or looked up in the image's PATH), or undefined. */

@@ -1,5 +1,3 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import * as path from 'node:path';
 import type { Logger } from 'pino';
 import type { BuilderConfig } from '../../../shared/config';
 import {
@@ -8,34 +6,17 @@ import {
   parseBuildRequestEvent,
   RequestType,
 } from '../../../shared/contracts';
-import { SecretBox } from '../../../shared/crypto';
-import { errorMessage, ValidationError } from '../../../shared/errors';
+import { errorMessage } from '../../../shared/errors';
 import { InboundMessage, isRetryable, Messaging, Names } from '../../../shared/messaging';
-import type { BuildContext, Pipeline, PipelineConfig, RequestSecrets } from '../workspace/build-context';
-import { Buildah } from '../tools/buildah';
-import { CommandRunner } from '../tools/command-runner';
-import { Images } from '../tools/images';
-import { extractLimits } from '../tools/layers/layer-extractor';
-import { AnnouncingReporter } from './announcing-reporter';
-import { tokenSecrets, writeOverwriteAuthFile, writePullAuthFile } from '../tools/registry-auth';
-import { reachFaultPoint } from '../tools/fault-points';
-import type { FinalStates } from './final-states';
 import { BuildOutcome, startBuild } from '../../../shared/metrics';
+import { reachFaultPoint } from '../tools/fault-points';
+import type { Pipeline } from '../workspace/build-context';
+import { RequestWorkspace, type WorkspaceConfig } from '../workspace/request-workspace';
+import { AnnouncingReporter } from './announcing-reporter';
+import type { FinalStates } from './final-states';
 
 export interface BuildHandlerDeps {
-  config: PipelineConfig &
-    Pick<
-      BuilderConfig,
-      | 'workDir'
-      | 'commandTimeoutMs'
-      | 'totalAttempts'
-      | 'retryDelayMs'
-      | 'retryJitterMs'
-      | 'retryMultiplier'
-      | 'secretsKey'
-      | 'dockerConfigTemplate'
-      | 'stateQueryTimeoutMs'
-    >;
+  config: WorkspaceConfig & Pick<BuilderConfig, 'workDir' | 'stateQueryTimeoutMs'>;
   /** This builder's own directory for request work dirs (see claimWorkRoot). */
   workRoot: string;
   builderId: string;
@@ -48,9 +29,11 @@ export interface BuildHandlerDeps {
 }
 
 /**
- * Runs one request from a lane. A build failure ends the request `failed`
- * with the reason; a broker failure while reporting is retryable, so the
- * lane message is released and the request runs again elsewhere.
+ * Runs one request from a lane and settles it: a request already final is
+ * not built again, one past its delivery limit fails, a build failure ends
+ * the request `failed` with the reason, and a broker failure while reporting
+ * is retryable, so the lane message is released and the request runs again
+ * elsewhere. The request's directory, secrets and tools are its workspace's.
  */
 export function createBuildHandler(deps: BuildHandlerDeps) {
   const base = deps.workRoot;
@@ -75,69 +58,14 @@ export function createBuildHandler(deps: BuildHandlerDeps) {
       await reporter.state('failed', attemptsExhaustedReason(message.deliveryCount));
       return;
     }
-    const workDir = await mkdtemp(path.join(base, `request-${event.id}-`));
-    const localTags: string[] = [];
-    const policy = {
-      attempts: deps.config.totalAttempts,
-      delayMs: deps.config.retryDelayMs,
-      jitterMs: deps.config.retryJitterMs,
-      multiplier: deps.config.retryMultiplier,
-    };
-    const newRunner = (secrets: string[]): CommandRunner =>
-      new CommandRunner(policy, deps.config.commandTimeoutMs, (line) => reporter.log(line), secrets);
-    const cleanup = new Buildah(newRunner([]), { attempts: 1 });
+    const workspace = await RequestWorkspace.create(event, deps.config, base, reporter, log);
     const started = Date.now();
     log.info({ lane: event.lane }, 'build started');
     const endBuild = startBuild(event.request_type);
     // A build ends "complete" unless a failed state was reported or it was released.
     let outcome: BuildOutcome = 'complete';
     try {
-      const secrets = openSecrets(event.sealed_secrets, event.id, deps.config.secretsKey);
-      const runner = newRunner([
-        ...tokenSecrets(secrets.overwrite_from_index_token),
-        ...tokenSecrets(secrets.overwrite_target_index_token),
-        ...Object.values(secrets.registry_auths?.auths ?? {}).flatMap((a) =>
-          a.auth ? [a.auth, ...tokenSecrets(Buffer.from(a.auth, 'base64').toString('utf8'))] : [],
-        ),
-      ]);
-      const pullAuth = await writePullAuthFile(
-        workDir,
-        deps.config.dockerConfigTemplate,
-        secrets.registry_auths,
-      );
-      // As IIB does, an overwrite token also reads the index it will overwrite
-      // (which may be private); it is scoped to that one repository, in this request's file.
-      const overwrite = overwriteTarget(event.params, secrets);
-      const authFile = overwrite
-        ? await writeOverwriteAuthFile(
-            workDir,
-            pullAuth ?? deps.config.dockerConfigTemplate,
-            overwrite.target,
-            overwrite.token,
-          )
-        : pullAuth;
-      const attempts = deps.config.totalAttempts;
-      const ctx: BuildContext = {
-        event,
-        params: event.params,
-        secrets,
-        workDir,
-        reporter,
-        runner,
-        authFile,
-        images: new Images(runner, {
-          skopeoTimeout: `${Math.round(deps.config.commandTimeoutMs / 1000)}s`,
-          attempts,
-          extractLimits: extractLimits(deps.config),
-          authFile,
-        }),
-        buildah: new Buildah(runner, { attempts, authFile }),
-        config: deps.config,
-        registry: deps.config.registry,
-        binaryImageConfig: deps.config.binaryImageConfig,
-        log,
-        localTags,
-      };
+      const ctx = await workspace.open();
       const pipeline = deps.pipelines[event.request_type];
       if (!pipeline) {
         outcome = 'failed';
@@ -157,41 +85,14 @@ export function createBuildHandler(deps: BuildHandlerDeps) {
         log.warn({ err: errorMessage(err) }, 'build interrupted by a dependency failure, releasing it');
         throw err;
       }
-      // The submitter sees the reason: it names files by their place in the
-      // request, never by the builder's own directories.
-      const reason = errorMessage(err).split(workDir).join('').split(base).join('');
+      const reason = workspace.withoutPaths(errorMessage(err));
       log.error({ reason, err, durationMs: Date.now() - started }, 'build failed');
       outcome = 'failed';
       await reporter.state('failed', reason);
     } finally {
       endBuild(outcome);
       await reporter.flush().catch(() => undefined);
-      await cleanup.removeImages(localTags);
-      await rm(workDir, { recursive: true, force: true });
+      await workspace.close();
     }
   };
-}
-
-function openSecrets(sealed: string | undefined, id: number, key: string | undefined): RequestSecrets {
-  if (!sealed) return {};
-  if (!key) {
-    throw new ValidationError(
-      'The request carries credentials but this builder has no IIB_SECRETS_KEY to open them',
-    );
-  }
-  return new SecretBox(key).open<RequestSecrets>(sealed, `iib-request:${id}`);
-}
-
-/** The index a request may overwrite and the token to do it with, if any. */
-function overwriteTarget(
-  params: Record<string, unknown>,
-  secrets: RequestSecrets,
-): { target: string; token: string } | undefined {
-  if (secrets.overwrite_from_index_token && typeof params.from_index === 'string') {
-    return { target: params.from_index, token: secrets.overwrite_from_index_token };
-  }
-  if (secrets.overwrite_target_index_token && typeof params.target_index === 'string') {
-    return { target: params.target_index, token: secrets.overwrite_target_index_token };
-  }
-  return undefined;
 }

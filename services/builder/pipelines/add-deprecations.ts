@@ -4,15 +4,16 @@ import { ValidationError } from '../../../shared/errors';
 import type { BuildContext } from '../workspace/build-context';
 import { readCatalog } from '../catalog';
 import {
+  DEPRECATIONS_DIR,
+  extractIndexConfigs,
   finishIndexRequest,
   fromIndexOverwrite,
   prepareIndexBuild,
   reportBuildingIndex,
-  extractIndexConfigs,
-} from '../index-image/index-image';
-import { DEPRECATIONS_DIR, validateConfigs } from '../index-image/configs-files';
-import { checkDeprecations, parseDeprecationSchema, pythonJson } from '../bundles/deprecations-schema';
-import { stringList } from './fbc-operations';
+  validateConfigs,
+} from '../index-image';
+import { checkDeprecations, parseDeprecationSchema, pythonJson } from '../bundles';
+import { stringList } from '../workspace/request-params';
 
 /**
  * add-deprecations (IIB's build_add_deprecations): writes the request's

@@ -1,4 +1,14 @@
-import { resolveBinary, SCRATCH } from '../index-image/binary-image';
+import {
+  finishIndexRequest,
+  fromIndexOverwrite,
+  type IndexCatalog,
+  loadIndexCatalog,
+  type PreparedBuild,
+  prepareIndexBuild,
+  reportBuildingIndex,
+  resolveBinary,
+  SCRATCH,
+} from '../index-image';
 import { mkdir } from 'node:fs/promises';
 import * as path from 'node:path';
 import { ValidationError } from '../../../shared/errors';
@@ -9,11 +19,11 @@ import {
   catalogBundleImages,
   checkRelatedImages,
   resolveBundles,
+  type ResolvedBundle,
   splitPresent,
   verifyRequiredLabels,
-  type ResolvedBundle,
-} from '../bundles/bundles';
-import { writeTouchedPackages } from '../bundles/bundles-catalog';
+  writeTouchedPackages,
+} from '../bundles';
 import {
   ADD_MODES,
   addBundles,
@@ -22,15 +32,6 @@ import {
   emptyCatalog,
   type AddMode,
 } from '../catalog';
-import {
-  finishIndexRequest,
-  loadIndexCatalog,
-  prepareIndexBuild,
-  fromIndexOverwrite,
-  reportBuildingIndex,
-  type IndexCatalog,
-  type PreparedBuild,
-} from '../index-image/index-image';
 
 const SCOPES = ['dev', 'stage', 'prod'];
 /** IIB's default OCP version when there is no from_index to read it from. */

@@ -1,6 +1,6 @@
 import { rm } from 'node:fs/promises';
 import type { BuildContext } from '../workspace/build-context';
-import { finishIndexRequest, loadIndexCatalog, prepareIndexBuild, reportBuildingIndex } from '../index-image/index-image';
+import { finishIndexRequest, loadIndexCatalog, prepareIndexBuild, reportBuildingIndex } from '../index-image';
 
 /**
  * create-empty-index: the from index's catalog with every package removed,

@@ -1,6 +1,6 @@
 import * as path from 'node:path';
 import { ValidationError } from '../../../shared/errors';
-import { LABEL_CONFIGS, type BuildContext } from '../workspace/build-context';
+import type { BuildContext } from '../workspace/build-context';
 import {
   addRenderedBundles,
   ADD_MODES,
@@ -13,23 +13,27 @@ import {
   type RenderedBundle,
 } from '../catalog';
 import {
-  finishIndexRequest,
-  prepareIndexBuildFrom,
-  reportBuildingIndex,
-  extractIndexConfigs,
-} from '../index-image/index-image';
-import { writeOverwriteAuthFile } from '../tools/registry-auth';
-import { deprecateAllowingPackageRemoval, latestPerPackage } from '../bundles/bundle-deprecation';
-import {
   DEPRECATIONS_DIR,
   editCatalog,
+  LABEL_CONFIGS,
   extractArch,
   extractConfigs,
+  extractIndexConfigs,
+  finishIndexRequest,
+  prepareIndexBuildFrom,
   removeDeprecations,
+  reportBuildingIndex,
   validateConfigs,
-} from '../index-image/configs-files';
-import { stringList } from './fbc-operations';
-import { indexOcpVersion, isBundleVersionValid, LABEL_OPENSHIFT_VERSIONS } from '../bundles/ocp-versions';
+} from '../index-image';
+import { writeOverwriteAuthFile } from '../tools/registry-auth';
+import {
+  deprecateAllowingPackageRemoval,
+  indexOcpVersion,
+  isBundleVersionValid,
+  LABEL_OPENSHIFT_VERSIONS,
+  latestPerPackage,
+} from '../bundles';
+import { stringList } from '../workspace/request-params';
 
 const LABEL_CHECKS_AT_ONCE = 8;
 

@@ -1,5 +1,5 @@
 import type { BuildContext } from '../workspace/build-context';
-import { writeTouchedPackages } from '../bundles/bundles-catalog';
+import { writeTouchedPackages } from '../bundles';
 import { removePackages } from '../catalog';
 import {
   finishIndexRequest,
@@ -7,7 +7,7 @@ import {
   loadIndexCatalog,
   prepareIndexBuild,
   reportBuildingIndex,
-} from '../index-image/index-image';
+} from '../index-image';
 
 /**
  * rm (IIB's handle_rm_request, file-based catalogs): remove the packages

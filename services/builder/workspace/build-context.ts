@@ -1,10 +1,7 @@
 import type { Logger } from 'pino';
 import type { BuilderConfig } from '../../../shared/config';
 import type { BuildRequestEvent } from '../../../shared/contracts';
-import type { Buildah } from '../tools/buildah';
-import type { CommandRunner } from '../tools/command-runner';
-import type { Images } from '../tools/images';
-import type { Reporter } from '../lane/reporter';
+import type { ImageBuilder, Registry, RequestReporter } from './tools';
 
 /** Secrets of one request, opened from the event's sealed_secrets. Never logged. */
 export interface RequestSecrets {
@@ -35,19 +32,17 @@ export type PipelineConfig = Pick<
   | 'incrementalMaxLayers'
 >;
 
-/** Everything one request's pipeline may use; built per request by the build handler. */
+/** Everything one request's pipeline may use; opened per request by the request workspace. */
 export interface BuildContext {
   event: BuildRequestEvent;
   params: Record<string, unknown>;
   secrets: RequestSecrets;
   /** The request's own directory, removed afterwards. */
   workDir: string;
-  reporter: Reporter;
+  reporter: RequestReporter;
   /** skopeo with the request's pull credentials (its own auth file in workDir, if any). */
-  images: Images;
-  buildah: Buildah;
-  /** The command runner (secrets of this request masked). */
-  runner: CommandRunner;
+  images: Registry;
+  buildah: ImageBuilder;
   /** Auth file for pulls: the builder's template merged with registry_auths; undefined if neither. */
   authFile: string | undefined;
   config: PipelineConfig;
@@ -60,9 +55,3 @@ export interface BuildContext {
 }
 
 export type Pipeline = (ctx: BuildContext) => Promise<void>;
-
-export const LABEL_CONFIGS = 'operators.operatorframework.io.index.configs.v1';
-export const LABEL_OCP_VERSION = 'com.redhat.index.delivery.version';
-export const LABEL_SCOPE = 'com.redhat.index.delivery.distribution_scope';
-export const LABEL_BUNDLE_PACKAGE = 'operators.operatorframework.io.bundle.package.v1';
-export const LABEL_PINNED = 'com.redhat.iib.pinned';

@@ -2,7 +2,7 @@ import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { manifestKind } from '../../../services/builder/tools/images';
-import { indexDockerfile } from '../../../services/builder/index-image/index-image';
+import { indexDockerfile } from '../../../services/builder/index-image';
 import { opmWords, resolveInRoot } from '../../../services/builder/index-image/serve-cache';
 import {
   builderArch,
