@@ -127,153 +127,166 @@ class KeyMissing extends Error {}
 export async function adjustOperatorBundle(images: BundleImages, opts: AdjustOptions): Promise<AdjustResult> {
   const csv = await loadOperatorCsv(opts.manifestsDir);
   const annotations = await readAnnotations(opts.metadataDir);
-  let packageName = annotations.packageName;
-  const labels: Record<string, string> = {};
+  const bundle = new BundleAdjustment(images, opts, csv, annotations);
+  for (const c of opts.customizations) {
+    if (c.type === 'related_bundles' && opts.stopAtRelatedBundles) break;
+    const step = Object.hasOwn(STEPS, c.type) ? STEPS[c.type] : undefined;
+    if (step) await step(bundle, c);
+    // IIB ignores types it does not know (the config check rejects them at start-up).
+    else opts.log(`Ignoring the unknown customization type ${c.type}`);
+  }
+  await csv.save();
+  return { labels: bundle.labels, csv };
+}
 
-  const replace = (replacements: Replacements): void => {
-    csv.replaceEverywhere(replacements);
-    if (!csv.hasRelatedImages()) {
-      opts.log(`Setting spec.relatedImages on ${path.basename(csv.file)}`);
-      csv.setRelatedImages();
+/** One bundle while its customizations apply: the CSV, the annotations, the labels to set. */
+class BundleAdjustment {
+  readonly labels: Record<string, string> = {};
+  packageName: string;
+
+  constructor(
+    readonly images: BundleImages,
+    readonly opts: AdjustOptions,
+    readonly csv: OperatorCsv,
+    readonly annotations: Annotations,
+  ) {
+    this.packageName = annotations.packageName;
+  }
+
+  log(line: string): void {
+    this.opts.log(line);
+  }
+
+  /** Replaces pull specs everywhere in the CSV, then sets relatedImages if it has none. */
+  replace(replacements: Replacements): void {
+    this.csv.replaceEverywhere(replacements);
+    if (!this.csv.hasRelatedImages()) {
+      this.log(`Setting spec.relatedImages on ${path.basename(this.csv.file)}`);
+      this.csv.setRelatedImages();
     }
-  };
-  const mapEach = (fn: (n: ImageName) => ImageName | undefined): Replacements => {
+  }
+
+  /** The replacements of every pull spec that `fn` maps to another name. */
+  mapEach(fn: (n: ImageName) => ImageName | undefined): Replacements {
     const out: Replacements = new Map();
-    for (const spec of csv.pullSpecs()) {
+    for (const spec of this.csv.pullSpecs()) {
       const next = fn({ ...spec });
       if (next) addReplacement(out, spec, next);
     }
     return out;
-  };
-
-  for (const c of opts.customizations) {
-    switch (c.type) {
-      case 'resolve_image_pullspecs': {
-        opts.log('Resolving image pull specs');
-        const replacements: Replacements = new Map();
-        if (!opts.pinnedByIib) {
-          for (const spec of csv.pullSpecs()) {
-            const resolved = await images.resolvePullSpec(imageNameToString(spec));
-            if (!spec.tag.includes(':')) {
-              addReplacement(replacements, spec, parseImageName(resolved));
-              labels[LABEL_PINNED] = 'true';
-            }
-          }
-        }
-        if (replacements.size > 0) replace(replacements);
-        break;
-      }
-      case 'related_bundles': {
-        if (opts.stopAtRelatedBundles) {
-          await csv.save();
-          return { labels, csv };
-        }
-        opts.log('Applying related_bundles customization');
-        const related: string[] = [];
-        for (const spec of csv.pullSpecs()) {
-          const ref = imageNameToString(spec);
-          if (await images.isBundle(ref)) related.push(ref);
-        }
-        await opts.onRelatedBundles?.(related);
-        break;
-      }
-      case 'package_name_suffix': {
-        const suffix = typeof c.suffix === 'string' ? c.suffix : '';
-        if (!suffix || packageName.endsWith(suffix)) break;
-        opts.log(`Applying package_name_suffix: ${suffix}`);
-        const next = `${packageName}${suffix}`;
-        annotations.doc.setIn(['annotations', LABEL_BUNDLE_PACKAGE], next);
-        await writeFile(annotations.file, annotations.doc.toString({ lineWidth: 0 }));
-        packageName = next;
-        labels[LABEL_BUNDLE_PACKAGE] = next;
-        break;
-      }
-      case 'registry_replacements': {
-        const map = (c.replacements ?? {}) as Record<string, string>;
-        if (Object.keys(map).length === 0) break;
-        opts.log('Applying registry replacements');
-        const replacements = mapEach((n) => {
-          const to = n.registry !== undefined ? map[n.registry] : undefined;
-          return to ? { ...n, registry: to } : undefined;
-        });
-        if (replacements.size > 0) replace(replacements);
-        break;
-      }
-      case 'perform_bundle_replacements': {
-        const given = opts.bundleReplacements ?? {};
-        if (Object.keys(given).length === 0) break;
-        opts.log('Performing bundle replacements');
-        const replacements: Replacements = new Map();
-        for (const [from, to] of Object.entries(given)) {
-          if (await images.isBundle(from)) {
-            addReplacement(replacements, parseImageName(from), parseImageName(to));
-          }
-        }
-        replace(replacements);
-        break;
-      }
-      case 'image_name_from_labels': {
-        const template = typeof c.template === 'string' ? c.template : '';
-        if (!template) break;
-        const replacements: Replacements = new Map();
-        for (const spec of csv.pullSpecs()) {
-          const ref = imageNameToString(spec);
-          const specLabels = await images.labels(ref);
-          let nameRepo: string;
-          try {
-            nameRepo = formatTemplate(template, specLabels);
-          } catch (err) {
-            if (!(err instanceof KeyMissing)) throw err;
-            throw new ValidationError(
-              `Pull spec ${ref} is missing one or more label(s) required in the image_name_from_labels ${template}. Available labels: ${Object.keys(specLabels).join(', ')}`,
-            );
-          }
-          const slash = nameRepo.indexOf('/');
-          const namespace = slash < 0 ? undefined : nameRepo.slice(0, slash);
-          const repo = slash < 0 ? nameRepo : nameRepo.slice(slash + 1);
-          addReplacement(replacements, spec, { ...spec, namespace, repo });
-        }
-        replace(replacements);
-        break;
-      }
-      case 'csv_annotations': {
-        const wanted = c.annotations as Record<string, string> | undefined;
-        if (!opts.organization || !wanted || Object.keys(wanted).length === 0) break;
-        opts.log(`Applying csv annotations for organization ${opts.organization}`);
-        for (const [key, template] of Object.entries(wanted)) {
-          let value: string;
-          try {
-            value = formatTemplate(String(template), { package_name: packageName });
-          } catch {
-            throw new ValidationError(
-              `The csv_annotations template "${String(template)}" of the organization ${opts.organization} uses a field other than {package_name}`,
-            );
-          }
-          csv.setAnnotation(key, value);
-        }
-        break;
-      }
-      case 'enclose_repo': {
-        const namespace = typeof c.namespace === 'string' ? c.namespace : '';
-        const glue = typeof c.enclosure_glue === 'string' ? c.enclosure_glue : '';
-        if (!namespace || !glue) break;
-        opts.log(
-          `Applying enclose_repo customization with namespace ${namespace} and enclosure_glue ${glue}`,
-        );
-        replace(
-          mapEach((n) => {
-            const parts = n.repo.split('/');
-            if (n.namespace && n.namespace !== namespace) parts.unshift(n.namespace);
-            return { ...n, namespace, repo: parts.join(glue) };
-          }),
-        );
-        break;
-      }
-      default:
-        // IIB ignores types it does not know (the config check rejects them at start-up).
-        opts.log(`Ignoring the unknown customization type ${c.type}`);
-    }
   }
-  await csv.save();
-  return { labels, csv };
 }
+
+type Step = (bundle: BundleAdjustment, c: Customization) => Promise<void>;
+
+/** What each customization type does, as IIB's _adjust_operator_bundle does it. */
+const STEPS: Record<string, Step> = {
+  resolve_image_pullspecs: async (b) => {
+    b.log('Resolving image pull specs');
+    const replacements: Replacements = new Map();
+    if (!b.opts.pinnedByIib) {
+      for (const spec of b.csv.pullSpecs()) {
+        const resolved = await b.images.resolvePullSpec(imageNameToString(spec));
+        if (!spec.tag.includes(':')) {
+          addReplacement(replacements, spec, parseImageName(resolved));
+          b.labels[LABEL_PINNED] = 'true';
+        }
+      }
+    }
+    if (replacements.size > 0) b.replace(replacements);
+  },
+  related_bundles: async (b) => {
+    b.log('Applying related_bundles customization');
+    const related: string[] = [];
+    for (const spec of b.csv.pullSpecs()) {
+      const ref = imageNameToString(spec);
+      if (await b.images.isBundle(ref)) related.push(ref);
+    }
+    await b.opts.onRelatedBundles?.(related);
+  },
+  package_name_suffix: async (b, c) => {
+    const suffix = typeof c.suffix === 'string' ? c.suffix : '';
+    if (!suffix || b.packageName.endsWith(suffix)) return;
+    b.log(`Applying package_name_suffix: ${suffix}`);
+    const next = `${b.packageName}${suffix}`;
+    b.annotations.doc.setIn(['annotations', LABEL_BUNDLE_PACKAGE], next);
+    await writeFile(b.annotations.file, b.annotations.doc.toString({ lineWidth: 0 }));
+    b.packageName = next;
+    b.labels[LABEL_BUNDLE_PACKAGE] = next;
+  },
+  registry_replacements: async (b, c) => {
+    const map = (c.replacements ?? {}) as Record<string, string>;
+    if (Object.keys(map).length === 0) return;
+    b.log('Applying registry replacements');
+    const replacements = b.mapEach((n) => {
+      const to = n.registry !== undefined ? map[n.registry] : undefined;
+      return to ? { ...n, registry: to } : undefined;
+    });
+    if (replacements.size > 0) b.replace(replacements);
+  },
+  perform_bundle_replacements: async (b) => {
+    const given = b.opts.bundleReplacements ?? {};
+    if (Object.keys(given).length === 0) return;
+    b.log('Performing bundle replacements');
+    const replacements: Replacements = new Map();
+    for (const [from, to] of Object.entries(given)) {
+      if (await b.images.isBundle(from)) {
+        addReplacement(replacements, parseImageName(from), parseImageName(to));
+      }
+    }
+    b.replace(replacements);
+  },
+  image_name_from_labels: async (b, c) => {
+    const template = typeof c.template === 'string' ? c.template : '';
+    if (!template) return;
+    const replacements: Replacements = new Map();
+    for (const spec of b.csv.pullSpecs()) {
+      const ref = imageNameToString(spec);
+      const specLabels = await b.images.labels(ref);
+      let nameRepo: string;
+      try {
+        nameRepo = formatTemplate(template, specLabels);
+      } catch (err) {
+        if (!(err instanceof KeyMissing)) throw err;
+        throw new ValidationError(
+          `Pull spec ${ref} is missing one or more label(s) required in the image_name_from_labels ${template}. Available labels: ${Object.keys(specLabels).join(', ')}`,
+        );
+      }
+      const slash = nameRepo.indexOf('/');
+      const namespace = slash < 0 ? undefined : nameRepo.slice(0, slash);
+      const repo = slash < 0 ? nameRepo : nameRepo.slice(slash + 1);
+      addReplacement(replacements, spec, { ...spec, namespace, repo });
+    }
+    b.replace(replacements);
+  },
+  csv_annotations: async (b, c) => {
+    const wanted = c.annotations as Record<string, string> | undefined;
+    const organization = b.opts.organization;
+    if (!organization || !wanted || Object.keys(wanted).length === 0) return;
+    b.log(`Applying csv annotations for organization ${organization}`);
+    for (const [key, template] of Object.entries(wanted)) {
+      let value: string;
+      try {
+        value = formatTemplate(String(template), { package_name: b.packageName });
+      } catch {
+        throw new ValidationError(
+          `The csv_annotations template "${String(template)}" of the organization ${organization} uses a field other than {package_name}`,
+        );
+      }
+      b.csv.setAnnotation(key, value);
+    }
+  },
+  enclose_repo: async (b, c) => {
+    const namespace = typeof c.namespace === 'string' ? c.namespace : '';
+    const glue = typeof c.enclosure_glue === 'string' ? c.enclosure_glue : '';
+    if (!namespace || !glue) return;
+    b.log(`Applying enclose_repo customization with namespace ${namespace} and enclosure_glue ${glue}`);
+    b.replace(
+      b.mapEach((n) => {
+        const parts = n.repo.split('/');
+        if (n.namespace && n.namespace !== namespace) parts.unshift(n.namespace);
+        return { ...n, namespace, repo: parts.join(glue) };
+      }),
+    );
+  },
+};

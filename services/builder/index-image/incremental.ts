@@ -59,6 +59,20 @@ async function hasBlobs(dir: string, digests: string[]): Promise<boolean> {
   return digests.every((d) => files.has(hex(d)));
 }
 
+interface ArchPair {
+  arch: string;
+  from: ArchImage;
+  binary: ArchImage;
+}
+
+/** A full rebuild, and why. */
+interface Full {
+  kind: 'full';
+  reason: string;
+}
+
+const full = (reason: string): Full => ({ kind: 'full', reason });
+
 /**
  * Decides between one layer over the from index and a full rebuild. The
  * layer route needs: the option on, the changed packages known, the from
@@ -72,18 +86,70 @@ export async function planIncremental(
   changed: ReadonlySet<string> | undefined,
   extras: IndexExtras = {},
 ): Promise<IncrementalPlan> {
-  const full = (reason: string): IncrementalPlan => ({ kind: 'full', reason });
-  if (!ctx.config.incrementalPush) return full('incremental push is off (IIB_INCREMENTAL_PUSH)');
-  if (!changed) return full('the request did not say which packages changed');
-  const names = [...changed].sort();
-  const odd = names.find((n) => !isPlainEntryName(n));
-  if (odd !== undefined) return full(`"${odd}" is not a top-level /configs entry`);
+  const refused = refusedUpFront(ctx, prepared, changed);
+  if (refused || !changed) return full(refused ?? 'the request did not say which packages changed');
+  const layers = await catalogLayersOf(ctx, prepared);
+  if (layers.kind === 'full') return layers;
+  const { pairs, catalogLayers, first } = layers;
+  const above = await scanLayersAbove(ctx, first, extras);
+  if (above.kind === 'full') return above;
+  const { layout, cacheAbove } = above;
+  const before = path.join(ctx.workDir, 'incremental', 'from-index-root');
+  await extractLayers(
+    first.from.manifest.layers.map((l) => path.join(layout, hex(l.digest))),
+    'configs',
+    before,
+    extractLimits(ctx.config),
+  );
+  const differ = await changedEntries(path.join(before, 'configs'), configsDir);
+  const unreported = [...differ].filter((n) => !changed.has(n)).sort();
+  const all = [...new Set([...changed, ...differ])].sort();
+  const now = await readdir(configsDir);
+  if (now.length > 0 && now.every((n) => all.includes(n))) {
+    return full(`every /configs entry changed (${now.length})`);
+  }
+  return {
+    kind: 'incremental',
+    changed: all,
+    unreported,
+    catalogLayers,
+    extras,
+    cacheAbove,
+    arches: pairs.map(({ arch, from, binary }) => ({
+      arch,
+      from,
+      base: binary.config.config,
+      localBlobs: arch === first.arch ? layout : undefined,
+    })),
+  };
+}
+
+/** Why the request alone rules the layer route out (settings, changed names, arches), if it does. */
+function refusedUpFront(
+  ctx: BuildContext,
+  prepared: PreparedBuild,
+  changed: ReadonlySet<string> | undefined,
+): string | undefined {
+  if (!ctx.config.incrementalPush) return 'incremental push is off (IIB_INCREMENTAL_PUSH)';
+  if (!changed) return 'the request did not say which packages changed';
+  const odd = [...changed].sort().find((n) => !isPlainEntryName(n));
+  if (odd !== undefined) return `"${odd}" is not a top-level /configs entry`;
   if (prepared.configsPath.replace(/^\/+|\/+$/g, '') !== 'configs') {
-    return full(`the from index keeps its catalog in ${prepared.configsPath}, not /configs`);
+    return `the from index keeps its catalog in ${prepared.configsPath}, not /configs`;
   }
   const missing = prepared.arches.filter((a) => !prepared.fromIndex.arches.includes(a));
-  if (missing.length > 0) return full(`the from index has no image for ${missing.join(', ')}`);
+  if (missing.length > 0) return `the from index has no image for ${missing.join(', ')}`;
+  return undefined;
+}
 
+/**
+ * Each arch's from index and binary image, checked to be the binary's layers
+ * plus gzip catalog layers, the same catalog on every arch, below the limit.
+ */
+async function catalogLayersOf(
+  ctx: BuildContext,
+  prepared: PreparedBuild,
+): Promise<Full | { kind: 'layers'; pairs: ArchPair[]; catalogLayers: number; first: ArchPair }> {
   const [froms, binaries] = await Promise.all([
     ctx.images.archImages(prepared.fromIndex.resolved, prepared.arches),
     isBinaryless(prepared.binary)
@@ -115,7 +181,6 @@ export async function planIncremental(
       `squashing: the from index already carries ${catalogLayers} catalog layers (IIB_INCREMENTAL_MAX_LAYERS=${max})`,
     );
   }
-
   // Every arch must carry the same catalog, so one arch's tree stands for all.
   const aboveIds = pairs.map(({ from, binary }) =>
     (from.config.rootfs?.diff_ids ?? []).slice(binary.config.rootfs?.diff_ids?.length ?? 0).join(','),
@@ -123,6 +188,19 @@ export async function planIncremental(
   if (new Set(aboveIds).size > 1) return full('the arches of the from index carry different catalogs');
   const first = pairs[0];
   if (!first) return full('no arches to build');
+  return { kind: 'layers', pairs, catalogLayers, first };
+}
+
+/**
+ * The from index's layers on this machine (those the extraction left, or a
+ * fresh copy), with the layers above the base checked to hold only what a
+ * full rebuild would give.
+ */
+async function scanLayersAbove(
+  ctx: BuildContext,
+  first: ArchPair,
+  extras: IndexExtras,
+): Promise<Full | { kind: 'scanned'; layout: string; cacheAbove: boolean }> {
   const allLayers = first.from.manifest.layers.map((l) => l.digest);
   let layout = path.join(ctx.workDir, `image-${first.arch}`);
   if (!(await hasBlobs(layout, allLayers))) {
@@ -150,34 +228,7 @@ export async function planIncremental(
       return full(`the from index's /configs has modes other than 0755/0644 (${scan.oddMode})`);
     }
   }
-  const before = path.join(ctx.workDir, 'incremental', 'from-index-root');
-  await extractLayers(
-    allLayers.map((d) => path.join(layout, hex(d))),
-    'configs',
-    before,
-    extractLimits(ctx.config),
-  );
-  const differ = await changedEntries(path.join(before, 'configs'), configsDir);
-  const unreported = [...differ].filter((n) => !changed.has(n)).sort();
-  const all = [...new Set([...names, ...differ])].sort();
-  const now = await readdir(configsDir);
-  if (now.length > 0 && now.every((n) => all.includes(n))) {
-    return full(`every /configs entry changed (${now.length})`);
-  }
-  return {
-    kind: 'incremental',
-    changed: all,
-    unreported,
-    catalogLayers,
-    extras,
-    cacheAbove,
-    arches: pairs.map(({ arch, from, binary }) => ({
-      arch,
-      from,
-      base: binary.config.config,
-      localBlobs: arch === first.arch ? layout : undefined,
-    })),
-  };
+  return { kind: 'scanned', layout, cacheAbove };
 }
 
 function describe(names: string[]): string {
