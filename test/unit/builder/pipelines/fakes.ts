@@ -135,6 +135,8 @@ export interface Build {
   dockerfile: string;
   /** The files of `/configs` the build was given (relative path -> text). */
   configs: Map<string, string>;
+  /** Every file of the build context (relative path -> text). */
+  context: Map<string, string>;
   tag: string;
 }
 
@@ -154,6 +156,7 @@ export class FakeBuilder implements ImageBuilder {
       tag: opts.tag,
       dockerfile: await readFile(opts.dockerfile, 'utf8'),
       configs: await readTree(path.join(opts.contextDir, 'configs')),
+      context: await readTree(opts.contextDir),
     };
     this.builds.push(build);
     this.local.set(opts.tag, build);
