@@ -1,5 +1,5 @@
 import { addPipeline } from '../../../../services/builder/pipelines/add';
-import { addBundleImage, addIndexImage, FakeRequest, REGISTRY } from './fakes';
+import { addBundleImage, addFooBarIndex, FakeRequest, REGISTRY } from './fakes';
 
 describe('add with fakes of the registry, buildah and the reporter', () => {
   const FROM = 'quay.test/ns/index:v4.12';
@@ -9,12 +9,7 @@ describe('add with fakes of the registry, buildah and the reporter', () => {
   let bar1: string;
   beforeEach(async () => {
     req = new FakeRequest(43, 'add');
-    foo1 = await addBundleImage(req.registry, 'quay.test/ns/foo-bundle:0.1.0', 'foo', '0.1.0');
-    bar1 = await addBundleImage(req.registry, 'quay.test/ns/bar-bundle:0.1.0', 'bar', '0.1.0');
-    await addIndexImage(req, FROM, [
-      { op: 'foo', version: '0.1.0', image: foo1 },
-      { op: 'bar', version: '0.1.0', image: bar1 },
-    ]);
+    ({ foo1, bar1 } = await addFooBarIndex(req, FROM));
   });
   afterEach(async () => req.cleanup());
 

@@ -1,5 +1,5 @@
 import { createEmptyIndex } from '../../../../services/builder/pipelines/create-empty-index';
-import { addBundleImage, addIndexImage, FakeRequest, REGISTRY } from './fakes';
+import { addFooBarIndex, FakeRequest, REGISTRY } from './fakes';
 
 describe('create-empty-index with fakes of the registry, buildah and the reporter', () => {
   let req: FakeRequest;
@@ -9,12 +9,7 @@ describe('create-empty-index with fakes of the registry, buildah and the reporte
   afterEach(async () => req.cleanup());
 
   async function fromIndex(): Promise<string> {
-    const foo = await addBundleImage(req.registry, 'quay.test/ns/foo-bundle:0.1.0', 'foo', '0.1.0');
-    const bar = await addBundleImage(req.registry, 'quay.test/ns/bar-bundle:0.1.0', 'bar', '0.1.0');
-    await addIndexImage(req, 'quay.test/ns/index:v4.12', [
-      { op: 'foo', version: '0.1.0', image: foo },
-      { op: 'bar', version: '0.1.0', image: bar },
-    ]);
+    await addFooBarIndex(req, 'quay.test/ns/index:v4.12');
     return 'quay.test/ns/index:v4.12';
   }
 

@@ -3,7 +3,6 @@ import { cp, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/pr
 import * as os from 'node:os';
 import * as path from 'node:path';
 import pino from 'pino';
-import { parse } from 'yaml';
 import { loadBuilderConfig } from '../../../../shared/config';
 import type { RequestState, RequestType } from '../../../../shared/contracts';
 import type { ArchImage, ImageConfig, ResolvedImage } from '../../../../services/builder/tools/images';
@@ -14,7 +13,12 @@ import type {
   RequestSecrets,
 } from '../../../../services/builder/workspace/build-context';
 import type { ImageBuilder, Registry, RequestReporter } from '../../../../services/builder/workspace/tools';
-import { fixtureBundleDir, writeBundlesCatalog } from '../../../support/fbc-images';
+import {
+  fixtureBundleDir,
+  fixtureBundleLabels,
+  INDEX_LABELS as indexLabels,
+  writeBundlesCatalog,
+} from '../../../support/fbc-images';
 
 /**
  * Fakes of the tools a pipeline calls (the registry, the image builder, the
@@ -313,21 +317,9 @@ export async function readTree(dir: string): Promise<Map<string, string>> {
   return out;
 }
 
-export const INDEX_LABELS = (version: string, scope = 'prod'): Record<string, string> => ({
-  'operators.operatorframework.io.index.configs.v1': '/configs',
-  'com.redhat.index.delivery.version': version,
-  'com.redhat.index.delivery.distribution_scope': scope,
-});
-
-/** The labels of a fixture bundle's image: its annotations plus `extra`. */
-export async function bundleLabels(op: string, version: string, extra: Record<string, string> = {}) {
-  const text = await readFile(
-    path.join(fixtureBundleDir(op, version), 'metadata', 'annotations.yaml'),
-    'utf8',
-  );
-  const annotations = (parse(text) as { annotations?: Record<string, string> }).annotations ?? {};
-  return { ...annotations, ...extra };
-}
+/** An index's labels: file-based, of OCP `version`, for `scope`. */
+export const INDEX_LABELS = (version: string, scope = 'prod'): Record<string, string> =>
+  indexLabels(version, scope);
 
 /** A fixture bundle as an image in the fake registry; returns its `repo@sha256:...`. */
 export async function addBundleImage(
@@ -339,7 +331,7 @@ export async function addBundleImage(
 ): Promise<string> {
   const dir = fixtureBundleDir(op, version);
   return registry.add(ref, {
-    labels: await bundleLabels(op, version, extraLabels),
+    labels: await fixtureBundleLabels(op, version, extraLabels),
     trees: { '/manifests': path.join(dir, 'manifests'), '/metadata': path.join(dir, 'metadata') },
   });
 }
@@ -355,4 +347,23 @@ export async function addIndexImage(
   const dir = await req.tempDir('iib-fake-index-');
   await writeBundlesCatalog(dir, bundles);
   return req.registry.add(ref, { labels, arches, trees: { '/configs': dir } });
+}
+
+/**
+ * The index most tests start from: `ref` holding foo 0.1.0 and bar 0.1.0 (both
+ * bundles in the registry too); returns the bundles' `repo@sha256:...`.
+ */
+export async function addFooBarIndex(
+  req: FakeRequest,
+  ref: string,
+  arches = ['amd64'],
+): Promise<{ foo1: string; bar1: string }> {
+  const foo1 = await addBundleImage(req.registry, 'quay.test/ns/foo-bundle:0.1.0', 'foo', '0.1.0');
+  const bar1 = await addBundleImage(req.registry, 'quay.test/ns/bar-bundle:0.1.0', 'bar', '0.1.0');
+  const bundles = [
+    { op: 'foo', version: '0.1.0', image: foo1 },
+    { op: 'bar', version: '0.1.0', image: bar1 },
+  ];
+  await addIndexImage(req, ref, bundles, INDEX_LABELS('v4.12'), arches);
+  return { foo1, bar1 };
 }

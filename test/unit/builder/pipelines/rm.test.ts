@@ -1,24 +1,13 @@
 import { FROM_INDEX_CHANGED } from '../../../../services/builder/index-image';
 import { rmPipeline } from '../../../../services/builder/pipelines/rm';
-import { addBundleImage, addIndexImage, FakeRequest, INDEX_LABELS, REGISTRY } from './fakes';
+import { addFooBarIndex, FakeRequest, INDEX_LABELS, REGISTRY } from './fakes';
 
 describe('rm with fakes of the registry, buildah and the reporter', () => {
   const FROM = 'quay.test/ns/index:v4.12';
   let req: FakeRequest;
   beforeEach(async () => {
     req = new FakeRequest(42, 'rm');
-    const foo = await addBundleImage(req.registry, 'quay.test/ns/foo-bundle:0.1.0', 'foo', '0.1.0');
-    const bar = await addBundleImage(req.registry, 'quay.test/ns/bar-bundle:0.1.0', 'bar', '0.1.0');
-    await addIndexImage(
-      req,
-      FROM,
-      [
-        { op: 'foo', version: '0.1.0', image: foo },
-        { op: 'bar', version: '0.1.0', image: bar },
-      ],
-      INDEX_LABELS('v4.12'),
-      ['amd64', 'arm64'],
-    );
+    await addFooBarIndex(req, FROM, ['amd64', 'arm64']);
   });
   afterEach(async () => req.cleanup());
 
