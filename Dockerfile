@@ -5,10 +5,11 @@
 #                   machine), runs as the non-root user `builder` (uid 1000) with rootless buildah
 # The command picks the service, e.g.
 #   node --require ./dist/shared/tracing/preload.js dist/services/gateway/main.js
-# Node 24 (active LTS; Node 20 reached its end of life in April 2026). The code
-# also runs on Node 20 and 22, but there AsyncLocalStorage, which carries the
-# trace context, runs a hook on every promise: tracing costs noticeably more
-# (docs/tracing.md, "What tracing costs").
+# Node 24 (active LTS; Node 20 reached its end of life in April 2026): the major
+# of package.json's engines (>=24) and of the devDependency `node` that
+# development, tests and CI run on. The build stage installs with
+# --ignore-scripts, so that package fetches no binary here: the image's own
+# Node 24 compiles.
 #
 # Base image pinning: NODE_IMAGE is the one base of every stage. Pin it by
 # digest for a reproducible build, `node:24-bookworm-slim@sha256:<digest>`;
