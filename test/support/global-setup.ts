@@ -55,7 +55,9 @@ async function checkPostgres(): Promise<void> {
     await client.connect();
     await client.query('select 1');
   } catch (err) {
-    throw new Error(`PostgreSQL does not answer at ${redact(databaseUrl)}: ${(err as Error).message}`);
+    throw new Error(`PostgreSQL does not answer at ${redact(databaseUrl)}: ${(err as Error).message}`, {
+      cause: err,
+    });
   } finally {
     await client.end().catch(() => undefined);
   }
@@ -143,7 +145,9 @@ async function httpGet(url: string, what: string): Promise<void> {
     await res.arrayBuffer();
   } catch (err) {
     const cause = (err as { cause?: { message?: string } }).cause?.message;
-    throw new Error(`${what} does not answer at ${parsed.href}: ${cause ?? (err as Error).message}`);
+    throw new Error(`${what} does not answer at ${parsed.href}: ${cause ?? (err as Error).message}`, {
+      cause: err,
+    });
   }
   if (status !== 200) throw new Error(`${what} at ${parsed.href} answered HTTP ${status}`);
 }
