@@ -1,14 +1,20 @@
-/** The catalog engine's public API (the builder calls it in-process). */
+/**
+ * The catalog engine's public API: what the builder, the benchmarks and the
+ * `iib-catalog` CLI use. Everything else in src/ is internal.
+ */
 export { addBundles, addRenderedBundles, ADD_MODES } from './add';
 export type { AddMode, AddOptions, AddResult, BundleSource, RenderedBundle } from './add';
+export { MAX_MANIFEST_BYTES, readTextCapped } from './bounded-read';
 export { parseBundleDir } from './bundle';
 export type { ParsedBundle } from './bundle';
 export { readCatalog, writeCatalog } from './catalog-io';
 export type { WriteOptions } from './catalog-io';
+export { runCli, runCliProcess } from './cli';
+export type { CliIo } from './cli';
 export { deprecateBundles } from './deprecate';
-export { CatalogError } from './errors';
+export { aggregateMessages, CatalogError } from './errors';
 export type { CatalogErrorKind } from './errors';
-export { emptyCatalog, serializeBlock } from './fbc';
+export { bundleVersion, emptyCatalog, serializeBlock } from './fbc';
 export type {
   BundleBlob,
   Catalog,
@@ -19,7 +25,9 @@ export type {
   Property,
 } from './fbc';
 export { mergeCatalogs, missingBundles } from './merge';
-export { removePackages } from './remove';
+export { channelHeads } from './registry-state';
+export { removePackages, removePackagesFromDir } from './remove';
+export type { RemoveOptions, RemoveResult } from './remove';
 export { bundleBlob, renderBundle, renderBundleLayer, renderJson } from './render';
 export { validateCatalog, validatePackages } from './validate';
 export type { ValidationResult } from './validate';

@@ -8,8 +8,8 @@ import { existsSync, promises as fsp, readdirSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
-import { main } from '../../services/builder/catalog/cli';
-import { bundlesDir, fixturesDir, goldenDir, repoRoot } from '../support/fixtures';
+import { runCli } from '../src/cli';
+import { bundlesDir, fixturesDir, goldenDir, packageRoot, repoRoot } from './fixtures';
 
 interface CliResult {
   code: number;
@@ -20,7 +20,7 @@ interface CliResult {
 async function cli(...args: string[]): Promise<CliResult> {
   let stdout = '';
   let stderr = '';
-  const code = await main(args, { stdout: (s) => (stdout += s), stderr: (s) => (stderr += s) });
+  const code = await runCli(args, { stdout: (s) => (stdout += s), stderr: (s) => (stderr += s) });
   return { code, stdout, stderr };
 }
 
@@ -375,13 +375,14 @@ describe('iib-catalog on bad input', () => {
 
 describe('iib-catalog as an installed bin', () => {
   const run = promisify(execFile);
-  it('when bin/iib-catalog.js runs --help from the repo root, then it prints the usage', async () => {
-    const built = path.join(repoRoot, 'dist', 'services', 'builder', 'catalog', 'cli.js');
-    if (!existsSync(built))
-      throw new Error('dist/ is missing: run `npm run build` before the integration tests');
-    const { stdout } = await run(process.execPath, [path.join(repoRoot, 'bin', 'iib-catalog.js'), '--help'], {
-      cwd: repoRoot,
-    });
+  const bins = [
+    ['the package', path.join(packageRoot, 'bin', 'iib-catalog.js')],
+    ['the repo root', path.join(repoRoot, 'bin', 'iib-catalog.js')],
+  ];
+  it.each(bins)('when the bin of %s runs --help, then it prints the usage', async (_where, bin) => {
+    if (!existsSync(path.join(packageRoot, 'dist', 'index.js')))
+      throw new Error('packages/catalog/dist/ is missing: run `npm run build` first');
+    const { stdout } = await run(process.execPath, [bin, '--help'], { cwd: repoRoot });
     expect(stdout).toMatch(/^Usage: iib-catalog/);
   });
 });
