@@ -24,10 +24,10 @@ export type {
   PackageBlock,
   Property,
 } from './fbc';
-export { mergeCatalogs, missingBundles } from './merge';
+export { missingBundles } from './merge';
 export { channelHeads } from './registry-state';
 export { removePackages, removePackagesFromDir } from './remove';
 export type { RemoveOptions, RemoveResult } from './remove';
-export { bundleBlob, renderBundle, renderBundleLayer, renderJson } from './render';
-export { validateCatalog, validatePackages } from './validate';
+export { bundleBlob } from './render';
+export { validateCatalog } from './validate';
 export type { ValidationResult } from './validate';
