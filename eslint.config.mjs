@@ -5,7 +5,7 @@ import tseslint from 'typescript-eslint';
 // Structure (issue 20): no file of services/ or packages/ over 400 lines, no function
 // over 80 lines. Lines are counted as `wc -l` counts them, blank lines and comments
 // included: what a reader has to get through. Import cycles are checked by dpdm
-// (`npm run lint:cycles`, dpdm.config.mjs), which also sees type-only imports.
+// (`npm run lint:cycles`, dpdm.config.ts), which also sees type-only imports.
 const MAX_FILE_LINES = 400;
 const MAX_FUNCTION_LINES = 80;
 
@@ -29,6 +29,8 @@ export default defineConfig(
   {
     ignores: [
       'dist/**',
+      '**/dist/**',
+      '**/build-bench/**',
       'node_modules/**',
       'coverage/**',
       '**/*.js',
@@ -55,6 +57,51 @@ export default defineConfig(
     },
   },
   {
+    // Workspace packages are used through their public API (`@iib-ts/<dir>`), never a path inside them.
+    files: ['**/*.ts'],
+    ignores: ['packages/**'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: '(^|/)packages/',
+              message: 'Import a workspace package by its name (@iib-ts/<dir>), not a path inside it.',
+            },
+            {
+              regex: '^@iib-ts/[^/]+/.',
+              message: 'Import only the package itself (@iib-ts/<dir>): the rest is not its public API.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // The catalog engine stands alone: nothing of the services or shared/ goes into it.
+    files: ['packages/catalog/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: '^(\\.\\./)+(services|shared)(/|$)',
+              message:
+                '@iib-ts/catalog is self-contained: it imports nothing of the services, shared/ or the root.',
+            },
+            {
+              regex: '^(\\.\\./){2,}',
+              message:
+                '@iib-ts/catalog is self-contained: imports stay inside packages/catalog (its files sit one folder deep).',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
     files: ['services/**/*.ts', 'packages/**/*.ts'],
     ignores: ['packages/*/test/**'],
     rules: {
@@ -76,7 +123,7 @@ export default defineConfig(
     rules: { 'max-lines-per-function': 'off' },
   },
   {
-    files: ['test/**/*.ts', 'bench/**/*.ts', 'packages/*/test/**/*.ts'],
+    files: ['test/**/*.ts', 'bench/**/*.ts', 'packages/*/test/**/*.ts', 'packages/*/bench/**/*.ts'],
     rules: {
       '@typescript-eslint/no-unsafe-assignment': 'off',
       '@typescript-eslint/no-unsafe-member-access': 'off',
