@@ -10,12 +10,11 @@ const MAX_FILE_LINES = 400;
 const MAX_FUNCTION_LINES = 80;
 
 // TEMPORARY: functions over 80 lines today, in code that issue 20's restructuring is
-// splitting right now (builder, gateway, catalog, config). Remove a file's entry when
+// splitting right now (builder, gateway, config). Remove a file's entry when
 // its functions are split; add none.
 const LONG_FUNCTION_EXCEPTIONS = {
   'services/builder/build-handler.ts': ['createBuildHandler (119)', 'its build arrow function (116)'],
   'services/builder/bundle-customizations.ts': ['adjustOperatorBundle (153)'],
-  'services/builder/catalog/cli.ts': ['run (89)'],
   'services/builder/incremental.ts': ['planIncremental (114)'],
   'services/builder/pipelines/add.ts': ['add (82)'],
   'services/builder/pipelines/merge-index-image.ts': ['mergeIndexImage (109)'],
