@@ -188,7 +188,7 @@ export const json = <T>(doc: string, dflt: T | undefined, check?: (v: unknown) =
     try {
       parsed = JSON.parse(v);
     } catch (err) {
-      throw new Error(`expected JSON: ${(err as Error).message}`);
+      throw new Error(`expected JSON: ${(err as Error).message}`, { cause: err });
     }
     return check ? check(parsed) : (parsed as T);
   },

@@ -8,7 +8,7 @@ import type { StateUpdate } from '../../shared/contracts';
 import type { AmqpSender } from '../../shared/messaging';
 import type { BuildContext } from '../../services/builder/workspace/build-context';
 import { Buildah } from '../../services/builder/tools/buildah';
-import { addBundles, readCatalog, removePackages, writeCatalog } from '../../services/builder/catalog';
+import { addBundles, readCatalog, removePackages, writeCatalog } from '@iib-ts/catalog';
 import { CommandRunner } from '../../services/builder/tools/command-runner';
 import { Images } from '../../services/builder/tools/images';
 import { planIncremental } from '../../services/builder/index-image/incremental';

@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { ValidationError } from '../../../shared/errors';
 import type { BuildContext } from '../workspace/build-context';
 import { LABEL_BUNDLE_PACKAGE } from './bundle-labels';
-import { bundleBlob, parseBundleDir, type Catalog } from '../catalog';
+import { bundleBlob, parseBundleDir, type Catalog } from '@iib-ts/catalog';
 import { repoOf, withDigest } from '../tools/image-ref';
 import { manifestKind } from '../tools/images';
 

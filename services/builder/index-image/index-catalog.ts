@@ -1,6 +1,6 @@
 import { mkdir, rename } from 'node:fs/promises';
 import * as path from 'node:path';
-import { readCatalog, type Catalog } from '../catalog';
+import { readCatalog, type Catalog } from '@iib-ts/catalog';
 import type { BuildContext } from '../workspace/build-context';
 import { extractArch } from './configs-files';
 import type { PreparedBuild } from './prepare';

@@ -31,7 +31,7 @@ import {
   deprecateBundles,
   emptyCatalog,
   type AddMode,
-} from '../catalog';
+} from '@iib-ts/catalog';
 
 const SCOPES = ['dev', 'stage', 'prod'];
 /** IIB's default OCP version when there is no from_index to read it from. */

@@ -1,6 +1,6 @@
 import type { BuildContext } from '../workspace/build-context';
 import { writeTouchedPackages } from '../bundles';
-import { removePackages } from '../catalog';
+import { removePackages } from '@iib-ts/catalog';
 import {
   finishIndexRequest,
   fromIndexOverwrite,
