@@ -31,8 +31,10 @@ export class FinalStates {
       this.messaging.connection,
       topic,
       (message) => {
-        const e = message.body as Partial<FinalStateEvent> | null;
-        if (e && typeof e.request_id === 'number' && typeof e.state === 'string') {
+        // A malformed announcement only costs a rebuild: skipped, never dead-lettered.
+        const parsed = FinalStateEvent.safeParse(message.body);
+        if (parsed.success) {
+          const e = parsed.data;
           this.remember(e.request_id, e.state);
           if (typeof e.answer_to === 'string') this.waiting.get(e.answer_to)?.(e.state);
           this.log.debug({ requestId: e.request_id, state: e.state }, 'final state learnt');

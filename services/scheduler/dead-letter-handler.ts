@@ -1,9 +1,9 @@
 import type { Logger } from 'pino';
 import {
   attemptsExhaustedReason,
-  BuildRequestEvent,
   FinalStateEvent,
-  parseBuildRequestEvent,
+  parseRequestIdentity,
+  RequestIdentity,
   StateUpdate,
 } from '../../shared/contracts';
 import { InboundMessage, Messaging, Names } from '../../shared/messaging';
@@ -17,9 +17,11 @@ import { InboundMessage, Messaging, Names } from '../../shared/messaging';
  */
 export function createDeadLetterHandler(deps: { messaging: Messaging; maxDeliveries: number; log: Logger }) {
   return async (message: InboundMessage): Promise<void> => {
-    let event: BuildRequestEvent;
+    // Enough of a request to fail it, even when the rest of its message is
+    // malformed (the reason it was dead-lettered).
+    let event: RequestIdentity;
     try {
-      event = parseBuildRequestEvent(message.body);
+      event = parseRequestIdentity(message.body);
     } catch {
       deps.log.warn({ messageId: message.messageId }, 'dead letter without a request, dropped');
       return;
