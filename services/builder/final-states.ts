@@ -81,7 +81,7 @@ export class FinalStates {
     try {
       return await Promise.race([answered, ask()]);
     } catch (err) {
-      this.log.warn({ requestId, err: (err as Error).message }, 'state query not sent');
+      this.log.warn({ requestId, err }, 'state query not sent');
       return undefined;
     } finally {
       clearTimeout(timer);
@@ -108,7 +108,7 @@ export class FinalStates {
       .send({ body: event, applicationProperties: { request_id: event.request_id, state: event.state } })
       .catch((err: unknown) =>
         this.log.warn(
-          { requestId: event.request_id, err: (err as Error).message },
+          { requestId: event.request_id, err },
           'final state not announced',
         ),
       );

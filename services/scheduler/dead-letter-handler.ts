@@ -22,8 +22,8 @@ export function createDeadLetterHandler(deps: { messaging: Messaging; maxDeliver
     let event: RequestIdentity;
     try {
       event = parseRequestIdentity(message.body);
-    } catch {
-      deps.log.warn({ messageId: message.messageId }, 'dead letter without a request, dropped');
+    } catch (err) {
+      deps.log.warn({ messageId: message.messageId, err }, 'dead letter without a request, dropped');
       return;
     }
     const reason = event.lane

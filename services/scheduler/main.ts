@@ -22,7 +22,7 @@ void runService(log, async () => {
       messaging
         .ensureQueue(laneQueue(serial, lane), { exclusive: serial, maxDeliveries })
         .catch((err: unknown) =>
-          log.warn({ lane, err: (err as Error).message }, 'lane not declared yet; it will be on first use'),
+          log.warn({ lane, err }, 'lane not declared yet; it will be on first use'),
         );
     }
   }

@@ -1,6 +1,7 @@
 import { accessSync, constants } from 'node:fs';
 import * as path from 'node:path';
 import { z } from 'zod/v4';
+import { redactCredentials } from '../logging';
 
 /**
  * zod schemas that read the text of an environment variable. Each refusal
@@ -62,23 +63,22 @@ export const bool = (): z.ZodType<boolean> =>
       }),
     );
 
-/** Never echo a password back into a log or a terminal. */
-export function redactUrl(v: string): string {
-  return v.replace(/\/\/([^:/@]*):[^@/]*@/, '//$1:***@');
-}
-
 /** An absolute URL whose scheme is one the reader speaks, with a host. */
 function checkUrl(v: string, schemes: readonly string[]): string {
   let u: URL;
   try {
     u = new URL(v);
   } catch {
-    throw new Error(`expected a URL (${schemes.map((s) => `${s}://`).join(', ')}), got "${redactUrl(v)}"`);
+    throw new Error(
+      `expected a URL (${schemes.map((s) => `${s}://`).join(', ')}), got "${redactCredentials(v)}"`,
+    );
   }
   if (!schemes.includes(u.protocol.replace(/:$/, ''))) {
-    throw new Error(`expected a ${schemes.map((s) => `${s}://`).join(' or ')} URL, got "${redactUrl(v)}"`);
+    throw new Error(
+      `expected a ${schemes.map((s) => `${s}://`).join(' or ')} URL, got "${redactCredentials(v)}"`,
+    );
   }
-  if (!u.hostname) throw new Error(`expected a host in the URL, got "${redactUrl(v)}"`);
+  if (!u.hostname) throw new Error(`expected a host in the URL, got "${redactCredentials(v)}"`);
   return v;
 }
 

@@ -181,7 +181,7 @@ export class AmqpConsumer {
         const base = this.options.retryBaseDelayMs ?? 500;
         const delay = Math.min(this.options.retryMaxDelayMs ?? 15_000, base * 2 ** (deliveries - 1));
         this.log.warn(
-          { address: this.source.address, deliveries, delay, err: reason },
+          { address: this.source.address, deliveries, delay, err },
           'handler failed, will retry',
         );
         await new Promise((r) => setTimeout(r, delay));
@@ -189,7 +189,7 @@ export class AmqpConsumer {
       } else {
         if (message.messageId) this.seen.delete(message.messageId);
         this.log.error(
-          { address: this.source.address, deliveries, err: reason, messageId: message.messageId },
+          { address: this.source.address, deliveries, err, messageId: message.messageId },
           'message rejected to the dead-letter address',
         );
         this.deadLetter(message, delivery, epoch, {
@@ -214,7 +214,7 @@ export class AmqpConsumer {
         const delay = Math.min(this.options.retryMaxDelayMs ?? 15_000, base * 2 ** Math.min(attempt - 1, 20));
         if (attempt === 1 || attempt % 10 === 0) {
           this.log.warn(
-            { address: this.source.address, attempt, delay, err: errorMessage(err) },
+            { address: this.source.address, attempt, delay, err },
             'handler failed, holding the message and retrying',
           );
         }
@@ -250,7 +250,7 @@ export class AmqpConsumer {
         if (live()) delivery.accept();
       },
       (err: unknown) => {
-        this.log.warn({ err: errorMessage(err) }, 'dead letter not forwarded; message released');
+        this.log.warn({ err }, 'dead letter not forwarded; message released');
         if (live()) delivery.release();
       },
     );
