@@ -107,10 +107,7 @@ export class FinalStates {
     await this.sender
       .send({ body: event, applicationProperties: { request_id: event.request_id, state: event.state } })
       .catch((err: unknown) =>
-        this.log.warn(
-          { requestId: event.request_id, err },
-          'final state not announced',
-        ),
+        this.log.warn({ requestId: event.request_id, err }, 'final state not announced'),
       );
   }
 

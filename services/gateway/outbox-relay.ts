@@ -85,10 +85,7 @@ export class OutboxRelay {
     } catch (err) {
       this.failures += 1;
       const level = this.failures === 1 ? 'warn' : 'debug';
-      this.log[level](
-        { err, failures: this.failures },
-        'outbox relay cannot publish, will retry',
-      );
+      this.log[level]({ err, failures: this.failures }, 'outbox relay cannot publish, will retry');
     }
   }
 

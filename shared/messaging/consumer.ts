@@ -180,10 +180,7 @@ export class AmqpConsumer {
         if (message.messageId) this.remember(message.messageId, deliveries);
         const base = this.options.retryBaseDelayMs ?? 500;
         const delay = Math.min(this.options.retryMaxDelayMs ?? 15_000, base * 2 ** (deliveries - 1));
-        this.log.warn(
-          { address: this.source.address, deliveries, delay, err },
-          'handler failed, will retry',
-        );
+        this.log.warn({ address: this.source.address, deliveries, delay, err }, 'handler failed, will retry');
         await new Promise((r) => setTimeout(r, delay));
         settle(() => delivery.modified({ delivery_failed: true, undeliverable_here: false }));
       } else {
