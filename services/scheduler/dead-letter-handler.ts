@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import {
   attemptsExhaustedReason,
   FinalStateEvent,
+  parseBuildRequestEvent,
   parseRequestIdentity,
   RequestIdentity,
   StateUpdate,
@@ -26,9 +27,12 @@ export function createDeadLetterHandler(deps: { messaging: Messaging; maxDeliver
       deps.log.warn({ messageId: message.messageId, err }, 'dead letter without a request, dropped');
       return;
     }
-    const reason = event.lane
-      ? attemptsExhaustedReason(deps.maxDeliveries)
-      : `The request could not be scheduled after ${deps.maxDeliveries} attempts`;
+    const malformed = contractProblem(message.body);
+    const reason = malformed
+      ? `The request could not be built: its message is malformed (${malformed})`
+      : event.lane
+        ? attemptsExhaustedReason(deps.maxDeliveries)
+        : `The request could not be scheduled after ${deps.maxDeliveries} attempts`;
     const update: StateUpdate = {
       // Stable per dead letter, so a redelivered one is recorded once.
       key: `dead-letter:${message.messageId ?? `${event.id}`}`,
@@ -47,4 +51,14 @@ export function createDeadLetterHandler(deps: { messaging: Messaging; maxDeliver
     const final: FinalStateEvent = { request_id: event.id, state: 'failed' };
     await finals.send({ body: final, applicationProperties: { request_id: event.id, state: 'failed' } });
   };
+}
+
+/** Why a request's message breaks its contract (it was then refused at once, not retried), or undefined. */
+function contractProblem(body: unknown): string | undefined {
+  try {
+    parseBuildRequestEvent(body);
+    return undefined;
+  } catch (err) {
+    return (err as Error).message;
+  }
 }
