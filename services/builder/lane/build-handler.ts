@@ -82,7 +82,7 @@ export function createBuildHandler(deps: BuildHandlerDeps) {
     } catch (err) {
       if (isRetryable(err)) {
         outcome = 'released';
-        log.warn({ err: errorMessage(err) }, 'build interrupted by a dependency failure, releasing it');
+        log.warn({ err }, 'build interrupted by a dependency failure, releasing it');
         throw err;
       }
       const reason = workspace.withoutPaths(errorMessage(err));

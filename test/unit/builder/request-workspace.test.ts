@@ -17,15 +17,16 @@ describe('the request workspace', () => {
   });
   afterEach(async () => rm(root, { recursive: true, force: true }));
 
-  const event = (params: Record<string, unknown>, secrets?: unknown): BuildRequestEvent => ({
-    id: 7,
-    request_type: 'rm',
-    user: 'tester',
-    batch: 7,
-    params,
-    submitted_at: new Date().toISOString(),
-    ...(secrets ? { sealed_secrets: new SecretBox(key).seal(secrets, 'iib-request:7') } : {}),
-  });
+  const event = (params: Record<string, unknown>, secrets?: unknown): BuildRequestEvent =>
+    ({
+      id: 7,
+      request_type: 'rm',
+      user: 'tester',
+      batch: 7,
+      params: { operators: ['foo'], ...params },
+      submitted_at: new Date().toISOString(),
+      ...(secrets ? { sealed_secrets: new SecretBox(key).seal(secrets, 'iib-request:7') } : {}),
+    }) as BuildRequestEvent;
   const config = (secretsKey?: string) => ({
     ...loadBuilderConfig({ IIB_REGISTRY: 'registry.test/iib' }),
     secretsKey,

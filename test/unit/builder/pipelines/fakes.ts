@@ -4,7 +4,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import pino from 'pino';
 import { loadBuilderConfig } from '../../../../shared/config';
-import type { RequestState, RequestType } from '../../../../shared/contracts';
+import type { BuildRequestEvent, RequestState, RequestType } from '../../../../shared/contracts';
 import type { ArchImage, ImageConfig, ResolvedImage } from '../../../../services/builder/tools/images';
 import type {
   BuildContext,
@@ -253,15 +253,17 @@ export class FakeRequest {
   ) {
     const workDir = await this.tempDir('iib-pipeline-');
     const config = { ...loadBuilderConfig({ IIB_REGISTRY: REGISTRY }), incrementalPush: false, ...settings };
+    // The params are the test's, unchecked: the pipelines' own checks are under test too.
+    const event = {
+      id: this.id,
+      request_type: this.type,
+      user: 'tester',
+      batch: this.id,
+      params,
+      submitted_at: new Date().toISOString(),
+    } as BuildRequestEvent;
     const ctx: BuildContext = {
-      event: {
-        id: this.id,
-        request_type: this.type,
-        user: 'tester',
-        batch: this.id,
-        params,
-        submitted_at: new Date().toISOString(),
-      },
+      event,
       params,
       secrets,
       workDir,
