@@ -11,9 +11,9 @@ import express from 'express';
 import knexFactory, { Knex } from 'knex';
 import pino from 'pino';
 import { loadDatabaseUrl, loadGatewayConfig } from '../shared/config';
-import { createApp } from '../services/gateway/app';
+import { createApp } from '../services/gateway/http/app';
 import { migrateLatest } from '../services/gateway/db/migrations';
-import { RequestStore } from '../services/gateway/store';
+import { RequestStore } from '../services/gateway/db/knex-store';
 import { arg, atRate, postOnce, throughput } from './load';
 
 function listen(app: express.Express): Promise<{ server: Server; url: string }> {

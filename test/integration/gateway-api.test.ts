@@ -1,5 +1,5 @@
 /* eslint-disable @typescript-eslint/no-explicit-any, @typescript-eslint/no-unsafe-call, @typescript-eslint/no-unsafe-return -- JSON answers are checked by value */
-import { secretsAssociatedData } from '../../services/gateway/store';
+import { secretsAssociatedData } from '../../services/gateway/db/knex-store';
 import { call, Gateway, startGateway } from './gateway-harness';
 
 const IDX = 'quay.io/ns/index:v4.18';

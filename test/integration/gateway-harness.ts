@@ -4,9 +4,9 @@ import type { AddressInfo } from 'node:net';
 import pino from 'pino';
 import { loadGatewayConfig } from '../../shared/config';
 import { SecretBox } from '../../shared/crypto';
-import { createApp } from '../../services/gateway/app';
+import { createApp } from '../../services/gateway/http/app';
 import { createAuthenticators } from '../../services/gateway/auth';
-import { RequestStore, secretsAssociatedData } from '../../services/gateway/store';
+import { RequestStore, secretsAssociatedData } from '../../services/gateway/db/knex-store';
 import { createTestDatabase, TestDatabase } from '../support/db';
 
 export interface Gateway {

@@ -148,7 +148,7 @@ describe('listing at scale', () => {
       const r = await get(`?${f}`);
       expect([f, r.status]).toEqual([f, 200]);
       expect(Date.now() - started).toBeLessThan(2000);
-      const { listingSql, parseListQuery } = await import('../../services/gateway/listing');
+      const { listingSql, parseListQuery } = await import('../../services/gateway/http/listing');
       const sql = await listingSql(db, parseListQuery(Object.fromEntries(new URLSearchParams(f)), 5));
       const plan = await db.raw(`EXPLAIN ${sql.sql.replace(/\$\d+/g, '?')}`, sql.bindings as any[]);
       const text = plan.rows.map((row: any) => row['QUERY PLAN']).join('\n');

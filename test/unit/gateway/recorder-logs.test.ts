@@ -1,8 +1,8 @@
 import pino from 'pino';
 import type { StateUpdate } from '../../../shared/contracts';
 import type { InboundMessage } from '../../../shared/messaging';
-import { createRecorder } from '../../../services/gateway/recorder';
-import type { RequestStore, UpdateResult } from '../../../services/gateway/store';
+import { createRecorder } from '../../../services/gateway/outbox/recorder';
+import type { RequestStore, UpdateResult } from '../../../services/gateway/db/knex-store';
 
 const message = (state: string, reason: string): InboundMessage =>
   ({

@@ -1,8 +1,8 @@
 import pino from 'pino';
 import type { FinalStateEvent, StateUpdate } from '../../../shared/contracts';
 import type { InboundMessage } from '../../../shared/messaging';
-import { createRecorder, isTransientDbError } from '../../../services/gateway/recorder';
-import type { RequestStore } from '../../../services/gateway/store';
+import { createRecorder, isTransientDbError } from '../../../services/gateway/outbox/recorder';
+import type { RequestStore } from '../../../services/gateway/db/knex-store';
 
 /** A store of our own interface that records the order updates are applied in. */
 function fakeStore(delays: Record<string, number>) {

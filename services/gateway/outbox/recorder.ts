@@ -1,0 +1,123 @@
+import type { Logger } from 'pino';
+import type { FinalStateEvent, RequestState, StateQuery, StateUpdate } from '../../../shared/contracts';
+import { isStateQuery, STATES } from '../../../shared/contracts';
+import { DependencyError, ValidationError } from '../../../shared/errors';
+import type { InboundMessage } from '../../../shared/messaging';
+import type { RequestStore } from '../db/knex-store';
+
+export function parseStateQuery(body: StateQuery): StateQuery {
+  if (typeof body.key !== 'string' || body.key === '') throw new ValidationError('state query needs a key');
+  if (typeof body.request_id !== 'number' || !Number.isInteger(body.request_id)) {
+    throw new ValidationError('state query needs an integer request_id');
+  }
+  return body;
+}
+
+export function parseStateUpdate(body: unknown): StateUpdate {
+  const u = body as Partial<StateUpdate> | null;
+  if (!u || typeof u !== 'object') throw new ValidationError('state update must be a JSON object');
+  if (typeof u.key !== 'string' || u.key === '') throw new ValidationError('state update needs a key');
+  if (typeof u.request_id !== 'number' || !Number.isInteger(u.request_id)) {
+    throw new ValidationError('state update needs an integer request_id');
+  }
+  if (u.state !== undefined && !(STATES as readonly string[]).includes(u.state)) {
+    throw new ValidationError(`invalid state ${String(u.state)}`);
+  }
+  if ((u.state === undefined) !== (u.state_reason === undefined)) {
+    throw new ValidationError('state and state_reason must come together');
+  }
+  return u as StateUpdate;
+}
+
+/**
+ * Whether a failed write may succeed later: PostgreSQL away, a pool timeout,
+ * a serialization failure. Data and integrity errors (SQLSTATE classes 22,
+ * 23) and our own bad SQL (42) never will, so holding the update would only
+ * block its request.
+ */
+export function isTransientDbError(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  if (typeof code === 'string' && /^(22|23|42)[0-9A-Z]{3}$/.test(code)) return false;
+  return true;
+}
+
+export interface RecorderDeps {
+  store: Pick<RequestStore, 'applyUpdate' | 'get'>;
+  log: Logger;
+  onCommitted: () => void;
+  /** Publishes the answer to a builder's state query (the final-state topic). */
+  answer: (event: FinalStateEvent) => Promise<void>;
+}
+
+/**
+ * Consumes `iib.state-updates`: applies each update once, then wakes the
+ * relay; answers state queries. A failure to reach PostgreSQL is retryable:
+ * the consumer holds the message and retries it (retryInPlace), so no update
+ * is ever dropped, whatever the outage's length.
+ */
+export function createRecorder(deps: RecorderDeps) {
+  // Updates are consumed several at a time, but one request's updates must be
+  // applied in the order its builder sent them (else a late progress reason
+  // would land after `complete` and be dropped): chain them per request. A
+  // state query joins the same chain, so it is answered only after every
+  // earlier update of its request has been applied.
+  const chains = new Map<number, Promise<void>>();
+  return (message: InboundMessage): Promise<void> => {
+    const body = message.body;
+    const item = isStateQuery(body) ? parseStateQuery(body) : parseStateUpdate(body);
+    const previous = chains.get(item.request_id) ?? Promise.resolve();
+    const mine = previous
+      .catch(() => undefined)
+      .then(() => (isStateQuery(item) ? answer(item) : apply(item)));
+    const tail = mine.catch(() => undefined);
+    chains.set(item.request_id, tail);
+    void tail.then(() => {
+      if (chains.get(item.request_id) === tail) chains.delete(item.request_id);
+    });
+    return mine;
+  };
+
+  async function apply(update: StateUpdate): Promise<void> {
+    let result;
+    try {
+      result = await deps.store.applyUpdate(update);
+    } catch (err) {
+      throw new DependencyError('recording the state update failed', {
+        retryable: isTransientDbError(err),
+        cause: err,
+      });
+    }
+    if (result.changed) {
+      deps.log.info(
+        // A final state says how long the request took, from its submission.
+        {
+          requestId: update.request_id,
+          state: update.state,
+          reason: update.state_reason,
+          durationMs: result.durationMs,
+        },
+        'state recorded',
+      );
+      deps.onCommitted();
+    } else if (update.state && result.applied) {
+      deps.log.debug({ requestId: update.request_id, state: update.state }, 'state update changed nothing');
+    }
+  }
+
+  async function answer(query: StateQuery): Promise<void> {
+    let state: string;
+    try {
+      state = (await deps.store.get(query.request_id))?.state ?? 'unknown';
+    } catch (err) {
+      throw new DependencyError('reading the request state failed', {
+        retryable: isTransientDbError(err),
+        cause: err,
+      });
+    }
+    await deps
+      .answer({ request_id: query.request_id, state: state as RequestState, answer_to: query.key })
+      .catch((err: unknown) => {
+        throw new DependencyError('answering the state query failed', { retryable: true, cause: err });
+      });
+  }
+}
