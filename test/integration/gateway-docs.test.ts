@@ -9,7 +9,7 @@ import type { Express } from 'express';
 import pino from 'pino';
 import { loadGatewayConfig } from '../../shared/config';
 import { createApp } from '../../services/gateway/http/app';
-import type { RequestStore } from '../../services/gateway/db/knex-store';
+import type { RequestStore } from '../../services/gateway/requests/store';
 import { API_ROUTES, expressPath } from '../../services/gateway/http/routes/table';
 import { PAGE_ROUTES } from '../../services/gateway/ui/ui-routes';
 import { repoRoot } from '../support/env';

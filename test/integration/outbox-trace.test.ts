@@ -7,7 +7,8 @@ import { InboundMessage, Messaging, Names } from '../../shared/messaging';
 import { createDb } from '../../services/gateway/db/connect';
 import { migrateLatest } from '../../services/gateway/db/migrations';
 import { OutboxRelay } from '../../services/gateway/outbox/relay';
-import { RequestStore } from '../../services/gateway/db/knex-store';
+import { KnexRequestStore } from '../../services/gateway/db/knex-store';
+import { submitRequests } from '../../services/gateway/requests/submit';
 import { brokerEnv } from '../support/env';
 import { deleteNamespaceQueues } from '../support/broker-admin';
 import { createDatabase, dropDatabase } from '../support/system';
@@ -19,14 +20,14 @@ const { exporter } = startMemoryTracing();
 
 describe('the outbox relay traces each request’s messages as one send (real PostgreSQL and broker)', () => {
   let db: Knex;
-  let store: RequestStore;
+  let store: KnexRequestStore;
   let messaging: Messaging;
 
   beforeAll(async () => {
     await warmUp(exporter);
     db = createDb(await createDatabase(dbName));
     await migrateLatest(db);
-    store = new RequestStore(db);
+    store = new KnexRequestStore(db);
     messaging = new Messaging(
       loadAmqpConfig({
         ...brokerEnv(`${dbName}.`),
@@ -47,7 +48,7 @@ describe('the outbox relay traces each request’s messages as one send (real Po
     const requests = await Promise.all(
       [1, 2].map((n) =>
         tracer.startActiveSpan(`request ${n}`, async (span) => {
-          const [r] = await store.create([
+          const [r] = await submitRequests(store, undefined, [
             {
               type: 'create-empty-index',
               user: 'alice',

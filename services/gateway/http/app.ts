@@ -23,7 +23,7 @@ export function createApp(deps: AppDeps): Express {
   app.set('query parser', 'simple');
   app.use(httpMetrics());
   // Probes and scrapes: before the body parser and authentication, and never 404.
-  const readiness = deps.readiness ?? { database: () => store.db.raw('SELECT 1') };
+  const readiness = deps.readiness ?? { database: () => store.ping() };
   app.use((req, res, next) => {
     serveOpsPath(req, res, readiness).then((served) => {
       if (!served) next();
@@ -48,7 +48,7 @@ export function createApp(deps: AppDeps): Express {
   });
   mount(api, 'healthcheck', async (_req, res) => {
     try {
-      await store.db.raw('SELECT 1');
+      await store.ping();
     } catch {
       res.status(500).json({ error: 'Database health check failed.' });
       return;

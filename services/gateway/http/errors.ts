@@ -4,6 +4,7 @@ import { AppError, errorMessage } from '../../../shared/errors';
 import { AuthenticationFailed } from '../auth';
 import { BODY_VERIFY_FAILED } from './input-guard';
 import { MethodNotAllowedError } from './routes/method-not-allowed';
+import { isDatabaseDown, isUnstorableInput } from '../db/errors';
 
 interface BodyParserError {
   type?: string;
@@ -67,43 +68,4 @@ export function errorHandler(log: Logger): ErrorRequestHandler {
     log.error({ err: errorMessage(err) }, 'unexpected error');
     res.status(500).json({ error: 'An unexpected error occurred' });
   };
-}
-
-/** Connection-level failures of PostgreSQL or the pool: worth a retry, not a 500. */
-export function isDatabaseDown(err: unknown): boolean {
-  const code = (err as { code?: string } | null)?.code;
-  const msg = errorMessage(err);
-  return (
-    [
-      'ECONNREFUSED',
-      'ECONNRESET',
-      'ETIMEDOUT',
-      'ENOTFOUND',
-      'EPIPE',
-      '57P01',
-      '57P02',
-      '57P03',
-      '53300',
-      '08006',
-      '08001',
-      '08003',
-      '08004',
-    ].includes(code ?? '') ||
-    /Knex: Timeout acquiring a connection|Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error/.test(
-      msg,
-    )
-  );
-}
-
-/**
- * PostgreSQL errors caused by the values of a statement, not by its SQL or
- * the server: data exceptions (class 22: a NUL, bad Unicode, malformed JSON,
- * a number out of range) and program limits (54: an index row too large,
- * JSON nested too deeply). Anything else stays a 500 or, when the server is
- * away, a 503.
- */
-export function isUnstorableInput(err: unknown): boolean {
-  const e = err as { code?: unknown; severity?: unknown } | null;
-  if (typeof e?.code !== 'string' || typeof e.severity !== 'string') return false;
-  return e.code.startsWith('22') || e.code.startsWith('54');
 }

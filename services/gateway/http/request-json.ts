@@ -1,24 +1,5 @@
 import type { RequestType } from '../../../shared/contracts';
-
-/** A request as stored: common columns plus type-specific params and results. */
-export interface RequestRecord {
-  id: number;
-  type: RequestType;
-  user_name: string | null;
-  batch_id: number;
-  state: string;
-  state_reason: string;
-  updated: Date;
-  params: Record<string, unknown>;
-  results: Record<string, unknown>;
-  trace_id: string | null;
-}
-
-export interface StateRecord {
-  state: string;
-  state_reason: string;
-  updated: Date;
-}
+import type { RequestRecord, StateRecord } from '../requests/record';
 
 export interface VerboseExtras {
   history: StateRecord[];

@@ -3,7 +3,9 @@ import type { FinalStateEvent, RequestState, StateQuery, StateUpdate } from '../
 import { isStateQuery, STATES } from '../../../shared/contracts';
 import { DependencyError, ValidationError } from '../../../shared/errors';
 import type { InboundMessage } from '../../../shared/messaging';
-import type { RequestStore } from '../db/knex-store';
+import type { RequestStore } from '../requests/store';
+import { recordUpdate } from '../requests/updates';
+import { isTransientDbError } from '../db/errors';
 
 export function parseStateQuery(body: StateQuery): StateQuery {
   if (typeof body.key !== 'string' || body.key === '') throw new ValidationError('state query needs a key');
@@ -29,29 +31,19 @@ export function parseStateUpdate(body: unknown): StateUpdate {
   return u as StateUpdate;
 }
 
-/**
- * Whether a failed write may succeed later: PostgreSQL away, a pool timeout,
- * a serialization failure. Data and integrity errors (SQLSTATE classes 22,
- * 23) and our own bad SQL (42) never will, so holding the update would only
- * block its request.
- */
-export function isTransientDbError(err: unknown): boolean {
-  const code = (err as { code?: unknown } | null)?.code;
-  if (typeof code === 'string' && /^(22|23|42)[0-9A-Z]{3}$/.test(code)) return false;
-  return true;
-}
-
 export interface RecorderDeps {
-  store: Pick<RequestStore, 'applyUpdate' | 'get'>;
+  store: RequestStore;
   log: Logger;
   onCommitted: () => void;
   /** Publishes the answer to a builder's state query (the final-state topic). */
   answer: (event: FinalStateEvent) => Promise<void>;
+  /** The gateway's clock (tests set it). */
+  now?: () => Date;
 }
 
 /**
- * Consumes `iib.state-updates`: applies each update once, then wakes the
- * relay; answers state queries. A failure to reach PostgreSQL is retryable:
+ * Consumes `iib.state-updates`: applies each update once (requests/updates),
+ * then wakes the relay; answers state queries. A failure to reach PostgreSQL is retryable:
  * the consumer holds the message and retries it (retryInPlace), so no update
  * is ever dropped, whatever the outage's length.
  */
@@ -80,7 +72,7 @@ export function createRecorder(deps: RecorderDeps) {
   async function apply(update: StateUpdate): Promise<void> {
     let result;
     try {
-      result = await deps.store.applyUpdate(update);
+      result = await recordUpdate(deps.store, update, deps.now?.());
     } catch (err) {
       throw new DependencyError('recording the state update failed', {
         retryable: isTransientDbError(err),

@@ -3,9 +3,10 @@ import type { Request, Response } from 'express';
 import { isFinal } from '../../../../shared/contracts';
 import { ForbiddenError, GoneError, NotFoundError, ValidationError } from '../../../../shared/errors';
 import { currentUser, requireLogin } from '../../auth';
-import { listRequests, pageMeta, parseListQuery } from '../listing';
-import { applyPatch } from '../../requests/validation/patch';
-import { requestJson, RequestRecord } from '../request-json';
+import { pageMeta, parseListQuery } from '../listing';
+import type { RequestRecord } from '../../requests/record';
+import { patchRequest } from '../../requests/updates';
+import { requestJson } from '../request-json';
 import { apiBase, AppDeps } from './context';
 import { mount } from './table';
 
@@ -69,7 +70,7 @@ export function buildRoutes(deps: AppDeps): Router {
 
   mount(router, 'listBuilds', async (req, res) => {
     const lq = parseListQuery(req.query, config.maxPerPage);
-    const page = await listRequests(store.db, lq);
+    const page = await store.list(lq);
     res.json({
       items: await toJson(req, page.rows, lq.verbose),
       meta: pageMeta(`${apiBase(req)}/builds`, lq, page.total),
@@ -86,7 +87,7 @@ export function buildRoutes(deps: AppDeps): Router {
     if (deps.authenticators.length > 0 && (user === null || !config.workerUsernames.includes(user))) {
       throw new ForbiddenError('This API endpoint is restricted to IIB workers');
     }
-    const { record, stateUpdated } = await applyPatch(store, parseId(req.params.id), req.body);
+    const { record, stateUpdated } = await patchRequest(store, parseId(req.params.id), req.body);
     if (stateUpdated) deps.onCommitted();
     deps.log.info({ requestId: record.id, user, state: record.state }, 'request patched');
     const [json] = await toJson(req, [record], true);

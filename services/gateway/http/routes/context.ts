@@ -2,7 +2,8 @@ import type { Request } from 'express';
 import type { Logger } from 'pino';
 import type { GatewayConfig } from '../../../../shared/config';
 import type { Authenticator } from '../../auth';
-import type { RequestStore } from '../../db/knex-store';
+import type { RequestStore } from '../../requests/store';
+import type { Sealer } from '../../requests/submit';
 import type { ReadyCheck } from '../../../../shared/health';
 
 export type AppConfig = Pick<
@@ -21,6 +22,8 @@ export type AppConfig = Pick<
 export interface AppDeps {
   config: AppConfig;
   store: RequestStore;
+  /** Seals a request's tokens; without it, requests with tokens are refused. */
+  sealer?: Sealer;
   log: Logger;
   /** Empty when login is disabled. */
   authenticators: Authenticator[];

@@ -2,11 +2,15 @@ import { Router } from 'express';
 import type { Request, Response } from 'express';
 import { requireLogin, currentUser } from '../../auth';
 import { requestJson } from '../request-json';
-import type { RequestRecord } from '../request-json';
-import { INITIAL_REASON } from '../../db/knex-store';
+import { INITIAL_REASON } from '../../requests/record';
+import { submitRequests } from '../../requests/submit';
 import { validateAdd } from '../../requests/validation/add';
 import { validateAddDeprecations } from '../../requests/validation/add-deprecations';
-import { ValidatedBatch, validateAddRmBatch, validateRegenerateBundleBatch } from '../../requests/validation/batch';
+import {
+  ValidatedBatch,
+  validateAddRmBatch,
+  validateRegenerateBundleBatch,
+} from '../../requests/validation/batch';
 import { validateRecursiveRelatedBundles, validateRegenerateBundle } from '../../requests/validation/bundles';
 import type { ValidatedRequest, ValidationContext } from '../../requests/validation/common';
 import { validateCreateEmptyIndex } from '../../requests/validation/create-empty-index';
@@ -60,7 +64,7 @@ export function submitRoutes(deps: AppDeps): Router {
 
   /** The new requests' verbose JSON, from what was just written (no second read). */
   const created = async (req: Request, batch: ValidatedBatch): Promise<Record<string, unknown>[]> => {
-    const rows: RequestRecord[] = await store.create(batch.items, batch.annotations);
+    const rows = await submitRequests(store, deps.sealer, batch.items, batch.annotations);
     deps.onCommitted();
     for (const r of rows) {
       requestsAccepted.inc({ request_type: r.type, user: r.user_name ?? ANONYMOUS_USER });

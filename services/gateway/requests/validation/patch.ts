@@ -1,11 +1,6 @@
-import type { Knex } from 'knex';
 import type { RequestType } from '../../../../shared/contracts';
-import { isFinal, STATES } from '../../../../shared/contracts';
-import { ConflictError, NotFoundError, ValidationError } from '../../../../shared/errors';
-import { Names } from '../../../../shared/messaging/names';
-import { enqueue, OutboxMessage } from '../../outbox/outbox';
-import type { RequestRecord } from '../../http/request-json';
-import { batchState, buildStateMessage, RequestStore } from '../../db/knex-store';
+import { STATES } from '../../../../shared/contracts';
+import { ValidationError } from '../../../../shared/errors';
 import { isObject, validateArches } from './common';
 
 const BASE = ['arches', 'state', 'state_reason'];
@@ -111,58 +106,4 @@ export function validatePatch(type: RequestType, id: number, payload: unknown): 
     }
   }
   return payload;
-}
-
-/**
- * Applies a worker's PATCH as IIB does: result fields are set, arches are
- * added, a state is recorded unless it repeats the current one, a final
- * state cannot change, and only a state change is published.
- */
-export async function applyPatch(
-  store: RequestStore,
-  id: number,
-  payload: unknown,
-): Promise<{ record: RequestRecord; stateUpdated: boolean }> {
-  return store.db.transaction(async (trx: Knex.Transaction) => {
-    const current = (await trx('requests').where({ id }).forUpdate().first()) as RequestRecord | undefined;
-    if (!current) throw new NotFoundError();
-    const body = validatePatch(current.type, id, payload);
-    const { state, state_reason: reason, arches, ...fields } = body;
-    const results = { ...current.results, ...fields };
-    if (arches !== undefined) {
-      const known = Array.isArray(current.results.arches) ? (current.results.arches as string[]) : [];
-      results.arches = [...new Set([...known, ...(arches as string[])])];
-    }
-    const now = new Date();
-    const patch: Record<string, unknown> = { results: JSON.stringify(results) };
-    if (typeof fields.index_image === 'string') patch.index_image = fields.index_image;
-    let stateUpdated = false;
-    if (typeof state === 'string' && typeof reason === 'string') {
-      if (state !== current.state || reason !== current.state_reason) {
-        if (isFinal(current.state) && state !== current.state) {
-          throw new ConflictError(`A ${current.state} request cannot change states`);
-        }
-        Object.assign(patch, { state, state_reason: reason, updated: now });
-        await trx('request_states').insert({ request_id: id, state, state_reason: reason, updated: now });
-        stateUpdated = true;
-      }
-    }
-    const [record] = (await trx('requests').where({ id }).update(patch).returning('*')) as RequestRecord[];
-    const updated = record as RequestRecord;
-    if (stateUpdated) {
-      const messages: OutboxMessage[] = [buildStateMessage(updated)];
-      const siblings = (await trx('requests')
-        .where({ batch_id: updated.batch_id })
-        .orderBy('id')) as RequestRecord[];
-      if (batchState(siblings.map((s) => s.state)) !== 'in_progress') {
-        const annotations = await store.batchAnnotations(updated.batch_id, trx);
-        messages.push({
-          destination: Names.batchStateEvents,
-          body: store.batchBody(updated.batch_id, annotations, siblings),
-        });
-      }
-      await enqueue(trx, messages);
-    }
-    return { record: updated, stateUpdated };
-  });
 }
