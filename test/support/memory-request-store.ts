@@ -92,7 +92,7 @@ export class MemoryRequestStore implements RequestStore {
 
   /** State, batch, type and user filters (the index filters need PostgreSQL). */
   async list(q: ListQuery): Promise<Page> {
-    const column: Record<string, keyof RequestRecord> = {
+    const column: Record<string, 'state' | 'batch_id' | 'type' | 'user_name'> = {
       state: 'state',
       batch: 'batch_id',
       request_type: 'type',
@@ -103,7 +103,7 @@ export class MemoryRequestStore implements RequestStore {
         q.filters.every(([key, value]) => {
           const c = column[key];
           if (!c) throw new ValidationError(`the memory store cannot filter by ${key}`);
-          return String(r[c]) === value;
+          return String(r[c] ?? '') === value;
         }),
       )
       .sort((a, b) => b.id - a.id);
