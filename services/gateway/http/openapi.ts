@@ -2,7 +2,7 @@ import { STATES } from '../../../shared/contracts';
 import { TEXT_FILTERS, TYPE_NAMES } from './listing';
 import { batchBodySchema, BodyOptions, bodySchema, Json, patchBodySchema } from './openapi-bodies';
 import { errorResponses, errors, requestSchemaName, responseSchemas } from './openapi-responses';
-import { API_ROUTES, ApiRoute } from './routes/table';
+import { API_ROUTES, ApiRoute, RouteKind } from './routes/table';
 
 export { bodySchema } from './openapi-bodies';
 
@@ -45,9 +45,10 @@ const LIST_PARAMETERS: Json[] = [
   ...Object.entries(TEXT_FILTERS).map(([name, description]) => query(name, { type: 'string' }, description)),
 ];
 
-/** The parameters, body and answers of one operation, by its kind. */
-function operationBody(route: ApiRoute, options: BodyOptions): Json {
-  const spec = route.spec;
+type Spec<K extends RouteKind['kind']> = Extract<RouteKind, { kind: K }>;
+
+/** The submissions: a body to validate, the new requests in answer. */
+function submitOperation(spec: Spec<'submit' | 'batch'>, options: BodyOptions): Json {
   switch (spec.kind) {
     case 'submit':
       return {
@@ -71,6 +72,12 @@ function operationBody(route: ApiRoute, options: BodyOptions): Json {
           ...errors('400', '401', '403', '405', '413', '415', '503'),
         },
       };
+  }
+}
+
+/** Reading and updating requests. */
+function requestOperation(kind: 'list' | 'get' | 'patch'): Json {
+  switch (kind) {
     case 'list':
       return {
         parameters: LIST_PARAMETERS,
@@ -93,6 +100,12 @@ function operationBody(route: ApiRoute, options: BodyOptions): Json {
           ...errors('400', '401', '403', '404', '405', '413', '415', '503'),
         },
       };
+  }
+}
+
+/** A request's temporary data, served once it is final. */
+function dataOperation(spec: Spec<'logs' | 'artifact'>): Json {
+  switch (spec.kind) {
     case 'logs':
       return {
         description:
@@ -128,6 +141,12 @@ function operationBody(route: ApiRoute, options: BodyOptions): Json {
           ),
         },
       };
+  }
+}
+
+/** The service itself. */
+function serviceOperation(kind: 'healthcheck' | 'openapi' | 'docs'): Json {
+  switch (kind) {
     case 'healthcheck':
       return {
         responses: {
@@ -150,6 +169,25 @@ function operationBody(route: ApiRoute, options: BodyOptions): Json {
           ...errors('405'),
         },
       };
+  }
+}
+
+/** The parameters, body and answers of one operation, by its kind. */
+function operationBody(route: ApiRoute, options: BodyOptions): Json {
+  const spec = route.spec;
+  switch (spec.kind) {
+    case 'submit':
+    case 'batch':
+      return submitOperation(spec, options);
+    case 'list':
+    case 'get':
+    case 'patch':
+      return requestOperation(spec.kind);
+    case 'logs':
+    case 'artifact':
+      return dataOperation(spec);
+    default:
+      return serviceOperation(spec.kind);
   }
 }
 
