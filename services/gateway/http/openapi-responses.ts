@@ -1,7 +1,7 @@
 import type { RequestType } from '../../../shared/contracts';
 import { REQUEST_TYPES, STATES } from '../../../shared/contracts';
 import type { Json } from './openapi-bodies';
-import { TYPE_FIELDS, VERBOSE_ARTIFACTS } from './request-json';
+import { TYPE_FIELDS, VERBOSE_ARTIFACTS } from '../requests/request-json';
 import { pascal } from './routes/table';
 
 const ref = (name: string): Json => ({ $ref: `#/components/schemas/${name}` });

@@ -1,6 +1,6 @@
 import type { BatchStateBody, BuildRequestEvent } from '../../../shared/contracts';
 import { Names } from '../../../shared/messaging/names';
-import { requestJson } from '../http/request-json';
+import { requestJson } from './request-json';
 import type { OutboxMessage } from '../outbox/outbox';
 import type { RequestRecord } from './record';
 

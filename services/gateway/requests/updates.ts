@@ -1,6 +1,6 @@
 import type { StateUpdate } from '../../../shared/contracts';
 import { ConflictError, NotFoundError } from '../../../shared/errors';
-import { textSafe } from '../db/pg-text';
+import { textSafe } from './pg-text';
 import type { OutboxMessage } from '../outbox/outbox';
 import { batchMessage, batchState, buildStateMessage } from './events';
 import type { RequestRecord } from './record';

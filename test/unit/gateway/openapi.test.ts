@@ -2,8 +2,11 @@
 import { REQUEST_TYPES } from '../../../shared/contracts';
 import { openApiDocument } from '../../../services/gateway/http/openapi';
 import { requestSchemaName } from '../../../services/gateway/http/openapi-responses';
-import { TYPE_FIELDS } from '../../../services/gateway/http/request-json';
-import { MethodNotAllowedError, methodNotAllowed } from '../../../services/gateway/http/routes/method-not-allowed';
+import { TYPE_FIELDS } from '../../../services/gateway/requests/request-json';
+import {
+  MethodNotAllowedError,
+  methodNotAllowed,
+} from '../../../services/gateway/http/routes/method-not-allowed';
 import { API_ROUTES } from '../../../services/gateway/http/routes/table';
 import { SINGLE_VALIDATORS } from '../../../services/gateway/http/routes/submit';
 import { AppError } from '../../../shared/errors';

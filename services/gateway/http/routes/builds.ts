@@ -5,7 +5,7 @@ import { currentUser, requireLogin } from '../../auth';
 import type { RequestRecord } from '../../requests/record';
 import { patchRequest } from '../../requests/updates';
 import { pageMeta, parseListQuery } from '../listing';
-import { requestJson } from '../request-json';
+import { requestJson } from '../../requests/request-json';
 import { dataRoutes } from './build-data';
 import { apiBase, AppDeps } from './context';
 import { loadRequest, parseId } from './request-id';

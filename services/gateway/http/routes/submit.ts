@@ -1,7 +1,7 @@
 import { Router } from 'express';
 import type { Request, Response } from 'express';
 import { requireLogin, currentUser } from '../../auth';
-import { requestJson } from '../request-json';
+import { requestJson } from '../../requests/request-json';
 import { INITIAL_REASON } from '../../requests/record';
 import { submitRequests } from '../../requests/submit';
 import { validateAdd } from '../../requests/validation/add';

@@ -1,5 +1,5 @@
 import type { RequestType } from '../../../shared/contracts';
-import type { RequestRecord, StateRecord } from '../requests/record';
+import type { RequestRecord, StateRecord } from './record';
 
 export interface VerboseExtras {
   history: StateRecord[];
