@@ -10,12 +10,13 @@
 # trace context, runs a hook on every promise: tracing costs noticeably more
 # (docs/tracing.md, "What tracing costs").
 #
-# Base image pinning: NODE_IMAGE is the one base of every stage. Pin it by
-# digest for a reproducible build, `node:24-bookworm-slim@sha256:<digest>`;
-# `bash scripts/pin-images.sh` resolves the current digest of each tag (with
-# skopeo) and writes it here and into docker-compose.yml (docs/kubernetes.md,
-# "Images").
-ARG NODE_IMAGE=node:24-bookworm-slim
+# Base image pinning: NODE_IMAGE is the one base of every stage, pinned by the
+# digest of the multi-arch index that `node:24-bookworm-slim` named for Node
+# 24.18.0 (the tag moves; the digest does not, so every build starts from the
+# same bytes). `bash scripts/pin-images.sh` resolves the current digest of each
+# tag with skopeo and rewrites it here and in docker-compose.yml (docs/kubernetes.md,
+# "Images"); review and commit the diff.
+ARG NODE_IMAGE=node:24-bookworm-slim@sha256:6f7b03f7c2c8e2e784dcf9295400527b9b1270fd37b7e9a7285cf83b6951452d
 
 # Production dependencies only, exactly as locked: the runtime's node_modules
 # is this tree and nothing else, so an SBOM of the image (syft, trivy) is the

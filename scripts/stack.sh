@@ -14,7 +14,8 @@
 #
 # Brokers: RabbitMQ (Debian's, AMQP 1.0 on 127.0.0.1:5672) and ActiveMQ
 # Classic 6.x (jars from Maven Central, AMQP 1.0 on 127.0.0.1:5673) both run;
-# IIB_STACK_BROKER=rabbitmq|activemq picks the one the services use (.stack/env).
+# IIB_STACK_BROKER=activemq|rabbitmq picks the one the services use (.stack/env;
+# ActiveMQ unless asked otherwise).
 #
 # Everything this script owns lives under .stack/ in the repository: env file,
 # logs, pid files, registry config and storage, the ActiveMQ broker (jars, data,
@@ -57,8 +58,10 @@ ACTIVEMQ_TLS_PASSWORD=iib-stack
 ARTEMIS_VERSION=2.40.0
 ARTEMIS_DIR="$STACK/artemis"
 ARTEMIS_AMQP_PORT=5675
-# The broker the services use: rabbitmq (default) or activemq.
-STACK_BROKER=${IIB_STACK_BROKER:-rabbitmq}
+# The broker the services use: activemq (default) or rabbitmq. Without
+# IIB_STACK_BROKER in the environment, the choice written in .stack/env stays.
+STACK_BROKER=${IIB_STACK_BROKER:-$(sed -n 's/^IIB_STACK_BROKER=//p' "$ENV_FILE" 2>/dev/null | tail -n1)}
+STACK_BROKER=${STACK_BROKER:-activemq}
 
 if [[ -t 1 ]]; then
   B=$'\e[1m' R=$'\e[31m' Y=$'\e[33m' G=$'\e[32m' N=$'\e[0m'
@@ -692,11 +695,11 @@ write_env() {
   # replace the broker keys of the file; everything else stays.
   local current
   current=$(sed -n 's/^IIB_STACK_BROKER=//p' "$ENV_FILE" | tail -n1)
-  if [[ -n ${IIB_STACK_BROKER:-} && ${current:-rabbitmq} != "$STACK_BROKER" ]]; then
+  if [[ -n ${IIB_STACK_BROKER:-} && ${current:-activemq} != "$STACK_BROKER" ]]; then
     local key
     for key in IIB_STACK_BROKER "${!broker[@]}"; do sed -i "/^$key=/d" "$ENV_FILE"; done
     { echo "IIB_STACK_BROKER=$STACK_BROKER"; printf '%s\n' "${broker_kv[@]}"; } >>"$ENV_FILE"
-    ok "services moved from ${current:-rabbitmq} to $STACK_BROKER (${broker_kv[*]})"
+    ok "services moved from ${current:-activemq} to $STACK_BROKER (${broker_kv[*]})"
   fi
   local added=()
   for kv in "${defaults[@]}"; do
