@@ -9,7 +9,7 @@ import { migrateLatest } from '../../services/gateway/db/migrations';
 import { OutboxRelay } from '../../services/gateway/outbox/relay';
 import { KnexRequestStore } from '../../services/gateway/db/knex-store';
 import { submitRequests } from '../../services/gateway/requests/submit';
-import { brokerEnv } from '../support/env';
+import { amqpPort, brokerEnv } from '../support/env';
 import { deleteNamespaceQueues } from '../support/broker-admin';
 import { createDatabase, dropDatabase } from '../support/system';
 import { eventually, startMemoryTracing, warmUp } from '../unit/tracing/memory-tracing';
@@ -86,7 +86,7 @@ describe('the outbox relay traces each request’s messages as one send (real Po
         'messaging.system': 'rabbitmq',
         'messaging.operation.type': 'send',
         'messaging.batch.message_count': 3,
-        'server.port': 5672,
+        'server.port': amqpPort,
       });
       // The request event, its build state and its batch state.
       const mine = received.filter((m) => {
