@@ -21,18 +21,29 @@ ARG NODE_IMAGE=node:24-bookworm-slim@sha256:6f7b03f7c2c8e2e784dcf9295400527b9b12
 # Production dependencies only, exactly as locked: the runtime's node_modules
 # is this tree and nothing else, so an SBOM of the image (syft, trivy) is the
 # lockfile's production closure.
+# The workspace packages' package.json files alone (npm ci links each
+# packages/<dir> into node_modules/@iib-ts/<dir>), so a source change keeps
+# the dependency layers cached.
+FROM ${NODE_IMAGE} AS manifests
+WORKDIR /app
+COPY packages ./packages
+RUN find packages -mindepth 2 -maxdepth 2 ! -name package.json -exec rm -rf {} +
+
 FROM ${NODE_IMAGE} AS deps
 WORKDIR /app
 COPY package.json package-lock.json ./
+COPY --from=manifests /app/packages ./packages
 RUN npm ci --omit=dev --no-audit --no-fund --ignore-scripts
 
 FROM ${NODE_IMAGE} AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
+COPY --from=manifests /app/packages ./packages
 # --ignore-scripts: "prepare" compiles, and the sources are not here yet.
 RUN npm ci --no-audit --no-fund --ignore-scripts
 COPY . .
-RUN npm run build
+RUN npm run build \
+ && find packages -mindepth 2 -maxdepth 2 ! -name package.json ! -name dist ! -name bin -exec rm -rf {} +
 
 FROM ${NODE_IMAGE} AS runtime
 ARG NODE_IMAGE
@@ -51,6 +62,8 @@ ENV NODE_ENV=production
 WORKDIR /app
 COPY --from=deps /app/package.json /app/package-lock.json ./
 COPY --from=deps /app/node_modules ./node_modules
+# The workspace packages as node_modules/@iib-ts/* links reach them: package.json, dist/, bin/.
+COPY --from=build /app/packages ./packages
 COPY --from=build /app/dist ./dist
 # Numeric, so Kubernetes can verify runAsNonRoot (the image's `node` user).
 USER 1000:1000

@@ -35,14 +35,17 @@ interface GlobalConfigLike {
 }
 
 /**
- * Unit tests do no I/O: `jest test/unit` must not need the stack. Any other
+ * Unit tests do no I/O: `jest test/unit` must not need the stack, nor do the
+ * workspace packages' own tests (`jest packages/catalog`). Any other
  * selection (including the full run) may hold integration or e2e tests.
  */
 export function selectsOnlyUnitTests(testPathPattern: string | undefined): boolean {
   if (!testPathPattern) return false;
   return testPathPattern
     .split('|')
-    .every((part) => /(^|[\\/])test[\\/]unit([\\/]|$)/.test(part.replace(/^\.[\\/]/, '')));
+    .every((part) =>
+      /(^|[\\/])(test[\\/]unit|packages([\\/][^\\/]+)?)([\\/]|$)/.test(part.replace(/^\.[\\/]/, '')),
+    );
 }
 
 function redact(url: string): string {
