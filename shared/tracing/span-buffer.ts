@@ -1,9 +1,9 @@
 import { context } from '@opentelemetry/api';
 import { ExportResultCode, suppressTracing, type ExportResult } from '@opentelemetry/core';
+import { ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
+import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace-base';
 import { DiskSpanStore, type StoredBatch } from './disk-span-store';
-import type { EncodedSpanExporter, EncodedSpans } from './encoding-span-processor';
-import { OtlpSpanEncoder } from './otlp-span-encoder';
-import { deserializeSpans } from './span-serialization';
+import type { EncodedSpanExporter, EncodedSpans } from './otlp-exporter';
 import { warnTracing, type TracingWarn } from './tracing-log';
 
 export interface SpanBufferOptions {
@@ -19,9 +19,11 @@ export interface SpanBufferOptions {
 }
 
 /**
- * An exporter decorator that never loses a batch to an unreachable
- * collector: a failed export is written to a bounded disk buffer and reported
- * as done, so the span processor's bounded queue keeps draining. After the
+ * A SpanExporter decorator (in front of the upstream OTLP exporter) that
+ * never loses a batch to an unreachable collector: a failed export is encoded
+ * to OTLP protobuf, written to a bounded disk buffer and reported as done, so
+ * the BatchSpanProcessor's bounded queue keeps draining. Buffered batches go
+ * back to the collector as they were written, through `resend`. After the
  * first failure it stays "offline" and writes batches straight to disk (no
  * export timeouts on the hot path) while a background loop offers the oldest
  * buffered batch to the collector every `retryMs`; once one is accepted it
@@ -29,7 +31,7 @@ export interface SpanBufferOptions {
  * previous run is sent at start. A batch the collector refuses for good
  * (HTTP 4xx) is dropped with a warning rather than retried forever.
  */
-export class BufferingSpanExporter implements EncodedSpanExporter {
+export class BufferingSpanExporter implements SpanExporter {
   private readonly store: DiskSpanStore;
   private readonly warn: TracingWarn;
   private online = true;
@@ -40,7 +42,8 @@ export class BufferingSpanExporter implements EncodedSpanExporter {
   private readonly writes = new Set<Promise<void>>();
 
   constructor(
-    private readonly inner: EncodedSpanExporter,
+    private readonly live: SpanExporter,
+    private readonly resend: EncodedSpanExporter,
     private readonly opts: SpanBufferOptions,
   ) {
     this.warn = opts.warn ?? warnTracing;
@@ -58,31 +61,31 @@ export class BufferingSpanExporter implements EncodedSpanExporter {
     return this.store.spanCount;
   }
 
-  export(batch: EncodedSpans, resultCallback: (result: ExportResult) => void): void {
+  export(spans: ReadableSpan[], resultCallback: (result: ExportResult) => void): void {
     if (this.stopped) {
       resultCallback({ code: ExportResultCode.FAILED, error: new Error('span exporter is shut down') });
       return;
     }
     if (!this.online) {
-      this.persist(batch, resultCallback);
+      this.persist(spans, resultCallback);
       return;
     }
-    void exportQuietly(this.inner, batch).then((result) => {
+    void exportQuietly((done) => this.live.export(spans, done)).then((result) => {
       if (result.code === ExportResultCode.SUCCESS) {
         resultCallback(result);
         if (this.store.batchCount > 0) this.scheduleDrain(0);
       } else if (isPermanent(result.error)) {
-        this.warn('collector refused spans: dropped', { spans: batch.spans, err: describe(result.error) });
+        this.warn('collector refused spans: dropped', { spans: spans.length, err: describe(result.error) });
         resultCallback(result);
       } else {
         this.goOffline(result.error);
-        this.persist(batch, resultCallback);
+        this.persist(spans, resultCallback);
       }
     });
   }
 
   async forceFlush(): Promise<void> {
-    await this.inner.forceFlush?.();
+    await this.live.forceFlush?.();
     await Promise.all([...this.writes]);
   }
 
@@ -100,14 +103,14 @@ export class BufferingSpanExporter implements EncodedSpanExporter {
         this.warn('span buffer drain failed', { err: describe(err) }),
       );
     }
-    await this.inner.shutdown();
+    await Promise.all([this.live.shutdown(), this.resend.shutdown()]);
   }
 
-  private persist(batch: EncodedSpans, resultCallback: (result: ExportResult) => void): void {
-    const write = this.store.append(batch.bytes, batch.spans).then(
+  private persist(spans: ReadableSpan[], resultCallback: (result: ExportResult) => void): void {
+    const write = this.write(spans).then(
       () => resultCallback({ code: ExportResultCode.SUCCESS }),
       (err: unknown) => {
-        this.warn('span buffer write failed: spans dropped', { spans: batch.spans, err: describe(err) });
+        this.warn('span buffer write failed: spans dropped', { spans: spans.length, err: describe(err) });
         resultCallback({
           code: ExportResultCode.FAILED,
           error: err instanceof Error ? err : new Error(String(err)),
@@ -144,15 +147,15 @@ export class BufferingSpanExporter implements EncodedSpanExporter {
     this.timer.unref();
   }
 
-  /**
-   * A batch as the collector takes it. Batches are stored as OTLP protobuf;
-   * a `.json` batch, written by an earlier version, is encoded on the way.
-   */
+  /** A batch is kept as the OTLP request the collector takes, so sending it again is reading it. */
+  private async write(spans: ReadableSpan[]): Promise<void> {
+    const bytes = ProtobufTraceSerializer.serializeRequest(spans);
+    if (!bytes) throw new Error('spans could not be encoded');
+    await this.store.append(bytes, spans.length);
+  }
+
   private async readBatch(batch: StoredBatch): Promise<EncodedSpans> {
-    const data = await this.store.read(batch);
-    if (!batch.name.endsWith('.json')) return { bytes: data, spans: batch.spans };
-    const spans = deserializeSpans(data.toString('utf8'));
-    return { bytes: new OtlpSpanEncoder().encode(spans), spans: spans.length };
+    return { bytes: await this.store.read(batch), spans: batch.spans };
   }
 
   private async drain(): Promise<void> {
@@ -167,7 +170,7 @@ export class BufferingSpanExporter implements EncodedSpanExporter {
         await this.store.remove(batch);
         continue;
       }
-      const result = await exportQuietly(this.inner, encoded);
+      const result = await exportQuietly((done) => this.resend.export(encoded, done));
       if (result.code === ExportResultCode.SUCCESS) {
         // Deleted right after the acknowledgement: a crash in between is the
         // only way a batch can be sent twice.
@@ -194,10 +197,10 @@ export class BufferingSpanExporter implements EncodedSpanExporter {
 }
 
 /** Export outside any trace: the exporter's own HTTP calls must not create spans. */
-function exportQuietly(exporter: EncodedSpanExporter, batch: EncodedSpans): Promise<ExportResult> {
+function exportQuietly(send: (done: (result: ExportResult) => void) => void): Promise<ExportResult> {
   return new Promise((resolve) => {
     try {
-      context.with(suppressTracing(context.active()), () => exporter.export(batch, resolve));
+      context.with(suppressTracing(context.active()), () => send(resolve));
     } catch (err) {
       resolve({ code: ExportResultCode.FAILED, error: err instanceof Error ? err : new Error(String(err)) });
     }

@@ -1,15 +1,16 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
+import { ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
 import {
   BasicTracerProvider,
   InMemorySpanExporter,
   SimpleSpanProcessor,
+  type ReadableSpan,
+  type SpanExporter,
 } from '@opentelemetry/sdk-trace-base';
-import type { EncodedSpanExporter, EncodedSpans } from '../../shared/tracing/encoding-span-processor';
-import { OtlpSpanEncoder } from '../../shared/tracing/otlp-span-encoder';
+import type { EncodedSpanExporter, EncodedSpans } from '../../shared/tracing/otlp-exporter';
 import { BufferingSpanExporter, type SpanBufferOptions } from '../../shared/tracing/span-buffer';
-import { serializeSpans } from '../../shared/tracing/span-serialization';
 import { decodeProtobufRequest } from '../support/otlp-receiver-decode';
 import { eventually } from '../unit/tracing/memory-tracing';
 import { tempDir } from './tracing-support';
@@ -19,13 +20,26 @@ import { tempDir } from './tracing-support';
  * availability the test switches (the OTLP path end to end is in
  * tracing-buffer.test.ts).
  */
-class SwitchableCollector implements EncodedSpanExporter {
+class SwitchableCollector {
   up = true;
   refuseWith: number | undefined;
   calls = 0;
   readonly received: string[] = [];
 
-  export(batch: EncodedSpans, done: (result: ExportResult) => void): void {
+  /** The upstream OTLP exporter's place: spans as the BatchSpanProcessor hands them over. */
+  readonly live: SpanExporter = {
+    export: (spans, done) => this.answer(done, () => spans.map((s) => s.name)),
+    shutdown: async () => undefined,
+  };
+
+  /** Where buffered batches go: the OTLP request as written to disk. */
+  readonly resend: EncodedSpanExporter = {
+    export: (batch: EncodedSpans, done) =>
+      this.answer(done, () => decodeProtobufRequest(Buffer.from(batch.bytes)).map((s) => s.name)),
+    shutdown: async () => undefined,
+  };
+
+  private answer(done: (result: ExportResult) => void, names: () => string[]): void {
     this.calls++;
     setImmediate(() => {
       if (this.refuseWith !== undefined) {
@@ -34,13 +48,15 @@ class SwitchableCollector implements EncodedSpanExporter {
           error: Object.assign(new Error('refused'), { code: this.refuseWith }),
         });
       } else if (this.up) {
-        this.received.push(...decodeProtobufRequest(Buffer.from(batch.bytes)).map((s) => s.name));
+        this.received.push(...names());
         done({ code: ExportResultCode.SUCCESS });
       } else done({ code: ExportResultCode.FAILED, error: new Error('connect ECONNREFUSED') });
     });
   }
+}
 
-  async shutdown(): Promise<void> {}
+function bufferIn(collector: SwitchableCollector, options: SpanBufferOptions): BufferingSpanExporter {
+  return new BufferingSpanExporter(collector.live, collector.resend, options);
 }
 
 const finishedSpans = (() => {
@@ -55,12 +71,12 @@ const finishedSpans = (() => {
   };
 })();
 
-/** A batch as the span processor hands it over: one OTLP request. */
-function makeSpans(...names: string[]): EncodedSpans {
-  return { bytes: new OtlpSpanEncoder().encode(finishedSpans(...names)), spans: names.length };
+/** A batch as the span processor hands it over. */
+function makeSpans(...names: string[]): ReadableSpan[] {
+  return finishedSpans(...names);
 }
 
-function exportNow(exporter: EncodedSpanExporter, batch: EncodedSpans): Promise<ExportResult> {
+function exportNow(exporter: SpanExporter, batch: ReadableSpan[]): Promise<ExportResult> {
   return new Promise((resolve) => exporter.export(batch, resolve));
 }
 
@@ -78,7 +94,7 @@ function setup(overrides: Partial<SpanBufferOptions> = {}) {
     warn: (msg) => warnings.push(msg),
     ...overrides,
   };
-  return { dir, warnings, collector, options, exporter: new BufferingSpanExporter(collector, options) };
+  return { dir, warnings, collector, options, exporter: bufferIn(collector, options) };
 }
 
 const setupOptions = (dir: string): SpanBufferOptions => ({
@@ -122,13 +138,13 @@ describe('BufferingSpanExporter', () => {
     expect(warnings).toContain('span buffer full: dropped the oldest spans');
     await exporter.shutdown();
     const collectorBack = new SwitchableCollector();
-    const next = new BufferingSpanExporter(collectorBack, setupOptions(dir));
+    const next = bufferIn(collectorBack, setupOptions(dir));
     await next.shutdown();
     expect(collectorBack.received).toEqual(['2a', '2b', '3a', '3b']);
   });
 
   it('when the buffer exceeds its byte limit, then the oldest batches are dropped', async () => {
-    const maxBytes = Math.floor(2.5 * makeSpans('span-0').bytes.length);
+    const maxBytes = Math.floor(2.5 * ProtobufTraceSerializer.serializeRequest(makeSpans('span-0'))!.length);
     const { dir, collector, exporter } = setup({ maxBytes, retryMs: 60_000 });
     collector.up = false;
     for (let i = 0; i < 5; i++) await exportNow(exporter, makeSpans(`span-${i}`));
@@ -150,7 +166,7 @@ describe('BufferingSpanExporter', () => {
     fs.writeFileSync(path.join(first.dir, '00000000000001-1-00000000-1.otlp.tmp'), 'partial');
 
     const collector = new SwitchableCollector();
-    const second = new BufferingSpanExporter(collector, { ...first.options, retryMs: 20 });
+    const second = bufferIn(collector, { ...first.options, retryMs: 20 });
     await eventually(() => collector.received.length === 2, 'the previous run to be sent');
     expect(collector.received).toEqual(['old-1', 'old-2']);
     // A batch's file is removed after the collector's answer, not before it.
@@ -174,26 +190,9 @@ describe('BufferingSpanExporter', () => {
     await exportNow(first.exporter, makeSpans('waiting'));
     await first.exporter.shutdown();
     const collector = new SwitchableCollector();
-    const next = new BufferingSpanExporter(collector, setupOptions(first.dir));
+    const next = bufferIn(collector, setupOptions(first.dir));
     await next.shutdown(); // before the start-up drain timer could fire
     expect(collector.received).toEqual(['waiting']);
-    expect(files(first.dir)).toEqual([]);
-  });
-  it('when the buffer holds JSON batches written by an earlier version, then they are sent with the new ones, oldest first', async () => {
-    const first = setup({ retryMs: 60_000 });
-    first.collector.up = false;
-    await exportNow(first.exporter, makeSpans('new-1'));
-    await first.exporter.shutdown();
-    // The earlier format: <ms>-<pid>-<seq>-<spans>.json holding serialized spans.
-    fs.writeFileSync(
-      path.join(first.dir, '00000000000001-1-00000000-2.json'),
-      serializeSpans(finishedSpans('legacy-1', 'legacy-2')),
-    );
-    const collector = new SwitchableCollector();
-    const next = new BufferingSpanExporter(collector, setupOptions(first.dir));
-    expect(next.bufferedSpans).toBe(3);
-    await next.shutdown();
-    expect(collector.received).toEqual(['legacy-1', 'legacy-2', 'new-1']);
     expect(files(first.dir)).toEqual([]);
   });
 });
