@@ -8,7 +8,7 @@
 # Node 24 (active LTS; Node 20 reached its end of life in April 2026). The code
 # also runs on Node 20 and 22, but there AsyncLocalStorage, which carries the
 # trace context, runs a hook on every promise: tracing costs noticeably more
-# (docs/tracing.md, "What tracing costs").
+# (bench/README.md, "Tracing overhead").
 #
 # Base image pinning: NODE_IMAGE is the one base of every stage. Pin it by
 # digest for a reproducible build, `node:24-bookworm-slim@sha256:<digest>`;
@@ -23,11 +23,14 @@ ARG NODE_IMAGE=node:24-bookworm-slim
 FROM ${NODE_IMAGE} AS deps
 WORKDIR /app
 COPY package.json package-lock.json ./
+# Workspace packages: npm links node_modules/@iib-ts/<dir> to packages/<dir>.
+COPY packages/instrumentation-rhea/package.json packages/instrumentation-rhea/
 RUN npm ci --omit=dev --no-audit --no-fund --ignore-scripts
 
 FROM ${NODE_IMAGE} AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
+COPY packages/instrumentation-rhea/package.json packages/instrumentation-rhea/
 # --ignore-scripts: "prepare" compiles, and the sources are not here yet.
 RUN npm ci --no-audit --no-fund --ignore-scripts
 COPY . .
@@ -51,6 +54,8 @@ WORKDIR /app
 COPY --from=deps /app/package.json /app/package-lock.json ./
 COPY --from=deps /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
+COPY --from=build /app/packages/instrumentation-rhea/package.json packages/instrumentation-rhea/
+COPY --from=build /app/packages/instrumentation-rhea/dist packages/instrumentation-rhea/dist
 # Numeric, so Kubernetes can verify runAsNonRoot (the image's `node` user).
 USER 1000:1000
 CMD ["node", "--require", "./dist/shared/tracing/preload.js", "dist/services/gateway/main.js"]

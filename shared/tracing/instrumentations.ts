@@ -53,7 +53,8 @@ export function buildInstrumentations(config: TracingConfig, warn: TracingWarn):
         : undefined,
     // Queries outside a request (migrations, the outbox relay's polling)
     // would each be a trace of one span.
-    pg: () => new PgInstrumentation({ requireParentSpan: config.pgRequireParentSpan, requestHook: nameQuerySpan }),
+    pg: () =>
+      new PgInstrumentation({ requireParentSpan: config.pgRequireParentSpan, requestHook: nameQuerySpan }),
     // Log correlation (trace_id/span_id in every line) always; shipping log
     // records over OTLP only when a logs exporter is configured.
     pino: () => new PinoInstrumentation({ disableLogSending: !config.logsExporterConfigured }),

@@ -1,4 +1,13 @@
-import { context, propagation, ROOT_CONTEXT, SpanKind, trace, type Context, type Link, type Span } from '@opentelemetry/api';
+import {
+  context,
+  propagation,
+  ROOT_CONTEXT,
+  SpanKind,
+  trace,
+  type Context,
+  type Link,
+  type Span,
+} from '@opentelemetry/api';
 import { isTracingSuppressed } from '@opentelemetry/core';
 import {
   InstrumentationBase,
@@ -6,7 +15,18 @@ import {
   InstrumentationNodeModuleFile,
   isWrapped,
 } from '@opentelemetry/instrumentation';
-import { addressOf, applicationPropertiesSetter, copyRecord, isMessageObject, isObject, messageAttributes, type Outcome, type RheaEventContext, type RheaLink, type RheaMessage } from './model';
+import {
+  addressOf,
+  applicationPropertiesSetter,
+  copyRecord,
+  isMessageObject,
+  isObject,
+  messageAttributes,
+  type Outcome,
+  type RheaEventContext,
+  type RheaLink,
+  type RheaMessage,
+} from './model';
 import { extract, isLinkModule, linkInfo, rejectionCondition, spanName, type AnyFn } from './link-info';
 import { endAllPending, endWithException, PendingSpan } from './pending';
 import {
@@ -297,4 +317,3 @@ export class RheaInstrumentation extends InstrumentationBase<RheaInstrumentation
     return true;
   }
 }
-

@@ -7,7 +7,14 @@ import {
   type Context,
   type Link,
 } from '@opentelemetry/api';
-import { addressOf, applicationPropertiesGetter, connectionAttributes, isObject, type RheaDelivery, type RheaLink } from './model';
+import {
+  addressOf,
+  applicationPropertiesGetter,
+  connectionAttributes,
+  isObject,
+  type RheaDelivery,
+  type RheaLink,
+} from './model';
 import { DEFAULT_CONFIG, type RheaInstrumentationConfig } from './types';
 
 export type AnyFn = (this: unknown, ...args: unknown[]) => unknown;

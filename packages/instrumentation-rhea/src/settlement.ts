@@ -53,4 +53,3 @@ export function wrapDisconnect(original: AnyFn): AnyFn {
     return original.apply(this, args);
   };
 }
-

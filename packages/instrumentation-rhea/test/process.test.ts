@@ -1,9 +1,16 @@
 import { context, propagation, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import { pendingCount } from '../src/pending';
 import { finished, startMemoryTracing, warmUp } from './support/memory-tracing';
-import { type FakeDelivery, outcomes, incomingDelivery, newSender, newReceiver, deliver, sentMessage } from './support/fake-rhea';
+import {
+  type FakeDelivery,
+  incomingDelivery,
+  newSender,
+  newReceiver,
+  deliver,
+  sentMessage,
+} from './support/fake-rhea';
 
-const { exporter, rhea: instrumentation } = startMemoryTracing({ settleTimeoutMs: 60_000 });
+const { exporter } = startMemoryTracing({ settleTimeoutMs: 60_000 });
 const tracer = trace.getTracer('unit');
 
 beforeAll(() => warmUp(exporter));

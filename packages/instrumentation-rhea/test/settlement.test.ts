@@ -1,7 +1,13 @@
-import { SpanStatusCode, trace } from '@opentelemetry/api';
+import { SpanStatusCode } from '@opentelemetry/api';
 import { pendingCount } from '../src/pending';
 import { finished, startMemoryTracing, warmUp } from './support/memory-tracing';
-import { linkModule, type FakeLink, IncomingSide, sessionWithIncoming, rheaDelivery } from './support/fake-rhea';
+import {
+  linkModule,
+  type FakeLink,
+  IncomingSide,
+  sessionWithIncoming,
+  rheaDelivery,
+} from './support/fake-rhea';
 
 const { exporter, rhea: instrumentation } = startMemoryTracing({ settleTimeoutMs: 60_000 });
 
@@ -73,4 +79,3 @@ describe("rhea instrumentation: process spans end through the session's incoming
     }
   });
 });
-

@@ -31,10 +31,12 @@ export interface FakeDelivery {
   modified(params?: object): void;
 }
 
-
 export type Outcome = 'accepted' | 'released' | 'rejected' | 'modified';
 // rhea's typings do not declare the outcome constructors of `message`.
-export const outcomes = rhea.message as unknown as Record<Outcome, (fields?: object) => { described(): unknown }>;
+export const outcomes = rhea.message as unknown as Record<
+  Outcome,
+  (fields?: object) => { described(): unknown }
+>;
 
 export function fakeSession() {
   let ids = 0;
@@ -101,7 +103,11 @@ export const newReceiver = (opts: object = {}): FakeLink =>
     ...opts,
   });
 
-export function deliver(receiver: FakeLink, message: rhea.Message, delivery = incomingDelivery()): typeof delivery {
+export function deliver(
+  receiver: FakeLink,
+  message: rhea.Message,
+  delivery = incomingDelivery(),
+): typeof delivery {
   receiver.dispatch('message', { message, delivery, receiver });
   return delivery;
 }
