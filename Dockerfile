@@ -5,36 +5,46 @@
 #                   machine), runs as the non-root user `builder` (uid 1000) with rootless buildah
 # The command picks the service, e.g.
 #   node --require ./dist/shared/tracing/preload.js dist/services/gateway/main.js
-# Node 24 (active LTS; Node 20 reached its end of life in April 2026). The code
-# also runs on Node 20 and 22, but there AsyncLocalStorage, which carries the
-# trace context, runs a hook on every promise: tracing costs noticeably more
-# (bench/README.md, "Tracing overhead").
+# Node 24 (active LTS; Node 20 reached its end of life in April 2026): the major
+# of package.json's engines (>=24) and of the devDependency `node` that
+# development, tests and CI run on. The build stage installs with
+# --ignore-scripts, so that package fetches no binary here: the image's own
+# Node 24 compiles.
 #
-# Base image pinning: NODE_IMAGE is the one base of every stage. Pin it by
-# digest for a reproducible build, `node:24-bookworm-slim@sha256:<digest>`;
-# `bash scripts/pin-images.sh` resolves the current digest of each tag (with
-# skopeo) and writes it here and into docker-compose.yml (docs/kubernetes.md,
-# "Images").
-ARG NODE_IMAGE=node:24-bookworm-slim
+# Base image pinning: NODE_IMAGE is the one base of every stage, pinned by the
+# digest of the multi-arch index that `node:24-bookworm-slim` named for Node
+# 24.18.0 (the tag moves; the digest does not, so every build starts from the
+# same bytes). `bash scripts/pin-images.sh` resolves the current digest of each
+# tag with skopeo and rewrites it here and in docker-compose.yml (docs/kubernetes.md,
+# "Images"); review and commit the diff.
+ARG NODE_IMAGE=node:24-bookworm-slim@sha256:6f7b03f7c2c8e2e784dcf9295400527b9b1270fd37b7e9a7285cf83b6951452d
 
 # Production dependencies only, exactly as locked: the runtime's node_modules
 # is this tree and nothing else, so an SBOM of the image (syft, trivy) is the
 # lockfile's production closure.
+# The workspace packages' package.json files alone (npm ci links each
+# packages/<dir> into node_modules/@iib-ts/<dir>), so a source change keeps
+# the dependency layers cached.
+FROM ${NODE_IMAGE} AS manifests
+WORKDIR /app
+COPY packages ./packages
+RUN find packages -mindepth 2 -maxdepth 2 ! -name package.json -exec rm -rf {} +
+
 FROM ${NODE_IMAGE} AS deps
 WORKDIR /app
 COPY package.json package-lock.json ./
-# Workspace packages: npm links node_modules/@iib-ts/<dir> to packages/<dir>.
-COPY packages/instrumentation-rhea/package.json packages/instrumentation-rhea/
+COPY --from=manifests /app/packages ./packages
 RUN npm ci --omit=dev --no-audit --no-fund --ignore-scripts
 
 FROM ${NODE_IMAGE} AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
-COPY packages/instrumentation-rhea/package.json packages/instrumentation-rhea/
+COPY --from=manifests /app/packages ./packages
 # --ignore-scripts: "prepare" compiles, and the sources are not here yet.
 RUN npm ci --no-audit --no-fund --ignore-scripts
 COPY . .
-RUN npm run build
+RUN npm run build \
+ && find packages -mindepth 2 -maxdepth 2 ! -name package.json ! -name dist ! -name bin -exec rm -rf {} +
 
 FROM ${NODE_IMAGE} AS runtime
 ARG NODE_IMAGE
@@ -53,9 +63,9 @@ ENV NODE_ENV=production
 WORKDIR /app
 COPY --from=deps /app/package.json /app/package-lock.json ./
 COPY --from=deps /app/node_modules ./node_modules
+# The workspace packages as node_modules/@iib-ts/* links reach them: package.json, dist/, bin/.
+COPY --from=build /app/packages ./packages
 COPY --from=build /app/dist ./dist
-COPY --from=build /app/packages/instrumentation-rhea/package.json packages/instrumentation-rhea/
-COPY --from=build /app/packages/instrumentation-rhea/dist packages/instrumentation-rhea/dist
 # Numeric, so Kubernetes can verify runAsNonRoot (the image's `node` user).
 USER 1000:1000
 CMD ["node", "--require", "./dist/shared/tracing/preload.js", "dist/services/gateway/main.js"]

@@ -19,7 +19,7 @@ import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
-import { addBundles, readCatalog, writeCatalog } from '../services/builder/catalog';
+import { addBundles, readCatalog, writeCatalog } from '@iib-ts/catalog';
 import { normalizeCatalogModes } from '../services/builder/incremental-layer';
 import { extractLayers } from '../services/builder/layer-extractor';
 import { writeGeneratedCatalog } from './generated-index';

@@ -1,14 +1,4 @@
 #!/usr/bin/env node
 'use strict';
-// Thin shim: the CLI is compiled TypeScript in dist/ (npm run build).
-const { main } = require('../dist/services/builder/catalog/cli.js');
-
-main(process.argv.slice(2)).then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (err) => {
-    process.stderr.write(`Error: ${err && err.message ? err.message : String(err)}\n`);
-    process.exitCode = 1;
-  },
-);
+// The catalog CLI lives in the workspace package @iib-ts/catalog (packages/catalog).
+require('@iib-ts/catalog').runCliProcess();

@@ -37,6 +37,7 @@ esac
 
 files=(
   test/integration/messaging.test.ts
+  test/integration/broker-delivery-count.test.ts
   test/integration/scheduler-lanes.test.ts
   test/integration/notifier-format.test.ts
   test/integration/notifier-transport.test.ts

@@ -14,7 +14,8 @@
 #
 # Brokers: RabbitMQ (Debian's, AMQP 1.0 on 127.0.0.1:5672) and ActiveMQ
 # Classic 6.x (jars from Maven Central, AMQP 1.0 on 127.0.0.1:5673) both run;
-# IIB_STACK_BROKER=rabbitmq|activemq picks the one the services use (.stack/env).
+# IIB_STACK_BROKER=activemq|rabbitmq picks the one the services use (.stack/env;
+# ActiveMQ unless asked otherwise).
 #
 # Everything this script owns lives under .stack/ in the repository: env file,
 # logs, pid files, registry config and storage, the ActiveMQ broker (jars, data,
@@ -28,6 +29,9 @@ LOGS="$STACK/logs"
 PIDS="$STACK/pids"
 ENV_FILE="$STACK/env"
 SERVICES=(gateway scheduler builder notifier)
+# The Node.js everything runs on: the project's (use_project_node).
+NODE="$ROOT/node_modules/.bin/node"
+NODE_MAJOR=24
 REGISTRY_PORT=5000
 # Second listener on the same storage: the opm goldens in the fixtures name
 # their bundle images localhost:5055/fixtures/..., so a catalog test can render
@@ -57,8 +61,10 @@ ACTIVEMQ_TLS_PASSWORD=iib-stack
 ARTEMIS_VERSION=2.40.0
 ARTEMIS_DIR="$STACK/artemis"
 ARTEMIS_AMQP_PORT=5675
-# The broker the services use: rabbitmq (default) or activemq.
-STACK_BROKER=${IIB_STACK_BROKER:-rabbitmq}
+# The broker the services use: activemq (default) or rabbitmq. Without
+# IIB_STACK_BROKER in the environment, the choice written in .stack/env stays.
+STACK_BROKER=${IIB_STACK_BROKER:-$(sed -n 's/^IIB_STACK_BROKER=//p' "$ENV_FILE" 2>/dev/null | tail -n1)}
+STACK_BROKER=${STACK_BROKER:-activemq}
 
 if [[ -t 1 ]]; then
   B=$'\e[1m' R=$'\e[31m' Y=$'\e[33m' G=$'\e[32m' N=$'\e[0m'
@@ -203,12 +209,26 @@ ensure_packages() {
   fi
 }
 
+# The system's node only runs npm: the project installs its own Node.js (below).
 ensure_node() {
-  command -v node >/dev/null || die "node is not installed (Node >= 20 is needed; Debian's nodejs package is too old: use NodeSource or nvm)"
+  command -v node >/dev/null || die "node is not installed (Node >= 20 with npm is needed to install the project; Debian's nodejs package is too old: use NodeSource or nvm)"
   local major
   major=$(node -p 'process.versions.node.split(".")[0]')
-  ((major >= 20)) || die "Node $(node --version) is too old: Node >= 20 is needed"
+  ((major >= 20)) || die "Node $(node --version) is too old to run npm: Node >= 20 is needed"
   command -v npm >/dev/null || die "npm is not installed"
+}
+
+# The project's own Node.js: the npm package `node` (a devDependency, its
+# version locked in package-lock.json) puts it at node_modules/.bin/node, where
+# every `npm run` script finds it first. This script runs everything of the
+# project with it too: migrations, test images, the four services.
+use_project_node() {
+  [[ -x $NODE ]] || die "$NODE is missing: npm ci installs it (not with --ignore-scripts; or: npm rebuild node)"
+  local version
+  version=$("$NODE" -p 'process.versions.node') || die "$NODE does not run"
+  [[ ${version%%.*} == "$NODE_MAJOR" ]] || die "$NODE is Node $version, Node $NODE_MAJOR is expected (run: npm ci)"
+  export PATH="$ROOT/node_modules/.bin:$PATH"
+  ok "Node.js $version (node_modules/.bin/node)"
 }
 
 pg_psql() { psql -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p 5432 -U postgres -w "$@"; }
@@ -692,11 +712,11 @@ write_env() {
   # replace the broker keys of the file; everything else stays.
   local current
   current=$(sed -n 's/^IIB_STACK_BROKER=//p' "$ENV_FILE" | tail -n1)
-  if [[ -n ${IIB_STACK_BROKER:-} && ${current:-rabbitmq} != "$STACK_BROKER" ]]; then
+  if [[ -n ${IIB_STACK_BROKER:-} && ${current:-activemq} != "$STACK_BROKER" ]]; then
     local key
     for key in IIB_STACK_BROKER "${!broker[@]}"; do sed -i "/^$key=/d" "$ENV_FILE"; done
     { echo "IIB_STACK_BROKER=$STACK_BROKER"; printf '%s\n' "${broker_kv[@]}"; } >>"$ENV_FILE"
-    ok "services moved from ${current:-rabbitmq} to $STACK_BROKER (${broker_kv[*]})"
+    ok "services moved from ${current:-activemq} to $STACK_BROKER (${broker_kv[*]})"
   fi
   local added=()
   for kv in "${defaults[@]}"; do
@@ -711,11 +731,12 @@ write_env() {
 build_app() {
   step "node dependencies and build"
   cd "$ROOT"
-  if [[ ! -f node_modules/.package-lock.json || package-lock.json -nt node_modules/.package-lock.json ]]; then
+  if [[ ! -f node_modules/.package-lock.json || package-lock.json -nt node_modules/.package-lock.json || ! -x $NODE ]]; then
     npm ci --no-audit --no-fund || die "npm ci failed"
   else
     ok "node_modules up to date"
   fi
+  use_project_node
   npm run --silent build || die "npm run build failed (TypeScript errors above)"
   ok "built into dist/"
 }
@@ -727,7 +748,7 @@ migrate() {
     warn "dist/services/gateway/migrate.js does not exist yet; skipping migrations"
     return
   fi
-  (cd "$ROOT" && load_env && node "$script") || die "migrations failed (node dist/services/gateway/migrate.js)"
+  (cd "$ROOT" && load_env && "$NODE" "$script") || die "migrations failed ($NODE dist/services/gateway/migrate.js)"
   ok "migrated"
 }
 
@@ -794,7 +815,7 @@ start_services() {
         warn "dist/services/$svc/main.js does not exist yet; not starting $svc"
         continue
       fi
-      start_bg "$svc" "$LOGS/$svc.log" "$PIDS/$svc.pid" node "${preload[@]}" "$(svc_pattern "$svc")"
+      start_bg "$svc" "$LOGS/$svc.log" "$PIDS/$svc.pid" "$NODE" "${preload[@]}" "$(svc_pattern "$svc")"
     done
   )
   sleep 1

@@ -154,7 +154,7 @@ export function createBuildHandler(deps: BuildHandlerDeps) {
     } catch (err) {
       if (isRetryable(err)) {
         outcome = 'released';
-        log.warn({ err: errorMessage(err) }, 'build interrupted by a dependency failure, releasing it');
+        log.warn({ err }, 'build interrupted by a dependency failure, releasing it');
         throw err;
       }
       // The submitter sees the reason: it names files by their place in the

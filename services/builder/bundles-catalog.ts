@@ -1,6 +1,6 @@
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
-import { serializeBlock, writeCatalog, type Catalog, type PackageBlock } from './catalog';
+import { serializeBlock, writeCatalog, type Catalog, type PackageBlock } from '@iib-ts/catalog';
 
 /** Where IIB keeps a package's olm.deprecations blob inside /configs. */
 export const DEPRECATIONS_DIR = '_operator-deprecations-content';

@@ -2,7 +2,7 @@ import { mkdir } from 'node:fs/promises';
 import * as path from 'node:path';
 import { ValidationError } from '../../shared/errors';
 import { BuildContext, LABEL_BUNDLE_PACKAGE } from './build-context';
-import { bundleBlob, parseBundleDir, type Catalog } from './catalog';
+import { bundleBlob, parseBundleDir, type Catalog } from '@iib-ts/catalog';
 import { repoOf, withDigest } from './image-ref';
 import { manifestKind } from './images';
 

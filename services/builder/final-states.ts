@@ -31,8 +31,10 @@ export class FinalStates {
       this.messaging.connection,
       topic,
       (message) => {
-        const e = message.body as Partial<FinalStateEvent> | null;
-        if (e && typeof e.request_id === 'number' && typeof e.state === 'string') {
+        // A malformed announcement only costs a rebuild: skipped, never dead-lettered.
+        const parsed = FinalStateEvent.safeParse(message.body);
+        if (parsed.success) {
+          const e = parsed.data;
           this.remember(e.request_id, e.state);
           if (typeof e.answer_to === 'string') this.waiting.get(e.answer_to)?.(e.state);
           this.log.debug({ requestId: e.request_id, state: e.state }, 'final state learnt');
@@ -79,7 +81,7 @@ export class FinalStates {
     try {
       return await Promise.race([answered, ask()]);
     } catch (err) {
-      this.log.warn({ requestId, err: (err as Error).message }, 'state query not sent');
+      this.log.warn({ requestId, err }, 'state query not sent');
       return undefined;
     } finally {
       clearTimeout(timer);
@@ -105,10 +107,7 @@ export class FinalStates {
     await this.sender
       .send({ body: event, applicationProperties: { request_id: event.request_id, state: event.state } })
       .catch((err: unknown) =>
-        this.log.warn(
-          { requestId: event.request_id, err: (err as Error).message },
-          'final state not announced',
-        ),
+        this.log.warn({ requestId: event.request_id, err }, 'final state not announced'),
       );
   }
 

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { ValidationError } from '../../shared/errors';
-import { readCatalog, type Catalog } from './catalog';
+import { readCatalog, type Catalog } from '@iib-ts/catalog';
 import { writeOverwriteAuthFile } from './registry-auth';
 import { BuildContext, LABEL_CONFIGS, LABEL_OCP_VERSION, LABEL_SCOPE } from './build-context';
 import type { RawImageConfig, ResolvedImage } from './images';

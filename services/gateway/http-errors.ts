@@ -36,7 +36,7 @@ export function errorHandler(log: Logger): ErrorRequestHandler {
     }
     if (err instanceof MethodNotAllowedError) res.set('Allow', err.allow.join(', '));
     if (err instanceof AppError) {
-      if (err.status >= 500) log.error({ err: errorMessage(err) }, 'request failed');
+      if (err.status >= 500) log.error({ err }, 'request failed');
       res.status(err.status).json({ error: err.message });
       return;
     }
@@ -54,17 +54,17 @@ export function errorHandler(log: Logger): ErrorRequestHandler {
     }
     if (isUnstorableInput(err)) {
       // Input the validators let through but PostgreSQL refuses: a gap to close, not a server fault.
-      log.warn({ err: errorMessage(err) }, 'input refused by the database');
+      log.warn({ err }, 'input refused by the database');
       res.status(400).json({ error: 'The input data holds a value that cannot be stored' });
       return;
     }
     if (isDatabaseDown(err)) {
-      log.error({ err: errorMessage(err) }, 'database unavailable');
+      log.error({ err }, 'database unavailable');
       res.status(503).json({ error: 'The database is unavailable, try again later' });
       return;
     }
     // A bad query on our side: the message may hold SQL with values, so log it, do not answer it.
-    log.error({ err: errorMessage(err) }, 'unexpected error');
+    log.error({ err }, 'unexpected error');
     res.status(500).json({ error: 'An unexpected error occurred' });
   };
 }

@@ -1,7 +1,6 @@
 import { context, ROOT_CONTEXT } from '@opentelemetry/api';
 import type { Knex } from 'knex';
 import type { Logger } from 'pino';
-import { errorMessage } from '../../shared/errors';
 import { sendBatch, type AmqpSender, type Messaging } from '../../shared/messaging';
 
 interface OutboxRow {
@@ -85,10 +84,7 @@ export class OutboxRelay {
     } catch (err) {
       this.failures += 1;
       const level = this.failures === 1 ? 'warn' : 'debug';
-      this.log[level](
-        { err: errorMessage(err), failures: this.failures },
-        'outbox relay cannot publish, will retry',
-      );
+      this.log[level]({ err, failures: this.failures }, 'outbox relay cannot publish, will retry');
     }
   }
 

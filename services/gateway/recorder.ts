@@ -1,33 +1,9 @@
 import type { Logger } from 'pino';
 import type { FinalStateEvent, RequestState, StateQuery, StateUpdate } from '../../shared/contracts';
-import { isStateQuery, STATES } from '../../shared/contracts';
-import { DependencyError, ValidationError } from '../../shared/errors';
+import { isStateQuery, parseStateQuery, parseStateUpdate } from '../../shared/contracts';
+import { DependencyError } from '../../shared/errors';
 import type { InboundMessage } from '../../shared/messaging';
 import type { RequestStore } from './store';
-
-export function parseStateQuery(body: StateQuery): StateQuery {
-  if (typeof body.key !== 'string' || body.key === '') throw new ValidationError('state query needs a key');
-  if (typeof body.request_id !== 'number' || !Number.isInteger(body.request_id)) {
-    throw new ValidationError('state query needs an integer request_id');
-  }
-  return body;
-}
-
-export function parseStateUpdate(body: unknown): StateUpdate {
-  const u = body as Partial<StateUpdate> | null;
-  if (!u || typeof u !== 'object') throw new ValidationError('state update must be a JSON object');
-  if (typeof u.key !== 'string' || u.key === '') throw new ValidationError('state update needs a key');
-  if (typeof u.request_id !== 'number' || !Number.isInteger(u.request_id)) {
-    throw new ValidationError('state update needs an integer request_id');
-  }
-  if (u.state !== undefined && !(STATES as readonly string[]).includes(u.state)) {
-    throw new ValidationError(`invalid state ${String(u.state)}`);
-  }
-  if ((u.state === undefined) !== (u.state_reason === undefined)) {
-    throw new ValidationError('state and state_reason must come together');
-  }
-  return u as StateUpdate;
-}
 
 /**
  * Whether a failed write may succeed later: PostgreSQL away, a pool timeout,

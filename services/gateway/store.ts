@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
-import type { BatchStateBody, BuildRequestEvent, RequestType, StateUpdate } from '../../shared/contracts';
-import { isFinal } from '../../shared/contracts';
+import type { BatchStateBody, RequestType, StateUpdate } from '../../shared/contracts';
+import { BuildRequestEvent, isFinal, outgoingMessage } from '../../shared/contracts';
 import { DependencyError } from '../../shared/errors';
 import { Names } from '../../shared/messaging/names';
 import { currentTraceId } from '../../shared/tracing';
@@ -99,15 +99,19 @@ export class RequestStore {
     const messages: OutboxMessage[] = [];
     rows.forEach((r, idx) => {
       const item = items[idx] as NewRequest;
-      const event: BuildRequestEvent = {
-        id: r.id,
-        request_type: r.type,
-        user: r.user_name,
-        batch: batchId,
-        params: r.params,
-        sealed_secrets: this.seal(item.secrets, r.id),
-        submitted_at: now.toISOString(),
-      };
+      const event = outgoingMessage(
+        BuildRequestEvent,
+        {
+          id: r.id,
+          request_type: r.type,
+          user: r.user_name,
+          batch: batchId,
+          params: r.params,
+          sealed_secrets: this.seal(item.secrets, r.id),
+          submitted_at: now.toISOString(),
+        },
+        `request event ${r.id}`,
+      );
       messages.push({ destination: Names.requests, body: event });
       messages.push(buildStateMessage(r));
     });

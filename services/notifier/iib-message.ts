@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { types } from 'rhea';
-import { ValidationError } from '../../shared/errors';
+import { parseBatchStateEvent, parseBuildStateEvent } from '../../shared/contracts';
 import type { InboundMessage, OutboundMessage, PropertyValue } from '../../shared/messaging';
 import { pythonJsonDumps } from './python-json';
 
@@ -16,12 +16,14 @@ type Json = Record<string, unknown>;
 
 /** Build state: the request's non-verbose JSON; properties batch, id, state, user. */
 export const buildStateMessage: StateMessageFactory = (event, durable) => {
-  const body = asObject(event.body, 'build-state event needs the request JSON');
-  const id = integer(body.id, 'id');
-  const batch = integer(body.batch, 'batch');
-  const state = text(body.state, 'state');
-  const user = optionalText(body.user, 'user');
-  return envelope(event, body, { batch: long(batch), id: long(id), state, user }, durable);
+  const { id, batch, state, user } = parseBuildStateEvent(event.body);
+  // The request JSON goes on as it came, in its own key order.
+  return envelope(
+    event,
+    event.body as Json,
+    { batch: long(batch), id: long(id), state, user: user ?? null },
+    durable,
+  );
 };
 
 /**
@@ -30,21 +32,21 @@ export const buildStateMessage: StateMessageFactory = (event, durable) => {
  * user.
  */
 export const batchStateMessage: StateMessageFactory = (event, durable) => {
-  const body = asObject(event.body, 'batch-state event needs the batch JSON');
-  const batch = integer(body.batch, 'batch');
-  const state = text(body.state, 'state');
-  const user = optionalText(body.user, 'user');
-  if (!Array.isArray(body.requests)) throw new ValidationError('batch-state event: requests must be a list');
-  const requests = body.requests.map((r: unknown) => {
-    const req = asObject(r, 'batch-state event: each request must be an object');
-    return {
-      id: integer(req.id, 'requests[].id'),
-      organization: optionalText(req.organization, 'requests[].organization'),
-      request_type: text(req.request_type, 'requests[].request_type'),
-    };
-  });
-  const content = { batch, annotations: body.annotations ?? null, requests, state, user };
-  return envelope(event, content, { batch: long(batch), state, user }, durable);
+  const body = parseBatchStateEvent(event.body);
+  const requests = body.requests.map((r) => ({
+    id: r.id,
+    organization: r.organization,
+    request_type: r.request_type,
+  }));
+  const user = body.user;
+  const content = {
+    batch: body.batch,
+    annotations: body.annotations,
+    requests,
+    state: body.state,
+    user,
+  };
+  return envelope(event, content, { batch: long(body.batch), state: body.state, user }, durable);
 };
 
 function envelope(
@@ -82,25 +84,4 @@ function traceContext(event: InboundMessage): Record<string, string> {
 
 function long(n: number): PropertyValue {
   return types.wrap_long(n);
-}
-
-function asObject(v: unknown, message: string): Json {
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new ValidationError(message);
-  return v as Json;
-}
-
-function integer(v: unknown, field: string): number {
-  if (typeof v !== 'number' || !Number.isSafeInteger(v))
-    throw new ValidationError(`${field} must be an integer`);
-  return v;
-}
-
-function text(v: unknown, field: string): string {
-  if (typeof v !== 'string') throw new ValidationError(`${field} must be a string`);
-  return v;
-}
-
-function optionalText(v: unknown, field: string): string | null {
-  if (v === null || v === undefined) return null;
-  return text(v, field);
 }

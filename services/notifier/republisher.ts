@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { DependencyError, errorMessage } from '../../shared/errors';
+import { DependencyError } from '../../shared/errors';
 import { isRetryable, type AmqpSender, type Handler } from '../../shared/messaging';
 import type { StateMessageFactory } from './iib-message';
 import type { RecentIds } from './recent-ids';
@@ -72,7 +72,7 @@ export function createRepublisher(options: RepublisherOptions, log: Logger): Han
             // The broker refused this message itself (e.g. rejected): retrying
             // cannot help; the dead-letter address keeps it.
             log.error(
-              { kind, address: sender.address, correlationId: key, err: errorMessage(err) },
+              { kind, address: sender.address, correlationId: key, err },
               'external broker refused the message',
             );
             throw err;
@@ -85,7 +85,7 @@ export function createRepublisher(options: RepublisherOptions, log: Logger): Han
                 address: sender.address,
                 attempts: attempt + 1,
                 heldMs: Date.now() - outageStart,
-                err: errorMessage(err),
+                err,
               },
               'external broker unavailable, holding messages',
             );

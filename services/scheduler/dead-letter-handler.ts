@@ -1,9 +1,10 @@
 import type { Logger } from 'pino';
 import {
   attemptsExhaustedReason,
-  BuildRequestEvent,
   FinalStateEvent,
   parseBuildRequestEvent,
+  parseRequestIdentity,
+  RequestIdentity,
   StateUpdate,
 } from '../../shared/contracts';
 import { InboundMessage, Messaging, Names } from '../../shared/messaging';
@@ -17,16 +18,21 @@ import { InboundMessage, Messaging, Names } from '../../shared/messaging';
  */
 export function createDeadLetterHandler(deps: { messaging: Messaging; maxDeliveries: number; log: Logger }) {
   return async (message: InboundMessage): Promise<void> => {
-    let event: BuildRequestEvent;
+    // Enough of a request to fail it, even when the rest of its message is
+    // malformed (the reason it was dead-lettered).
+    let event: RequestIdentity;
     try {
-      event = parseBuildRequestEvent(message.body);
-    } catch {
-      deps.log.warn({ messageId: message.messageId }, 'dead letter without a request, dropped');
+      event = parseRequestIdentity(message.body);
+    } catch (err) {
+      deps.log.warn({ messageId: message.messageId, err }, 'dead letter without a request, dropped');
       return;
     }
-    const reason = event.lane
-      ? attemptsExhaustedReason(deps.maxDeliveries)
-      : `The request could not be scheduled after ${deps.maxDeliveries} attempts`;
+    const malformed = contractProblem(message.body);
+    const reason = malformed
+      ? `The request could not be built: its message is malformed (${malformed})`
+      : event.lane
+        ? attemptsExhaustedReason(deps.maxDeliveries)
+        : `The request could not be scheduled after ${deps.maxDeliveries} attempts`;
     const update: StateUpdate = {
       // Stable per dead letter, so a redelivered one is recorded once.
       key: `dead-letter:${message.messageId ?? `${event.id}`}`,
@@ -45,4 +51,14 @@ export function createDeadLetterHandler(deps: { messaging: Messaging; maxDeliver
     const final: FinalStateEvent = { request_id: event.id, state: 'failed' };
     await finals.send({ body: final, applicationProperties: { request_id: event.id, state: 'failed' } });
   };
+}
+
+/** Why a request's message breaks its contract (it was then refused at once, not retried), or undefined. */
+function contractProblem(body: unknown): string | undefined {
+  try {
+    parseBuildRequestEvent(body);
+    return undefined;
+  } catch (err) {
+    return (err as Error).message;
+  }
 }

@@ -1,4 +1,11 @@
-import type { BuildRequestEvent, RequestType } from '../../shared/contracts';
+import type { RequestType } from '../../shared/contracts';
+
+/** What routing reads of a request's message (any BuildRequestEvent is one). */
+export interface RoutedRequest {
+  request_type: RequestType;
+  params: Record<string, unknown>;
+  user: string | null;
+}
 import { ConfigError } from '../../shared/config';
 
 export type UserToQueue = Record<string, string | Record<string, string>>;
@@ -46,7 +53,7 @@ const OVERWRITE_FROM_INDEX_TYPES: readonly RequestType[] = [
 ];
 
 /** Whether IIB routes the request as serial, and the pull spec it uses for per-index maps. */
-export function serialityOf(event: Pick<BuildRequestEvent, 'request_type' | 'params'>): {
+export function serialityOf(event: Pick<RoutedRequest, 'request_type' | 'params'>): {
   serial: boolean;
   fromIndex: string | undefined;
 } {
@@ -79,11 +86,7 @@ export function userQueue(
   return undefined;
 }
 
-export function routeRequest(
-  map: UserToQueue,
-  defaultLane: string,
-  event: Pick<BuildRequestEvent, 'request_type' | 'params' | 'user'>,
-): Route {
+export function routeRequest(map: UserToQueue, defaultLane: string, event: RoutedRequest): Route {
   const { serial, fromIndex } = serialityOf(event);
   return { serial, lane: userQueue(map, event.user, serial, fromIndex) ?? defaultLane };
 }

@@ -21,9 +21,7 @@ void runService(log, async () => {
     for (const serial of [true, false]) {
       messaging
         .ensureQueue(laneQueue(serial, lane), { exclusive: serial, maxDeliveries })
-        .catch((err: unknown) =>
-          log.warn({ lane, err: (err as Error).message }, 'lane not declared yet; it will be on first use'),
-        );
+        .catch((err: unknown) => log.warn({ lane, err }, 'lane not declared yet; it will be on first use'));
     }
   }
   messaging.consumeQueue(

@@ -1,6 +1,7 @@
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { ConfigError } from './env';
+import { z } from 'zod/v4';
+import { Env, setting } from './env';
 
 /**
  * Tracing configuration. Only this module reads the environment for tracing;
@@ -129,69 +130,230 @@ export const STANDARD_OTEL_VARIABLES = [
   'OTEL_LOG_LEVEL',
 ] as const;
 
-type Env = Readonly<Record<string, string | undefined>>;
+/** Tracing's own switches: only `true`/`1` and `false`/`0` (a typo must not silently read as "off"). */
+const onOff = (): z.ZodType<boolean> =>
+  z
+    .string()
+    .trim()
+    .toLowerCase()
+    .pipe(
+      z.stringbool({
+        truthy: ['true', '1'],
+        falsy: ['false', '0'],
+        error: (iss) => `expected true or false, got "${String(iss.input)}"`,
+      }),
+    );
+
+const positiveInt = (): z.ZodType<number> =>
+  z
+    .string()
+    .trim()
+    .refine((v) => Number.isInteger(Number(v)) && Number(v) > 0, {
+      error: (iss) => `expected a positive integer, got "${String(iss.input)}"`,
+    })
+    .transform(Number);
+
+/** `a, b, c` (comma-separated names); an empty list is `fallback`. */
+const names = (fallback: readonly string[] = []): z.ZodType<string[]> =>
+  z.string().transform((v) => {
+    const items = v
+      .split(',')
+      .map((s) => s.trim())
+      .filter((s) => s.length > 0);
+    return items.length > 0 ? items : [...fallback];
+  });
+
+/** Names that must each be one of `values`. */
+function namesOf<const T extends readonly string[]>(
+  values: T,
+  fallback: T[number][] = [],
+): z.ZodType<T[number][]> {
+  return names(fallback).transform((items, ctx) => {
+    const bad = items.filter((i) => !values.includes(i));
+    if (bad.length === 0) return items;
+    ctx.issues.push({
+      code: 'custom',
+      message: `unknown ${bad.join(', ')}; accepted: ${values.join(', ')}`,
+      input: items,
+    });
+    return z.NEVER;
+  });
+}
+
+const protocol = (): z.ZodType<(typeof OTLP_PROTOCOLS)[number]> =>
+  z
+    .string()
+    .trim()
+    .pipe(
+      z.enum(OTLP_PROTOCOLS, {
+        error: (iss) => `expected one of ${OTLP_PROTOCOLS.join(', ')}, got "${String(iss.input)}"`,
+      }),
+    );
+
+const trimmed = (): z.ZodType<string | undefined> =>
+  z
+    .string()
+    .trim()
+    .transform((v) => (v === '' ? undefined : v));
+
+/** Every tracing key, declared once (the SDK reads the standard ones it alone uses). */
+export const TRACING_SETTINGS = {
+  enabled: setting({ key: 'IIB_OTEL_TRACING', doc: 'Turn tracing on', schema: onOff(), default: 'false' }),
+  serviceName: setting({
+    key: 'OTEL_SERVICE_NAME',
+    doc: 'Service name (default iib-<svc> from the script path)',
+    schema: trimmed(),
+    optional: true,
+  }),
+  tracesExporters: setting({
+    key: 'OTEL_TRACES_EXPORTER',
+    doc: 'Span exporters, comma separated',
+    schema: namesOf(TRACES_EXPORTERS, ['otlp']),
+    default: 'otlp',
+  }),
+  tracesProtocol: setting({
+    key: 'OTEL_EXPORTER_OTLP_TRACES_PROTOCOL',
+    doc: 'OTLP protocol of spans',
+    schema: protocol(),
+    optional: true,
+  }),
+  protocol: setting({
+    key: 'OTEL_EXPORTER_OTLP_PROTOCOL',
+    doc: 'OTLP protocol (when OTEL_EXPORTER_OTLP_TRACES_PROTOCOL is unset)',
+    schema: protocol(),
+    optional: true,
+  }),
+  metricsExporter: setting({
+    key: 'OTEL_METRICS_EXPORTER',
+    doc: 'Metrics exporter; read by the SDK (unset: no OpenTelemetry metrics)',
+    schema: trimmed(),
+    optional: true,
+  }),
+  logsExporter: setting({
+    key: 'OTEL_LOGS_EXPORTER',
+    doc: 'Logs exporter; read by the SDK (unset: no OTLP logs)',
+    schema: trimmed(),
+    optional: true,
+  }),
+  extraInstrumentations: setting({
+    key: 'IIB_OTEL_EXTRA_INSTRUMENTATIONS',
+    doc: 'Packages whose Instrumentation classes are added, comma separated (pkg#Export picks one)',
+    schema: names(),
+    default: '',
+  }),
+  disabledInstrumentations: setting({
+    key: 'IIB_OTEL_DISABLED_INSTRUMENTATIONS',
+    doc: 'Built-in instrumentations to leave out',
+    schema: namesOf(BUILT_IN_INSTRUMENTATIONS),
+    default: '',
+  }),
+  // Each layer span costs as much as the request's own work on a fast route;
+  // a typo must not silently bring them all back (or drop them), so it fails.
+  expressLayers: setting({
+    key: 'IIB_OTEL_EXPRESS_LAYERS',
+    doc: 'Express layer types that get a span of their own',
+    schema: namesOf(EXPRESS_LAYER_KINDS),
+    default: '',
+  }),
+  pgRequireParentSpan: setting({
+    key: 'IIB_OTEL_PG_REQUIRE_PARENT_SPAN',
+    doc: 'A query outside any span gets no span',
+    schema: onOff(),
+    default: 'true',
+  }),
+  bufferEnabled: setting({
+    key: 'IIB_OTEL_BUFFER',
+    doc: 'Keep spans on disk while the collector is unreachable',
+    schema: onOff(),
+    default: 'true',
+  }),
+  bufferDir: setting({
+    key: 'IIB_OTEL_BUFFER_DIR',
+    doc: 'Directory of buffered spans (default <tmpdir>/iib-otel-buffer)',
+    schema: trimmed(),
+    optional: true,
+  }),
+  bufferMaxBytes: setting({
+    key: 'IIB_OTEL_BUFFER_MAX_BYTES',
+    doc: 'Bytes of buffered spans kept',
+    schema: positiveInt(),
+    default: String(64 * 1024 * 1024),
+  }),
+  bufferMaxSpans: setting({
+    key: 'IIB_OTEL_BUFFER_MAX_SPANS',
+    doc: 'Buffered spans kept',
+    schema: positiveInt(),
+    default: '100000',
+  }),
+  bufferRetryMs: setting({
+    key: 'IIB_OTEL_BUFFER_RETRY_MS',
+    doc: 'How often a buffered file is offered to the collector',
+    schema: positiveInt(),
+    default: '5000',
+  }),
+};
+
+export const AMQP_TRACING_SETTINGS = {
+  messagingSystem: setting({
+    key: 'IIB_MESSAGING_SYSTEM',
+    doc: 'messaging.system of AMQP spans (default from IIB_BROKER_DIALECT)',
+    schema: trimmed(),
+    optional: true,
+  }),
+  useLinksForConsume: setting({
+    key: 'IIB_OTEL_AMQP_USE_LINKS_FOR_CONSUME',
+    doc: "A consumed message starts a new trace linked to the sender's",
+    schema: onOff(),
+    default: 'false',
+  }),
+  settleTimeoutMs: setting({
+    key: 'IIB_OTEL_AMQP_SETTLE_TIMEOUT_MS',
+    doc: 'A message span whose delivery is never settled ends after this',
+    schema: positiveInt(),
+    default: '60000',
+  }),
+  recordBodySize: setting({
+    key: 'IIB_OTEL_AMQP_RECORD_BODY_SIZE',
+    doc: 'Add messaging.message.body.size to message spans',
+    schema: onOff(),
+    default: 'false',
+  }),
+};
 
 export function loadTracingConfig(env: Env = process.env, scriptPath = process.argv[1]): TracingConfig {
+  const t = TRACING_SETTINGS;
   return {
-    enabled: bool(env, 'IIB_OTEL_TRACING', false),
-    serviceName: nonEmpty(env.OTEL_SERVICE_NAME) ?? serviceNameFromScript(scriptPath),
-    tracesExporters: listOf(env, 'OTEL_TRACES_EXPORTER', TRACES_EXPORTERS, ['otlp']),
-    otlpProtocol:
-      oneOf(env, 'OTEL_EXPORTER_OTLP_TRACES_PROTOCOL', OTLP_PROTOCOLS) ??
-      oneOf(env, 'OTEL_EXPORTER_OTLP_PROTOCOL', OTLP_PROTOCOLS) ??
-      'http/protobuf',
-    metricsExporterConfigured: nonEmpty(env.OTEL_METRICS_EXPORTER) !== undefined,
-    logsExporterConfigured: nonEmpty(env.OTEL_LOGS_EXPORTER) !== undefined,
-    extraInstrumentations: list(env.IIB_OTEL_EXTRA_INSTRUMENTATIONS, []),
-    disabledInstrumentations: listOf(
-      env,
-      'IIB_OTEL_DISABLED_INSTRUMENTATIONS',
-      BUILT_IN_INSTRUMENTATIONS,
-      [],
-    ),
-    // Each layer span costs as much as the request's own work on a fast route;
-    // a typo must not silently bring them all back (or drop them), so it fails.
-    expressLayers: listOf(env, 'IIB_OTEL_EXPRESS_LAYERS', EXPRESS_LAYER_KINDS, []),
-    pgRequireParentSpan: bool(env, 'IIB_OTEL_PG_REQUIRE_PARENT_SPAN', true),
+    enabled: t.enabled.read(env),
+    serviceName: t.serviceName.read(env) ?? serviceNameFromScript(scriptPath),
+    tracesExporters: t.tracesExporters.read(env),
+    // The second key is read only when the first is unset, as the SDK does.
+    otlpProtocol: t.tracesProtocol.read(env) ?? t.protocol.read(env) ?? 'http/protobuf',
+    metricsExporterConfigured: t.metricsExporter.read(env) !== undefined,
+    logsExporterConfigured: t.logsExporter.read(env) !== undefined,
+    extraInstrumentations: t.extraInstrumentations.read(env),
+    disabledInstrumentations: t.disabledInstrumentations.read(env),
+    expressLayers: t.expressLayers.read(env),
+    pgRequireParentSpan: t.pgRequireParentSpan.read(env),
     amqp: loadAmqpTracingConfig(env),
     buffer: {
-      enabled: bool(env, 'IIB_OTEL_BUFFER', true),
-      dir: nonEmpty(env.IIB_OTEL_BUFFER_DIR) ?? path.join(os.tmpdir(), 'iib-otel-buffer'),
-      maxBytes: positiveInt(env, 'IIB_OTEL_BUFFER_MAX_BYTES', 64 * 1024 * 1024),
-      maxSpans: positiveInt(env, 'IIB_OTEL_BUFFER_MAX_SPANS', 100_000),
-      retryMs: positiveInt(env, 'IIB_OTEL_BUFFER_RETRY_MS', 5_000),
+      enabled: t.bufferEnabled.read(env),
+      dir: t.bufferDir.read(env) ?? path.join(os.tmpdir(), 'iib-otel-buffer'),
+      maxBytes: t.bufferMaxBytes.read(env),
+      maxSpans: t.bufferMaxSpans.read(env),
+      retryMs: t.bufferRetryMs.read(env),
     },
   };
 }
 
 /** The AMQP part alone, so the rhea instrumentation gets its defaults without the rest. */
 export function loadAmqpTracingConfig(env: Env = process.env): AmqpTracingConfig {
+  const a = AMQP_TRACING_SETTINGS;
   return {
-    messagingSystem: nonEmpty(env.IIB_MESSAGING_SYSTEM) ?? messagingSystemOfDialect(env.IIB_BROKER_DIALECT),
-    useLinksForConsume: bool(env, 'IIB_OTEL_AMQP_USE_LINKS_FOR_CONSUME', false),
-    settleTimeoutMs: positiveInt(env, 'IIB_OTEL_AMQP_SETTLE_TIMEOUT_MS', 60_000),
-    recordBodySize: bool(env, 'IIB_OTEL_AMQP_RECORD_BODY_SIZE', false),
+    messagingSystem: a.messagingSystem.read(env) ?? messagingSystemOfDialect(env.IIB_BROKER_DIALECT),
+    useLinksForConsume: a.useLinksForConsume.read(env),
+    settleTimeoutMs: a.settleTimeoutMs.read(env),
+    recordBodySize: a.recordBodySize.read(env),
   };
-}
-
-function listOf<T extends string>(env: Env, key: string, values: readonly T[], fallback: T[]): T[] {
-  const items = list(env[key], fallback);
-  const bad = items.filter((i) => !(values as readonly string[]).includes(i));
-  if (bad.length > 0) invalid(key, `unknown ${bad.join(', ')}; accepted: ${values.join(', ')}`);
-  return items as T[];
-}
-
-function oneOf<T extends string>(env: Env, key: string, values: readonly T[]): T | undefined {
-  const raw = nonEmpty(env[key]);
-  if (raw !== undefined && !(values as readonly string[]).includes(raw)) {
-    invalid(key, `expected one of ${values.join(', ')}, got "${raw}"`);
-  }
-  return raw as T | undefined;
-}
-
-/** Same shape as the service configuration's errors, so loadOrExit prints it without a stack. */
-function invalid(key: string, why: string): never {
-  throw new ConfigError(`Configuration ${key} is invalid: ${why}`);
 }
 
 /**
@@ -199,7 +361,7 @@ function invalid(key: string, why: string): never {
  * is ActiveMQ Artemis). Unset follows the dialect's own default, RabbitMQ.
  */
 function messagingSystemOfDialect(dialect: string | undefined): string {
-  const d = nonEmpty(dialect)?.toLowerCase();
+  const d = dialect?.trim().toLowerCase();
   return d === 'activemq' || d === 'artemis' ? 'activemq' : 'rabbitmq';
 }
 
@@ -210,35 +372,4 @@ export function serviceNameFromScript(scriptPath: string | undefined): string | 
   const i = parts.lastIndexOf('services');
   const svc = i >= 0 ? parts[i + 1] : undefined;
   return svc && i + 2 < parts.length ? `iib-${svc}` : undefined;
-}
-
-function nonEmpty(value: string | undefined): string | undefined {
-  const trimmed = value?.trim();
-  return trimmed ? trimmed : undefined;
-}
-
-function list(value: string | undefined, fallback: string[]): string[] {
-  const items = (value ?? '')
-    .split(',')
-    .map((s) => s.trim())
-    .filter((s) => s.length > 0);
-  return items.length > 0 ? items : fallback;
-}
-
-// Tracing must never stop a service from starting, but a typo in a switch
-// should not be silently read as "off" either: fail fast like the rest of config.
-function bool(env: Env, key: string, fallback: boolean): boolean {
-  const raw = nonEmpty(env[key])?.toLowerCase();
-  if (raw === undefined) return fallback;
-  if (raw === 'true' || raw === '1') return true;
-  if (raw === 'false' || raw === '0') return false;
-  invalid(key, `expected true or false, got "${raw}"`);
-}
-
-function positiveInt(env: Env, key: string, fallback: number): number {
-  const raw = nonEmpty(env[key]);
-  if (raw === undefined) return fallback;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n <= 0) invalid(key, `expected a positive integer, got "${raw}"`);
-  return n;
 }

@@ -148,7 +148,7 @@ export async function startHealthListener(options: HealthListenerOptions): Promi
  * the rest stops).
  */
 export async function maybeStartHealthListener(
-  health: { port: number | undefined; host: string },
+  health: { port?: number; host: string },
   checks: Record<string, ReadyCheck>,
   log: Logger,
 ): Promise<() => Promise<void>> {

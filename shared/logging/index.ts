@@ -73,6 +73,34 @@ function copyOf(source: Record<string, unknown>): Record<string, unknown> {
   >;
 }
 
+/**
+ * Credentials that can sit inside a text: a URL's password, an HTTP
+ * authorization value. Replaced wherever an error's text is logged.
+ */
+export function redactCredentials(text: string): string {
+  return text
+    .replace(/\/\/([^:/@\s]*):[^@/\s]*@/g, '//$1:***@')
+    .replace(/\b(Bearer|Basic|Negotiate)\s+[A-Za-z0-9._~+/=-]{8,}/g, '$1 ***');
+}
+
+/**
+ * pino's error serializer (type, message, stack, the causes' messages and
+ * stacks, enumerable fields), with credentials removed from the texts: an
+ * error is logged as an object, under `err`, so its stack is recorded. A
+ * raw HTTP body an error carries (body-parser's) may hold tokens: dropped.
+ */
+export function serializeError(err: unknown): unknown {
+  const out = pino.stdSerializers.err(err as Error) as unknown;
+  if (out === err || typeof out !== 'object' || out === null) return out;
+  const serialized = out as Record<string, unknown>;
+  for (const key of ['message', 'stack']) {
+    const v = serialized[key];
+    if (typeof v === 'string') serialized[key] = redactCredentials(v);
+  }
+  if ('body' in serialized) serialized.body = REDACTED;
+  return serialized;
+}
+
 /** A service's logger; `destination` defaults to stdout. */
 export function createLogger(service: string, level = 'info', destination?: pino.DestinationStream): Logger {
   const options: pino.LoggerOptions = {
@@ -83,6 +111,7 @@ export function createLogger(service: string, level = 'info', destination?: pino
       log: (obj) => redactSecrets(obj),
       bindings: (bindings) => redactSecrets(bindings),
     },
+    serializers: { err: serializeError },
     timestamp: pino.stdTimeFunctions.isoTime,
   };
   return destination ? pino(options, destination) : pino(options);

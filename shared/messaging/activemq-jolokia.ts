@@ -52,7 +52,9 @@ export class ActiveMqJolokia {
       });
     } catch (err) {
       const cause = (err as { cause?: { message?: string } }).cause?.message;
-      throw new Error(`ActiveMQ Jolokia API not reachable at ${this.endpoint}: ${cause ?? String(err)}`);
+      throw new Error(`ActiveMQ Jolokia API not reachable at ${this.endpoint}: ${cause ?? String(err)}`, {
+        cause: err,
+      });
     }
     if (!res.ok) throw new Error(`ActiveMQ Jolokia API at ${this.endpoint} answered HTTP ${res.status}`);
     return (await res.json()) as JolokiaResponse;

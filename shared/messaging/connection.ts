@@ -119,8 +119,8 @@ export class AmqpConnection extends EventEmitter {
       if (wasUp) brokerConnections.dec(broker);
       if (this.closed) return;
       const err = ctx.error;
-      if (wasUp) this.log.warn({ err: err?.message }, 'broker disconnected, reconnecting');
-      else this.log.debug({ err: err?.message }, 'broker unreachable, retrying');
+      if (wasUp) this.log.warn({ err }, 'broker disconnected, reconnecting');
+      else this.log.debug({ err }, 'broker unreachable, retrying');
       this.emit('down');
     });
     this.connection.on('connection_error', (ctx: EventContext) => {

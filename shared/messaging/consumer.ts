@@ -180,16 +180,13 @@ export class AmqpConsumer {
         if (message.messageId) this.remember(message.messageId, deliveries);
         const base = this.options.retryBaseDelayMs ?? 500;
         const delay = Math.min(this.options.retryMaxDelayMs ?? 15_000, base * 2 ** (deliveries - 1));
-        this.log.warn(
-          { address: this.source.address, deliveries, delay, err: reason },
-          'handler failed, will retry',
-        );
+        this.log.warn({ address: this.source.address, deliveries, delay, err }, 'handler failed, will retry');
         await new Promise((r) => setTimeout(r, delay));
         settle(() => delivery.modified({ delivery_failed: true, undeliverable_here: false }));
       } else {
         if (message.messageId) this.seen.delete(message.messageId);
         this.log.error(
-          { address: this.source.address, deliveries, err: reason, messageId: message.messageId },
+          { address: this.source.address, deliveries, err, messageId: message.messageId },
           'message rejected to the dead-letter address',
         );
         this.deadLetter(message, delivery, epoch, {
@@ -214,7 +211,7 @@ export class AmqpConsumer {
         const delay = Math.min(this.options.retryMaxDelayMs ?? 15_000, base * 2 ** Math.min(attempt - 1, 20));
         if (attempt === 1 || attempt % 10 === 0) {
           this.log.warn(
-            { address: this.source.address, attempt, delay, err: errorMessage(err) },
+            { address: this.source.address, attempt, delay, err },
             'handler failed, holding the message and retrying',
           );
         }
@@ -250,7 +247,7 @@ export class AmqpConsumer {
         if (live()) delivery.accept();
       },
       (err: unknown) => {
-        this.log.warn({ err: errorMessage(err) }, 'dead letter not forwarded; message released');
+        this.log.warn({ err }, 'dead letter not forwarded; message released');
         if (live()) delivery.release();
       },
     );

@@ -105,8 +105,7 @@ export class Messaging {
           await this.ensureQueue(name, queueOptions);
           break;
         } catch (err) {
-          if (attempt === 0)
-            this.log.warn({ queue: name, err: (err as Error).message }, 'cannot declare queue yet, retrying');
+          if (attempt === 0) this.log.warn({ queue: name, err }, 'cannot declare queue yet, retrying');
           await new Promise((r) => setTimeout(r, Math.min(5000, 200 * 2 ** attempt)));
         }
       }

@@ -1,4 +1,3 @@
-import type { ExportResult } from '@opentelemetry/core';
 import { OTLPExporterBase } from '@opentelemetry/otlp-exporter-base';
 import {
   convertLegacyHttpOptions,
@@ -9,28 +8,16 @@ import {
   type IExportTraceServiceResponse,
   type ISerializer,
 } from '@opentelemetry/otlp-transformer';
-
-/** One ExportTraceServiceRequest, encoded, and how many spans it holds. */
-export interface EncodedSpans {
-  readonly bytes: Uint8Array;
-  readonly spans: number;
-}
-
-/** An exporter of encoded batches: what sends the disk buffer's batches. */
-export interface EncodedSpanExporter {
-  export(batch: EncodedSpans, done: (result: ExportResult) => void): void;
-  forceFlush?(): Promise<void>;
-  shutdown(): Promise<void>;
-}
+import type { EncodedSpanExporter, EncodedSpans } from './encoding-span-processor';
 
 /**
- * Sends batches read back from the disk buffer, already OTLP protobuf, as
- * they are. It is `@opentelemetry/exporter-trace-otlp-proto`'s exporter
+ * The OTLP/HTTP protobuf span exporter of `@opentelemetry/exporter-trace-otlp-proto`
  * (same delegate: endpoint, headers, TLS, compression, timeout and retries
- * from the standard `OTEL_EXPORTER_OTLP_*` variables) with a serializer that
- * passes the bytes through.
+ * from the standard `OTEL_EXPORTER_OTLP_*` variables), for batches that are
+ * already encoded (by the EncodingSpanProcessor, or read back from the disk
+ * buffer): the bytes are sent as they are.
  */
-export class OtlpBytesExporter extends OTLPExporterBase<EncodedSpans> implements EncodedSpanExporter {
+export class OtlpProtoTraceExporter extends OTLPExporterBase<EncodedSpans> implements EncodedSpanExporter {
   constructor() {
     const serializer: ISerializer<EncodedSpans, IExportTraceServiceResponse> = {
       serializeRequest: (batch) => batch.bytes,

@@ -2,12 +2,12 @@ import * as path from 'node:path';
 import { trace, type ProxyTracerProvider } from '@opentelemetry/api';
 import type { Instrumentation } from '@opentelemetry/instrumentation';
 import { NodeSDK } from '@opentelemetry/sdk-node';
-import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
-import { BatchSpanProcessor, type SpanExporter, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
+import type { SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import type { TracingConfig } from '../config/tracing-config';
+import { EncodingSpanProcessor, type EncodedSpanExporter } from './encoding-span-processor';
 import { buildInstrumentations } from './instrumentations';
 import { isTracingStarted, setTracingHandle, type TracingHandle } from './lifecycle';
-import { OtlpBytesExporter } from './otlp-exporter';
+import { OtlpProtoTraceExporter } from './otlp-exporter';
 import { BufferingSpanExporter } from './span-buffer';
 import { warnTracing, type TracingWarn } from './tracing-log';
 
@@ -68,14 +68,16 @@ function buildSpanProcessors(config: TracingConfig, warn: TracingWarn): SpanProc
   }
   // The processor's queue (OTEL_BSP_MAX_QUEUE_SIZE) bounds memory; the
   // buffer makes its export fast while the collector is away.
-  return [new BatchSpanProcessor(createTraceExporter(config, warn))];
+  return [new EncodingSpanProcessor(createTraceExporter(config, warn), { warn })];
 }
 
-/** The upstream OTLP/HTTP protobuf exporter, behind the disk buffer unless it is turned off. */
-export function createTraceExporter(config: TracingConfig, warn: TracingWarn = warnTracing): SpanExporter {
-  const otlp = new OTLPTraceExporter();
+export function createTraceExporter(
+  config: TracingConfig,
+  warn: TracingWarn = warnTracing,
+): EncodedSpanExporter {
+  const otlp = new OtlpProtoTraceExporter();
   if (!config.buffer.enabled) return otlp;
-  return new BufferingSpanExporter(otlp, new OtlpBytesExporter(), {
+  return new BufferingSpanExporter(otlp, {
     dir: path.join(config.buffer.dir, safeDirName(config.serviceName ?? 'unknown_service')),
     maxBytes: config.buffer.maxBytes,
     maxSpans: config.buffer.maxSpans,

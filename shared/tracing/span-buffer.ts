@@ -1,9 +1,7 @@
 import { context } from '@opentelemetry/api';
 import { ExportResultCode, suppressTracing, type ExportResult } from '@opentelemetry/core';
-import { ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
-import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace-base';
 import { DiskSpanStore, type StoredBatch } from './disk-span-store';
-import type { EncodedSpanExporter, EncodedSpans } from './otlp-exporter';
+import type { EncodedSpanExporter, EncodedSpans } from './encoding-span-processor';
 import { warnTracing, type TracingWarn } from './tracing-log';
 
 export interface SpanBufferOptions {
@@ -19,11 +17,9 @@ export interface SpanBufferOptions {
 }
 
 /**
- * A SpanExporter decorator (in front of the upstream OTLP exporter) that
- * never loses a batch to an unreachable collector: a failed export is encoded
- * to OTLP protobuf, written to a bounded disk buffer and reported as done, so
- * the BatchSpanProcessor's bounded queue keeps draining. Buffered batches go
- * back to the collector as they were written, through `resend`. After the
+ * An exporter decorator that never loses a batch to an unreachable
+ * collector: a failed export is written to a bounded disk buffer and reported
+ * as done, so the span processor's bounded queue keeps draining. After the
  * first failure it stays "offline" and writes batches straight to disk (no
  * export timeouts on the hot path) while a background loop offers the oldest
  * buffered batch to the collector every `retryMs`; once one is accepted it
@@ -31,7 +27,7 @@ export interface SpanBufferOptions {
  * previous run is sent at start. A batch the collector refuses for good
  * (HTTP 4xx) is dropped with a warning rather than retried forever.
  */
-export class BufferingSpanExporter implements SpanExporter {
+export class BufferingSpanExporter implements EncodedSpanExporter {
   private readonly store: DiskSpanStore;
   private readonly warn: TracingWarn;
   private online = true;
@@ -42,8 +38,7 @@ export class BufferingSpanExporter implements SpanExporter {
   private readonly writes = new Set<Promise<void>>();
 
   constructor(
-    private readonly live: SpanExporter,
-    private readonly resend: EncodedSpanExporter,
+    private readonly inner: EncodedSpanExporter,
     private readonly opts: SpanBufferOptions,
   ) {
     this.warn = opts.warn ?? warnTracing;
@@ -61,31 +56,31 @@ export class BufferingSpanExporter implements SpanExporter {
     return this.store.spanCount;
   }
 
-  export(spans: ReadableSpan[], resultCallback: (result: ExportResult) => void): void {
+  export(batch: EncodedSpans, resultCallback: (result: ExportResult) => void): void {
     if (this.stopped) {
       resultCallback({ code: ExportResultCode.FAILED, error: new Error('span exporter is shut down') });
       return;
     }
     if (!this.online) {
-      this.persist(spans, resultCallback);
+      this.persist(batch, resultCallback);
       return;
     }
-    void exportQuietly((done) => this.live.export(spans, done)).then((result) => {
+    void exportQuietly(this.inner, batch).then((result) => {
       if (result.code === ExportResultCode.SUCCESS) {
         resultCallback(result);
         if (this.store.batchCount > 0) this.scheduleDrain(0);
       } else if (isPermanent(result.error)) {
-        this.warn('collector refused spans: dropped', { spans: spans.length, err: describe(result.error) });
+        this.warn('collector refused spans: dropped', { spans: batch.spans, err: describe(result.error) });
         resultCallback(result);
       } else {
         this.goOffline(result.error);
-        this.persist(spans, resultCallback);
+        this.persist(batch, resultCallback);
       }
     });
   }
 
   async forceFlush(): Promise<void> {
-    await this.live.forceFlush?.();
+    await this.inner.forceFlush?.();
     await Promise.all([...this.writes]);
   }
 
@@ -103,14 +98,14 @@ export class BufferingSpanExporter implements SpanExporter {
         this.warn('span buffer drain failed', { err: describe(err) }),
       );
     }
-    await Promise.all([this.live.shutdown(), this.resend.shutdown()]);
+    await this.inner.shutdown();
   }
 
-  private persist(spans: ReadableSpan[], resultCallback: (result: ExportResult) => void): void {
-    const write = this.write(spans).then(
+  private persist(batch: EncodedSpans, resultCallback: (result: ExportResult) => void): void {
+    const write = this.store.append(batch.bytes, batch.spans).then(
       () => resultCallback({ code: ExportResultCode.SUCCESS }),
       (err: unknown) => {
-        this.warn('span buffer write failed: spans dropped', { spans: spans.length, err: describe(err) });
+        this.warn('span buffer write failed: spans dropped', { spans: batch.spans, err: describe(err) });
         resultCallback({
           code: ExportResultCode.FAILED,
           error: err instanceof Error ? err : new Error(String(err)),
@@ -147,13 +142,7 @@ export class BufferingSpanExporter implements SpanExporter {
     this.timer.unref();
   }
 
-  /** A batch is kept as the OTLP request the collector takes, so sending it again is reading it. */
-  private async write(spans: ReadableSpan[]): Promise<void> {
-    const bytes = ProtobufTraceSerializer.serializeRequest(spans);
-    if (!bytes) throw new Error('spans could not be encoded');
-    await this.store.append(bytes, spans.length);
-  }
-
+  /** A batch is stored as the OTLP request the collector takes: sending it again is reading it. */
   private async readBatch(batch: StoredBatch): Promise<EncodedSpans> {
     return { bytes: await this.store.read(batch), spans: batch.spans };
   }
@@ -170,7 +159,7 @@ export class BufferingSpanExporter implements SpanExporter {
         await this.store.remove(batch);
         continue;
       }
-      const result = await exportQuietly((done) => this.resend.export(encoded, done));
+      const result = await exportQuietly(this.inner, encoded);
       if (result.code === ExportResultCode.SUCCESS) {
         // Deleted right after the acknowledgement: a crash in between is the
         // only way a batch can be sent twice.
@@ -197,10 +186,10 @@ export class BufferingSpanExporter implements SpanExporter {
 }
 
 /** Export outside any trace: the exporter's own HTTP calls must not create spans. */
-function exportQuietly(send: (done: (result: ExportResult) => void) => void): Promise<ExportResult> {
+function exportQuietly(exporter: EncodedSpanExporter, batch: EncodedSpans): Promise<ExportResult> {
   return new Promise((resolve) => {
     try {
-      context.with(suppressTracing(context.active()), () => send(resolve));
+      context.with(suppressTracing(context.active()), () => exporter.export(batch, resolve));
     } catch (err) {
       resolve({ code: ExportResultCode.FAILED, error: err instanceof Error ? err : new Error(String(err)) });
     }

@@ -1,7 +1,7 @@
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { deprecateBundles, readCatalog, serializeBlock } from '../../services/builder/catalog';
+import { deprecateBundles, readCatalog, serializeBlock } from '@iib-ts/catalog';
 import { testImages } from '../support/env';
 import { pushTreeImage, readTree, requireRegistry, under, writeBundlesCatalog } from '../support/fbc-images';
 import {

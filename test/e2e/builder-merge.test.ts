@@ -3,7 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
-import { readCatalog } from '../../services/builder/catalog';
+import { readCatalog } from '@iib-ts/catalog';
 import { testImages } from '../support/env';
 import {
   digestRef,

@@ -1,5 +1,5 @@
 import { Connection, create_container } from 'rhea';
-import { amqpUrl, testImages } from '../support/env';
+import { amqpUrl, brokerAddress, testImages } from '../support/env';
 import { queueStats } from '../support/broker-admin';
 import { RunningSystem, startSystem } from '../support/system';
 import { startBrokerProxy, TcpProxy } from '../support/tcp-proxy';
@@ -27,7 +27,10 @@ async function drain(queue: string): Promise<number[]> {
     reconnect: false,
   });
   const ids: number[] = [];
-  const receiver = conn.open_receiver({ source: { address: `/amq/queue/${queue}` }, credit_window: 200 });
+  const receiver = conn.open_receiver({
+    source: { address: brokerAddress(`queue://${queue}`) },
+    credit_window: 200,
+  });
   receiver.on('message', (ctx) => {
     const body = JSON.parse(ctx.message?.body as string) as { id: number };
     ids.push(body.id);

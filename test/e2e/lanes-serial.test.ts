@@ -199,13 +199,25 @@ describe('lanes: serial guarantee, takeover, shutdown, attempts limit', () => {
     }
     if (brokerDialect !== 'rabbitmq') {
       // ActiveMQ counts the deliveries (AMQP delivery-count) but does not act
-      // on them (Artemis only at its own max-delivery-attempts): the next consumer does. With every builder dead the message
+      // on them: the next consumer does. With every builder dead the message
       // waits on the lane; the next builder to attach dead-letters it unbuilt.
       await new Promise((r) => setTimeout(r, 1000));
       expect(finals(id)).toEqual([]);
       procs['at-c'] = (await builders('attempts', ['at-c']))['at-c']!;
     }
-    await until('the request to fail', allFinal(ids));
+    await until('the request to end', allFinal(ids));
+    if (brokerDialect === 'artemis') {
+      // Artemis forgets a delivery whose consumer's connection died once it has
+      // noticed the death (test/integration/broker-delivery-count.test.ts), so
+      // the limit cannot count crashed builders there (docs/lanes.md): the
+      // survivor may build it. What still holds: it ends once, nothing lost.
+      const final = finals(id);
+      expect(final).toHaveLength(1);
+      expect(starts(id).length).toBeGreaterThanOrEqual(MAX_DELIVERIES);
+      if (final[0]!.state === 'complete') expect(final[0]!.builder).toBe('at-c');
+      else expect(final[0]!.builder).toBe('scheduler');
+      return;
+    }
     expect(starts(id)).toHaveLength(MAX_DELIVERIES);
     expect(finals(id).map((u) => [u.state, u.state_reason, u.builder])).toEqual([
       [

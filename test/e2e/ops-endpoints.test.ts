@@ -90,7 +90,7 @@ describe('health, readiness and metrics of every service', () => {
 
     // in_progress and complete: the notifier may still be sending the last one.
     const deadline = Date.now() + 20_000;
-    let published = 0;
+    let published: number;
     for (;;) {
       const notifier = await scrape(opsUrl('notifier', '/metrics'));
       published = sampleSum(notifier, 'iib_state_messages_published_total', { kind: 'build state' });

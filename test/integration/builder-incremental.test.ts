@@ -8,7 +8,7 @@ import type { StateUpdate } from '../../shared/contracts';
 import type { AmqpSender } from '../../shared/messaging';
 import type { BuildContext } from '../../services/builder/build-context';
 import { Buildah } from '../../services/builder/buildah';
-import { addBundles, readCatalog, removePackages, writeCatalog } from '../../services/builder/catalog';
+import { addBundles, readCatalog, removePackages, writeCatalog } from '@iib-ts/catalog';
 import { CommandRunner } from '../../services/builder/command-runner';
 import { Images } from '../../services/builder/images';
 import { planIncremental } from '../../services/builder/incremental';

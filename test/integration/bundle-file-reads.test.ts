@@ -7,7 +7,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { MAX_MANIFEST_BYTES, readBundleFile } from '../../services/builder/bounded-read';
 import { loadOperatorCsv } from '../../services/builder/bundle-csv';
-import { parseBundleDir } from '../../services/builder/catalog';
+import { parseBundleDir } from '@iib-ts/catalog';
 
 /** A sparse file: the size is declared without writing the bytes. */
 async function sparse(file: string, size: number): Promise<void> {

@@ -258,6 +258,11 @@ describe('Kubernetes manifests', () => {
       return next < 0 ? rest : rest.slice(0, next);
     };
     expect(stage('deps')).toMatch(/npm ci --omit=dev/);
+    // Every stage starts from NODE_IMAGE, pinned by digest (the tag stays for readers).
+    expect(dockerfile).toMatch(/^ARG NODE_IMAGE=node:24-bookworm-slim@sha256:[0-9a-f]{64}$/m);
+    expect([...dockerfile.matchAll(/^FROM\s+(\S+)/gm)].map((m) => m[1])).toEqual(
+      expect.not.arrayContaining([expect.not.stringMatching(/^(\$\{NODE_IMAGE\}|runtime)$/)]),
+    );
     expect(stage('runtime')).toMatch(/COPY --from=deps \/app\/node_modules/);
     expect(stage('runtime')).toMatch(/org\.opencontainers\.image\.revision/);
     for (const name of ['runtime', 'builder']) {

@@ -1,15 +1,13 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
-import { ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
 import {
   BasicTracerProvider,
   InMemorySpanExporter,
   SimpleSpanProcessor,
-  type ReadableSpan,
-  type SpanExporter,
 } from '@opentelemetry/sdk-trace-base';
-import type { EncodedSpanExporter, EncodedSpans } from '../../shared/tracing/otlp-exporter';
+import type { EncodedSpanExporter, EncodedSpans } from '../../shared/tracing/encoding-span-processor';
+import { OtlpSpanEncoder } from '../../shared/tracing/otlp-span-encoder';
 import { BufferingSpanExporter, type SpanBufferOptions } from '../../shared/tracing/span-buffer';
 import { decodeProtobufRequest } from '../support/otlp-receiver-decode';
 import { eventually } from '../unit/tracing/memory-tracing';
@@ -20,26 +18,13 @@ import { tempDir } from './tracing-support';
  * availability the test switches (the OTLP path end to end is in
  * tracing-buffer.test.ts).
  */
-class SwitchableCollector {
+class SwitchableCollector implements EncodedSpanExporter {
   up = true;
   refuseWith: number | undefined;
   calls = 0;
   readonly received: string[] = [];
 
-  /** The upstream OTLP exporter's place: spans as the BatchSpanProcessor hands them over. */
-  readonly live: SpanExporter = {
-    export: (spans, done) => this.answer(done, () => spans.map((s) => s.name)),
-    shutdown: async () => undefined,
-  };
-
-  /** Where buffered batches go: the OTLP request as written to disk. */
-  readonly resend: EncodedSpanExporter = {
-    export: (batch: EncodedSpans, done) =>
-      this.answer(done, () => decodeProtobufRequest(Buffer.from(batch.bytes)).map((s) => s.name)),
-    shutdown: async () => undefined,
-  };
-
-  private answer(done: (result: ExportResult) => void, names: () => string[]): void {
+  export(batch: EncodedSpans, done: (result: ExportResult) => void): void {
     this.calls++;
     setImmediate(() => {
       if (this.refuseWith !== undefined) {
@@ -48,15 +33,13 @@ class SwitchableCollector {
           error: Object.assign(new Error('refused'), { code: this.refuseWith }),
         });
       } else if (this.up) {
-        this.received.push(...names());
+        this.received.push(...decodeProtobufRequest(Buffer.from(batch.bytes)).map((s) => s.name));
         done({ code: ExportResultCode.SUCCESS });
       } else done({ code: ExportResultCode.FAILED, error: new Error('connect ECONNREFUSED') });
     });
   }
-}
 
-function bufferIn(collector: SwitchableCollector, options: SpanBufferOptions): BufferingSpanExporter {
-  return new BufferingSpanExporter(collector.live, collector.resend, options);
+  async shutdown(): Promise<void> {}
 }
 
 const finishedSpans = (() => {
@@ -71,12 +54,12 @@ const finishedSpans = (() => {
   };
 })();
 
-/** A batch as the span processor hands it over. */
-function makeSpans(...names: string[]): ReadableSpan[] {
-  return finishedSpans(...names);
+/** A batch as the span processor hands it over: one OTLP request. */
+function makeSpans(...names: string[]): EncodedSpans {
+  return { bytes: new OtlpSpanEncoder().encode(finishedSpans(...names)), spans: names.length };
 }
 
-function exportNow(exporter: SpanExporter, batch: ReadableSpan[]): Promise<ExportResult> {
+function exportNow(exporter: EncodedSpanExporter, batch: EncodedSpans): Promise<ExportResult> {
   return new Promise((resolve) => exporter.export(batch, resolve));
 }
 
@@ -94,7 +77,7 @@ function setup(overrides: Partial<SpanBufferOptions> = {}) {
     warn: (msg) => warnings.push(msg),
     ...overrides,
   };
-  return { dir, warnings, collector, options, exporter: bufferIn(collector, options) };
+  return { dir, warnings, collector, options, exporter: new BufferingSpanExporter(collector, options) };
 }
 
 const setupOptions = (dir: string): SpanBufferOptions => ({
@@ -138,13 +121,13 @@ describe('BufferingSpanExporter', () => {
     expect(warnings).toContain('span buffer full: dropped the oldest spans');
     await exporter.shutdown();
     const collectorBack = new SwitchableCollector();
-    const next = bufferIn(collectorBack, setupOptions(dir));
+    const next = new BufferingSpanExporter(collectorBack, setupOptions(dir));
     await next.shutdown();
     expect(collectorBack.received).toEqual(['2a', '2b', '3a', '3b']);
   });
 
   it('when the buffer exceeds its byte limit, then the oldest batches are dropped', async () => {
-    const maxBytes = Math.floor(2.5 * ProtobufTraceSerializer.serializeRequest(makeSpans('span-0'))!.length);
+    const maxBytes = Math.floor(2.5 * makeSpans('span-0').bytes.length);
     const { dir, collector, exporter } = setup({ maxBytes, retryMs: 60_000 });
     collector.up = false;
     for (let i = 0; i < 5; i++) await exportNow(exporter, makeSpans(`span-${i}`));
@@ -166,7 +149,7 @@ describe('BufferingSpanExporter', () => {
     fs.writeFileSync(path.join(first.dir, '00000000000001-1-00000000-1.otlp.tmp'), 'partial');
 
     const collector = new SwitchableCollector();
-    const second = bufferIn(collector, { ...first.options, retryMs: 20 });
+    const second = new BufferingSpanExporter(collector, { ...first.options, retryMs: 20 });
     await eventually(() => collector.received.length === 2, 'the previous run to be sent');
     expect(collector.received).toEqual(['old-1', 'old-2']);
     // A batch's file is removed after the collector's answer, not before it.
@@ -190,7 +173,7 @@ describe('BufferingSpanExporter', () => {
     await exportNow(first.exporter, makeSpans('waiting'));
     await first.exporter.shutdown();
     const collector = new SwitchableCollector();
-    const next = bufferIn(collector, setupOptions(first.dir));
+    const next = new BufferingSpanExporter(collector, setupOptions(first.dir));
     await next.shutdown(); // before the start-up drain timer could fire
     expect(collector.received).toEqual(['waiting']);
     expect(files(first.dir)).toEqual([]);

@@ -23,7 +23,9 @@ export async function subscribeAmqp10(address: string, url = amqpUrl): Promise<A
   try {
     await client.connect(url);
   } catch (err) {
-    throw new Error(`amqp10 cannot connect to ${new URL(url).host} (${String(err)}): run \`npm run stack\``);
+    throw new Error(`amqp10 cannot connect to ${new URL(url).host} (${String(err)}): run \`npm run stack\``, {
+      cause: err,
+    });
   }
   const receiver = await client.createReceiver(address);
   const messages: Amqp10Message[] = [];

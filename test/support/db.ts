@@ -17,7 +17,7 @@ async function admin<T>(fn: (c: Client) => Promise<T>): Promise<T> {
   try {
     await client.connect();
   } catch (err) {
-    throw new Error(`${START_HINT} (${(err as Error).message})`);
+    throw new Error(`${START_HINT} (${(err as Error).message})`, { cause: err });
   }
   try {
     return await fn(client);

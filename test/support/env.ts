@@ -1,3 +1,4 @@
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { DialectName } from '../../shared/config';
 import { getDialect } from '../../shared/messaging/dialect';
@@ -15,12 +16,35 @@ export const fixturesDir =
 
 export const databaseUrl = process.env.IIB_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/iib';
 
+/**
+ * The broker keys of the local stack's `.stack/env` (scripts/stack.sh), so the
+ * tests talk to the broker the stack's services use: ActiveMQ Classic unless
+ * the stack was moved (`IIB_STACK_BROKER=rabbitmq npm run stack`).
+ */
+function stackEnv(key: string): string | undefined {
+  let text: string;
+  try {
+    text = fs.readFileSync(path.join(repoRoot, '.stack', 'env'), 'utf8');
+  } catch {
+    return undefined;
+  }
+  const line = text
+    .split('\n')
+    .filter((l) => l.startsWith(`${key}=`))
+    .pop();
+  return line?.slice(key.length + 1).trim() || undefined;
+}
+
 /** First of the failover list: tests talk to one broker. */
-export const amqpUrl = (process.env.IIB_AMQP_URLS ?? 'amqp://guest:guest@127.0.0.1:5672')
+export const amqpUrl = (
+  process.env.IIB_AMQP_URLS ??
+  stackEnv('IIB_AMQP_URLS') ??
+  'amqp://guest:guest@127.0.0.1:5673'
+)
   .split(',')[0]!
   .trim();
 
-export const brokerDialect = process.env.IIB_BROKER_DIALECT ?? 'rabbitmq';
+export const brokerDialect = process.env.IIB_BROKER_DIALECT ?? stackEnv('IIB_BROKER_DIALECT') ?? 'activemq';
 
 /** Host and port of the test broker (the first URL). */
 export const amqpHost = new URL(amqpUrl).hostname;

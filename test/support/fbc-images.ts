@@ -2,7 +2,7 @@ import { cp, mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { parse } from 'yaml';
-import { addBundles, emptyCatalog, writeCatalog, type Catalog } from '../../services/builder/catalog';
+import { addBundles, emptyCatalog, writeCatalog, type Catalog } from '@iib-ts/catalog';
 import { fixturesDir } from './env';
 import { labelLines, pushScratchImage, servedDigest } from './scratch-images';
 

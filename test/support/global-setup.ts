@@ -35,14 +35,17 @@ interface GlobalConfigLike {
 }
 
 /**
- * Unit tests do no I/O: `jest test/unit` must not need the stack. Any other
+ * Unit tests do no I/O: `jest test/unit` must not need the stack, nor do the
+ * workspace packages' own tests (`jest packages/catalog`). Any other
  * selection (including the full run) may hold integration or e2e tests.
  */
 export function selectsOnlyUnitTests(testPathPattern: string | undefined): boolean {
   if (!testPathPattern) return false;
   return testPathPattern
     .split('|')
-    .every((part) => /(^|[\\/])test[\\/]unit([\\/]|$)/.test(part.replace(/^\.[\\/]/, '')));
+    .every((part) =>
+      /(^|[\\/])(test[\\/]unit|packages([\\/][^\\/]+)?)([\\/]|$)/.test(part.replace(/^\.[\\/]/, '')),
+    );
 }
 
 function redact(url: string): string {
@@ -55,7 +58,9 @@ async function checkPostgres(): Promise<void> {
     await client.connect();
     await client.query('select 1');
   } catch (err) {
-    throw new Error(`PostgreSQL does not answer at ${redact(databaseUrl)}: ${(err as Error).message}`);
+    throw new Error(`PostgreSQL does not answer at ${redact(databaseUrl)}: ${(err as Error).message}`, {
+      cause: err,
+    });
   } finally {
     await client.end().catch(() => undefined);
   }
@@ -143,7 +148,9 @@ async function httpGet(url: string, what: string): Promise<void> {
     await res.arrayBuffer();
   } catch (err) {
     const cause = (err as { cause?: { message?: string } }).cause?.message;
-    throw new Error(`${what} does not answer at ${parsed.href}: ${cause ?? (err as Error).message}`);
+    throw new Error(`${what} does not answer at ${parsed.href}: ${cause ?? (err as Error).message}`, {
+      cause: err,
+    });
   }
   if (status !== 200) throw new Error(`${what} at ${parsed.href} answered HTTP ${status}`);
 }

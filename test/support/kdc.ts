@@ -107,7 +107,7 @@ export async function startKdc(realm = 'IIB.TEST'): Promise<Kdc> {
       return stdout;
     } catch (err) {
       const e = err as { stderr?: string; message: string };
-      throw new Error(`${name} ${args.join(' ')} failed: ${e.stderr || e.message}`);
+      throw new Error(`${name} ${args.join(' ')} failed: ${e.stderr || e.message}`, { cause: err });
     }
   };
   const kadmin = (query: string): Promise<string> => tool('kadmin.local', ['-r', realm, '-q', query]);

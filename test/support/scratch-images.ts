@@ -21,8 +21,9 @@ export async function buildah(args: string[]): Promise<string> {
     return stdout;
   } catch (err) {
     const e = err as { code?: string; stderr?: string; message: string };
-    if (e.code === 'ENOENT') throw new Error('buildah is not installed: run `bash scripts/stack.sh up`');
-    throw new Error(`buildah ${args.join(' ')} failed: ${e.stderr ?? e.message}`);
+    if (e.code === 'ENOENT')
+      throw new Error('buildah is not installed: run `bash scripts/stack.sh up`', { cause: err });
+    throw new Error(`buildah ${args.join(' ')} failed: ${e.stderr ?? e.message}`, { cause: err });
   }
 }
 
@@ -35,6 +36,7 @@ export async function requireRegistry(): Promise<void> {
   } catch (err) {
     throw new Error(
       `the registry ${registryHost} does not answer (${(err as Error).message}): start it with \`bash scripts/stack.sh up\``,
+      { cause: err },
     );
   }
 }

@@ -67,6 +67,7 @@ export async function createDatabase(name: string): Promise<string> {
   } catch (err) {
     throw new Error(
       `PostgreSQL is not reachable at ${databaseUrl} (${(err as Error).message}): run \`npm run stack\``,
+      { cause: err },
     );
   }
   try {

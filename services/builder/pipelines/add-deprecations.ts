@@ -2,7 +2,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { ValidationError } from '../../../shared/errors';
 import type { BuildContext } from '../build-context';
-import { readCatalog } from '../catalog';
+import { readCatalog } from '@iib-ts/catalog';
 import {
   finishIndexRequest,
   fromIndexOverwrite,

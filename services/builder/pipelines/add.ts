@@ -21,7 +21,7 @@ import {
   deprecateBundles,
   emptyCatalog,
   type AddMode,
-} from '../catalog';
+} from '@iib-ts/catalog';
 import {
   finishIndexRequest,
   loadIndexCatalog,

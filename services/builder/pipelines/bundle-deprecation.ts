@@ -7,10 +7,14 @@
  */
 import { compare, valid } from 'semver';
 import { ValidationError } from '../../../shared/errors';
-import { deprecateBundles, type BundleBlob, type Catalog } from '../catalog';
-import { aggregateMessages } from '../catalog/errors';
-import { bundleVersion } from '../catalog/fbc';
-import { channelHeads } from '../catalog/registry-state';
+import {
+  aggregateMessages,
+  bundleVersion,
+  channelHeads,
+  deprecateBundles,
+  type BundleBlob,
+  type Catalog,
+} from '@iib-ts/catalog';
 
 /** The bundle of each package with the highest version among `images` (IIB's order: sorted pull specs). */
 export function latestPerPackage(images: readonly string[], all: readonly BundleBlob[]): string[] {

@@ -15,7 +15,7 @@ import {
   writeCatalog,
   CatalogError,
   type Catalog,
-} from '../catalog';
+} from '@iib-ts/catalog';
 import type { ResolvedImage } from '../images';
 
 /** IIB's operator_deprecations_dir under /configs. */

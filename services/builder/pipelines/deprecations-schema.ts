@@ -5,7 +5,7 @@
  * checks them, so those checks are made here with that opm's messages.
  */
 import { ValidationError } from '../../../shared/errors';
-import type { Catalog } from '../catalog';
+import type { Catalog } from '@iib-ts/catalog';
 
 const SCHEMA = 'olm.deprecations';
 

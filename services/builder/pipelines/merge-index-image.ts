@@ -11,7 +11,7 @@ import {
   type BundleBlob,
   type Catalog,
   type RenderedBundle,
-} from '../catalog';
+} from '@iib-ts/catalog';
 import {
   finishIndexRequest,
   prepareIndexBuildFrom,

@@ -1,6 +1,6 @@
 import type { BuildContext } from '../build-context';
 import { writeTouchedPackages } from '../bundles-catalog';
-import { removePackages } from '../catalog';
+import { removePackages } from '@iib-ts/catalog';
 import {
   finishIndexRequest,
   fromIndexOverwrite,

@@ -1,7 +1,7 @@
 import type { Request } from 'express';
 import { createRemoteJWKSet, errors, jwtVerify } from 'jose';
 import type { Logger } from 'pino';
-import { DependencyError, errorMessage } from '../../../shared/errors';
+import { DependencyError } from '../../../shared/errors';
 import { AuthenticationFailed, authorization, Authenticator } from './authenticator';
 
 export interface JwtOptions {
@@ -37,7 +37,7 @@ export function jwtAuthenticator(options: JwtOptions): Authenticator {
       } catch (err) {
         if (err instanceof AuthenticationFailed) throw err;
         if (err instanceof errors.JWKSTimeout || !(err instanceof errors.JOSEError)) {
-          options.log.warn({ err: errorMessage(err) }, 'JWKS unavailable');
+          options.log.warn({ err }, 'JWKS unavailable');
           throw new DependencyError('The identity provider cannot be reached, try again later', {
             retryable: true,
           });

@@ -57,7 +57,7 @@ export function kerberosAuthenticator(options: KerberosOptions): Authenticator {
           throw new AuthenticationFailed([challenge]);
         }
         if (err instanceof AcceptorUnavailable) {
-          options.log.error({ err: err.message }, 'kerberos acceptor unavailable');
+          options.log.error({ err }, 'kerberos acceptor unavailable');
           throw new DependencyError('Kerberos authentication is unavailable, try again later', {
             retryable: true,
           });

@@ -3,7 +3,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { splitPresent, type ResolvedBundle } from '../../../services/builder/bundles';
 import { writeTouchedPackages } from '../../../services/builder/bundles-catalog';
-import { readCatalog, removePackages } from '../../../services/builder/catalog';
+import { readCatalog, removePackages } from '@iib-ts/catalog';
 
 const pkgYaml = (name: string, image: string): string =>
   [

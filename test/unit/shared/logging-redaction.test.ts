@@ -69,3 +69,50 @@ describe('createLogger', () => {
     expect(second).toMatchObject({ builder: 'b-1', registry_auths: REDACTED, auth: { token: REDACTED } });
   });
 });
+
+describe('errors in log lines', () => {
+  const capture = (): { log: ReturnType<typeof createLogger>; lines: Record<string, unknown>[] } => {
+    const lines: Record<string, unknown>[] = [];
+    const sink = new Writable({
+      write(chunk: Buffer, _enc, cb) {
+        lines.push(JSON.parse(chunk.toString()) as Record<string, unknown>);
+        cb();
+      },
+    });
+    return { log: createLogger('unit', 'info', sink), lines };
+  };
+
+  it('when an error is logged under err, then its type, message and stack are recorded', () => {
+    const { log, lines } = capture();
+    const cause = new Error('connect ECONNREFUSED 127.0.0.1:5432');
+    log.error({ err: new TypeError('query failed', { cause }) }, 'database unavailable');
+    const err = lines[0]?.err as Record<string, unknown>;
+    expect(err.type).toBe('TypeError');
+    expect(err.message).toContain('query failed');
+    expect(err.stack).toMatch(/^TypeError: query failed\n\s+at /);
+    // The cause's stack too, as pino records it.
+    expect(err.stack).toContain('ECONNREFUSED');
+  });
+
+  it('when an error’s text holds credentials, then the line holds none of them', () => {
+    const { log, lines } = capture();
+    const err = Object.assign(
+      new Error(
+        'GET http://guest:hunter2@broker:15672/api failed: Authorization: Bearer eyJhbGciOiJIUzI1NiJ9.e30.sig',
+      ),
+      { body: '{"overwrite_from_index_token": "user:tok-77"}', password: 'pw-1' },
+    );
+    log.warn({ err }, 'management API unreachable');
+    const text = JSON.stringify(lines[0]);
+    for (const secret of ['hunter2', 'eyJhbGciOiJIUzI1NiJ9', 'tok-77', 'pw-1'])
+      expect(text).not.toContain(secret);
+    expect((lines[0]?.err as Record<string, unknown>).message).toContain('http://guest:***@broker:15672/api');
+    expect((lines[0]?.err as Record<string, unknown>).stack).toContain('Bearer ***');
+  });
+
+  it('when something that is not an error is logged under err, then it is written as it is', () => {
+    const { log, lines } = capture();
+    log.warn({ err: 'plain text' }, 'odd');
+    expect(lines[0]?.err).toBe('plain text');
+  });
+});

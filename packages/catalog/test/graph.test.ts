@@ -1,16 +1,9 @@
-import type { ChannelBlob } from '../../../services/builder/catalog/fbc';
-import type { RegBundle } from '../../../services/builder/catalog/registry-state';
-import {
-  semverPackageManifest,
-  rebuildReplacesChannels,
-} from '../../../services/builder/catalog/replaces-mode';
-import {
-  addBundleToGraph,
-  entriesFromGraph,
-  generateGraph,
-} from '../../../services/builder/catalog/semver-mode';
-import { validatePackages } from '../../../services/builder/catalog/validate';
-import { emptyBlock } from '../../../services/builder/catalog/fbc';
+import type { ChannelBlob } from '../src/fbc';
+import type { RegBundle } from '../src/registry-state';
+import { semverPackageManifest, rebuildReplacesChannels } from '../src/replaces-mode';
+import { addBundleToGraph, entriesFromGraph, generateGraph } from '../src/semver-mode';
+import { validatePackages } from '../src/validate';
+import { emptyBlock } from '../src/fbc';
 
 function bundle(
   name: string,

@@ -43,33 +43,49 @@ async function readIgnore(dir: string): Promise<RegExp[]> {
   }
 }
 
-/** Reads every file of a catalog directory; a missing or empty directory is an empty catalog. */
-export async function readCatalog(dir: string): Promise<Catalog> {
-  const catalog = emptyCatalog();
+/**
+ * The catalog files under `dir` (paths relative to it, sorted, without what
+ * `.indexignore` excludes), or undefined when `dir` does not exist.
+ */
+export async function listCatalogFiles(dir: string): Promise<string[] | undefined> {
   let stat;
   try {
     stat = await fsp.stat(dir);
   } catch {
-    return catalog;
+    return undefined;
   }
   if (!stat.isDirectory()) throw inputError(dir, 'not a directory');
   const files: string[] = [];
   await walk(dir, '', files, await readIgnore(dir));
-  for (const rel of files) {
+  return files;
+}
+
+/**
+ * Reads every file of a catalog directory; a missing or empty directory is an
+ * empty catalog. Each file costs its own size: the packages a file touched
+ * come back from parsing it, with no look at the packages read before.
+ */
+export async function readCatalog(dir: string): Promise<Catalog> {
+  const catalog = emptyCatalog();
+  for (const rel of (await listCatalogFiles(dir)) ?? []) {
     const full = path.join(dir, rel);
     const text = await fsp.readFile(full, 'utf8');
-    const before = new Map([...catalog.packages].map(([k, v]) => [k, v.sources.length]));
-    parseCatalogText(catalog, text, full);
-    const touched = [...catalog.packages.values()].filter((b) => b.sources.length !== before.get(b.name));
-    // A package whose blobs all come from its own file can later be written back by linking that file.
-    const only = touched[0];
-    if (touched.length === 1 && only && only.sources.length === 1 && rel === `${only.name}/catalog.json`) {
-      only.original = { file: full };
-    } else {
-      for (const b of touched) delete b.original;
-    }
+    noteOriginal([...parseCatalogText(catalog, text, full)], rel, full);
   }
   return catalog;
+}
+
+/**
+ * After reading the file `rel` (`full`): a package whose blobs all come from
+ * its own file can later be written back by linking that file.
+ */
+export function noteOriginal(touched: readonly PackageBlock[], rel: string, full: string): void {
+  const only = touched[0];
+  if (touched.length === 1 && only && only.sources.length === 1 && rel === `${only.name}/catalog.json`) {
+    only.original = { file: full };
+  } else {
+    for (const b of touched) delete b.original;
+  }
 }
 
 export interface WriteOptions {

@@ -1,4 +1,4 @@
-import { aggregateMessages, inputError } from '../../../services/builder/catalog/errors';
+import { aggregateMessages, inputError } from '../src/errors';
 
 describe('catalog errors', () => {
   it('when several messages repeat, then they are joined once each in brackets', () => {

@@ -1,4 +1,4 @@
-import { buildIdCompare, goFormatVersion, parseVersion } from '../../../services/builder/catalog/versions';
+import { buildIdCompare, goFormatVersion, parseVersion } from '../src/versions';
 
 describe('versions as opm parses them', () => {
   it.each(['0.2', 'v1.0.0', '01.0.0', '1.0.0-01', '1.0.0+', ''])(

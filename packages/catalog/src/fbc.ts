@@ -92,18 +92,25 @@ function str(v: unknown): string {
   return typeof v === 'string' ? v : '';
 }
 
-function blockFor(catalog: Catalog, name: string, file: string): PackageBlock {
+function blockFor(catalog: Catalog, name: string, file: string, touched: Set<PackageBlock>): PackageBlock {
   let b = catalog.packages.get(name);
   if (!b) {
     b = emptyBlock(name);
     catalog.packages.set(name, b);
   }
-  if (!b.sources.includes(file)) b.sources.push(file);
+  if (!touched.has(b)) {
+    touched.add(b);
+    if (!b.sources.includes(file)) b.sources.push(file);
+  }
   return b;
 }
 
-/** Adds the blobs of one file to a catalog; `file` is only used in messages. */
-export function addBlobs(catalog: Catalog, docs: unknown[], file: string): void {
+/**
+ * Adds the blobs of one file to a catalog; `file` is only used in messages.
+ * Returns the packages the file holds blobs of.
+ */
+export function addBlobs(catalog: Catalog, docs: unknown[], file: string): Set<PackageBlock> {
+  const touched = new Set<PackageBlock>();
   for (const doc of docs) {
     if (!isRecord(doc))
       throw inputError(file, `expected a JSON/YAML object per document, found ${typeof doc}`);
@@ -113,7 +120,7 @@ export function addBlobs(catalog: Catalog, docs: unknown[], file: string): void 
     }
     if (schema === 'olm.package') {
       const name = str(doc.name);
-      const block = blockFor(catalog, name, file);
+      const block = blockFor(catalog, name, file, touched);
       if (block.package) {
         throw inputError(file, `duplicate package "${name}" (also defined in ${block.sources[0] ?? file})`);
       }
@@ -121,19 +128,21 @@ export function addBlobs(catalog: Catalog, docs: unknown[], file: string): void 
     } else if (schema === 'olm.channel') {
       const ch = doc as unknown as ChannelBlob;
       if (!Array.isArray(ch.entries)) ch.entries = [];
-      blockFor(catalog, str(doc.package), file).channels.push(ch);
+      blockFor(catalog, str(doc.package), file, touched).channels.push(ch);
     } else if (schema === 'olm.bundle') {
-      blockFor(catalog, str(doc.package), file).bundles.push(doc as unknown as BundleBlob);
+      blockFor(catalog, str(doc.package), file, touched).bundles.push(doc as unknown as BundleBlob);
     } else {
       const pkg = str(doc.package);
       if (pkg === '') catalog.globals.push(doc as OtherBlob);
-      else blockFor(catalog, pkg, file).others.push(doc as OtherBlob);
+      else blockFor(catalog, pkg, file, touched).others.push(doc as OtherBlob);
     }
   }
+  return touched;
 }
 
-export function parseCatalogText(catalog: Catalog, text: string, file: string): void {
-  addBlobs(catalog, decodeAll(text, file), file);
+/** Adds the blobs of one file's text to a catalog; returns the packages it holds blobs of. */
+export function parseCatalogText(catalog: Catalog, text: string, file: string): Set<PackageBlock> {
+  return addBlobs(catalog, decodeAll(text, file), file);
 }
 
 function orderBlob<T extends object>(blob: T, keys: readonly string[]): T {

@@ -1,17 +1,18 @@
-import { ValidationError } from '../../../shared/errors';
-
 /**
  * Why a catalog operation failed. `input` is a malformed file or directory
  * (it names the file); `opm` is a failure opm v1.26.4 itself reports, with
- * opm's own text so callers and logs read the same as IIB's.
+ * opm's own text so callers and logs read the same as IIB's; `usage` is a bad
+ * command line. All are the caller's input, never a passing failure: retrying
+ * cannot help (the builder reports them as a failed request).
  */
 export type CatalogErrorKind = 'input' | 'opm' | 'usage';
 
-export class CatalogError extends ValidationError {
+export class CatalogError extends Error {
   readonly kind: CatalogErrorKind;
   readonly file: string | undefined;
   constructor(kind: CatalogErrorKind, message: string, options?: { file?: string; cause?: unknown }) {
     super(message, { cause: options?.cause });
+    this.name = 'CatalogError';
     this.kind = kind;
     this.file = options?.file;
   }

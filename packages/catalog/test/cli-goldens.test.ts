@@ -8,8 +8,8 @@ import { existsSync, promises as fsp, readdirSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
-import { main } from '../../services/builder/catalog/cli';
-import { bundlesDir, fixturesDir, goldenDir, repoRoot } from '../support/fixtures';
+import { runCli } from '../src/cli';
+import { bundlesDir, fixturesDir, goldenDir, packageRoot, repoRoot } from './fixtures';
 
 interface CliResult {
   code: number;
@@ -20,7 +20,7 @@ interface CliResult {
 async function cli(...args: string[]): Promise<CliResult> {
   let stdout = '';
   let stderr = '';
-  const code = await main(args, { stdout: (s) => (stdout += s), stderr: (s) => (stderr += s) });
+  const code = await runCli(args, { stdout: (s) => (stdout += s), stderr: (s) => (stderr += s) });
   return { code, stdout, stderr };
 }
 
@@ -124,6 +124,44 @@ const scenarios = existsSync(registryDir)
       .sort()
   : [];
 
+/** Runs one golden step on `catalog` and checks its outcome, graph and final catalog against opm's. */
+async function expectStepMatches(dir: string, scenario: string, step: Step, catalog: string): Promise<void> {
+  const before = await snapshot(catalog);
+  const res = await cli(...step.args);
+  const label = `${scenario} ${step.id}`;
+  expect({ label, failed: res.code !== 0 }).toEqual({ label, failed: step.rc !== 0 });
+  if (step.rc !== 0) {
+    const log = await fsp.readFile(path.join(dir, `${step.id}.log`), 'utf8');
+    const expected = goldenError(log);
+    if (expected !== undefined)
+      expect({ label, stderr: res.stderr }).toEqual({ label, stderr: `Error: ${expected}\n` });
+    expect(await snapshot(catalog)).toEqual(before);
+  }
+  const graphFile = path.join(dir, `${step.id}.graph.jsonl`);
+  if (existsSync(graphFile)) {
+    const expected = (await fsp.readFile(graphFile, 'utf8'))
+      .split('\n')
+      .filter((l) => l.trim() !== '')
+      .map((l) => sortSkips(JSON.parse(l) as Record<string, unknown>));
+    const ours: Record<string, unknown>[] = [];
+    for (const text of (await snapshot(catalog)).values()) ours.push(...reduce(readJsonStream(text)));
+    expect({ label, graph: ours }).toEqual({ label, graph: expected });
+  }
+  const finalDir = path.join(dir, `${step.id}.catalog`);
+  if (existsSync(finalDir)) {
+    const ours = await snapshot(catalog);
+    const golden = await snapshot(finalDir);
+    expect([...ours.keys()].sort()).toEqual([...golden.keys()].sort());
+    for (const [pkg, text] of golden) {
+      const mine = ours.get(pkg) ?? '';
+      if (mine !== text) {
+        // Only the order of skips may differ (opm's is not stable).
+        expect(readJsonStream(mine).map(sortSkips)).toEqual(readJsonStream(text).map(sortSkips));
+      }
+    }
+  }
+}
+
 describe('iib-catalog against opm v1.26.4 registry goldens', () => {
   let work: string;
   let images: Map<string, string>;
@@ -153,42 +191,7 @@ describe('iib-catalog against opm v1.26.4 registry goldens', () => {
       const catalog = path.join(work, scenario);
       const steps = parseSteps(await fsp.readFile(path.join(dir, 'steps.txt'), 'utf8'), catalog, images);
       expect(steps.length).toBeGreaterThan(0);
-      for (const step of steps) {
-        const before = await snapshot(catalog);
-        const res = await cli(...step.args);
-        const label = `${scenario} ${step.id}`;
-        expect({ label, failed: res.code !== 0 }).toEqual({ label, failed: step.rc !== 0 });
-        if (step.rc !== 0) {
-          const log = await fsp.readFile(path.join(dir, `${step.id}.log`), 'utf8');
-          const expected = goldenError(log);
-          if (expected !== undefined)
-            expect({ label, stderr: res.stderr }).toEqual({ label, stderr: `Error: ${expected}\n` });
-          expect(await snapshot(catalog)).toEqual(before);
-        }
-        const graphFile = path.join(dir, `${step.id}.graph.jsonl`);
-        if (existsSync(graphFile)) {
-          const expected = (await fsp.readFile(graphFile, 'utf8'))
-            .split('\n')
-            .filter((l) => l.trim() !== '')
-            .map((l) => sortSkips(JSON.parse(l) as Record<string, unknown>));
-          const ours: Record<string, unknown>[] = [];
-          for (const text of (await snapshot(catalog)).values()) ours.push(...reduce(readJsonStream(text)));
-          expect({ label, graph: ours }).toEqual({ label, graph: expected });
-        }
-        const finalDir = path.join(dir, `${step.id}.catalog`);
-        if (existsSync(finalDir)) {
-          const ours = await snapshot(catalog);
-          const golden = await snapshot(finalDir);
-          expect([...ours.keys()].sort()).toEqual([...golden.keys()].sort());
-          for (const [pkg, text] of golden) {
-            const mine = ours.get(pkg) ?? '';
-            if (mine !== text) {
-              // Only the order of skips may differ (opm's is not stable).
-              expect(readJsonStream(mine).map(sortSkips)).toEqual(readJsonStream(text).map(sortSkips));
-            }
-          }
-        }
-      }
+      for (const step of steps) await expectStepMatches(dir, scenario, step, catalog);
     },
   );
 
@@ -284,12 +287,20 @@ const badBundle = async (root: string, files: Record<string, string>): Promise<s
   return root;
 };
 
+const csv =
+  'apiVersion: operators.coreos.com/v1alpha1\nkind: ClusterServiceVersion\nmetadata:\n  name: x.v1.0.0\nspec:\n  version: 1.0.0\n';
+const annotations =
+  'annotations:\n  operators.operatorframework.io.bundle.package.v1: x\n  operators.operatorframework.io.bundle.channels.v1: stable\n';
+
+const expectClearError = (res: CliResult, file: string, problem: RegExp) => {
+  expect(res.code).not.toBe(0);
+  expect(res.stderr).toContain(file);
+  expect(res.stderr).toMatch(problem);
+  expect(res.stderr).not.toMatch(/^\s+at /m);
+};
+
 describe('iib-catalog on bad input', () => {
   let work: string;
-  const csv =
-    'apiVersion: operators.coreos.com/v1alpha1\nkind: ClusterServiceVersion\nmetadata:\n  name: x.v1.0.0\nspec:\n  version: 1.0.0\n';
-  const annotations =
-    'annotations:\n  operators.operatorframework.io.bundle.package.v1: x\n  operators.operatorframework.io.bundle.channels.v1: stable\n';
 
   beforeAll(async () => {
     work = await fsp.mkdtemp(path.join(os.tmpdir(), 'catalog-bad-'));
@@ -297,13 +308,6 @@ describe('iib-catalog on bad input', () => {
   afterAll(async () => {
     await fsp.rm(work, { recursive: true, force: true });
   });
-
-  const expectClearError = (res: CliResult, file: string, problem: RegExp) => {
-    expect(res.code).not.toBe(0);
-    expect(res.stderr).toContain(file);
-    expect(res.stderr).toMatch(problem);
-    expect(res.stderr).not.toMatch(/^\s+at /m);
-  };
 
   it('when a manifest is malformed YAML, then the error names the file and the problem', async () => {
     const dir = await badBundle(path.join(work, 'bad-yaml'), {
@@ -375,13 +379,14 @@ describe('iib-catalog on bad input', () => {
 
 describe('iib-catalog as an installed bin', () => {
   const run = promisify(execFile);
-  it('when bin/iib-catalog.js runs --help from the repo root, then it prints the usage', async () => {
-    const built = path.join(repoRoot, 'dist', 'services', 'builder', 'catalog', 'cli.js');
-    if (!existsSync(built))
-      throw new Error('dist/ is missing: run `npm run build` before the integration tests');
-    const { stdout } = await run(process.execPath, [path.join(repoRoot, 'bin', 'iib-catalog.js'), '--help'], {
-      cwd: repoRoot,
-    });
+  const bins = [
+    ['the package', path.join(packageRoot, 'bin', 'iib-catalog.js')],
+    ['the repo root', path.join(repoRoot, 'bin', 'iib-catalog.js')],
+  ];
+  it.each(bins)('when the bin of %s runs --help, then it prints the usage', async (_where, bin) => {
+    if (!existsSync(path.join(packageRoot, 'dist', 'index.js')))
+      throw new Error('packages/catalog/dist/ is missing: run `npm run build` first');
+    const { stdout } = await run(process.execPath, [bin, '--help'], { cwd: repoRoot });
     expect(stdout).toMatch(/^Usage: iib-catalog/);
   });
 });

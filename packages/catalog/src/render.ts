@@ -2,14 +2,8 @@
  * Rendering a bundle to an `olm.bundle` blob exactly as `opm render` v1.26.4
  * does (registry_to_model.go ObjectsAndPropertiesFromBundle + render.go).
  */
-import { execFile } from 'node:child_process';
-import { promises as fsp } from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
-import { promisify } from 'node:util';
 import { parseBundleDir, operatorImages, requiredApis, csvSpec, type ParsedBundle } from './bundle';
 import { isRecord } from './decode';
-import { inputError } from './errors';
 import type { BundleBlob, Property, RelatedImage } from './fbc';
 import { byteOrder, encodeBlob, goMarshal, goMarshalNoEscape } from './gojson';
 
@@ -133,24 +127,4 @@ export async function renderBundle(dir: string, image: string): Promise<BundleBl
 /** The JSON `opm render <image> -o json` prints for one bundle. */
 export function renderJson(blobs: readonly BundleBlob[]): string {
   return blobs.map(encodeBlob).join('');
-}
-
-const run = promisify(execFile);
-
-/** Renders a bundle image layer (a tar or tar.gz holding `manifests/` and `metadata/`). */
-export async function renderBundleLayer(layerFile: string, image: string): Promise<BundleBlob> {
-  const tmp = await fsp.mkdtemp(path.join(os.tmpdir(), 'iib-catalog-layer-'));
-  try {
-    try {
-      await run('tar', ['-xf', layerFile, '-C', tmp]);
-    } catch (err) {
-      throw inputError(
-        layerFile,
-        `cannot unpack the image layer: ${(err as Error).message.split('\n')[0] ?? ''}`,
-      );
-    }
-    return await renderBundle(tmp, image);
-  } finally {
-    await fsp.rm(tmp, { recursive: true, force: true });
-  }
 }

@@ -6,7 +6,7 @@
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { decodeFirst, isRecord } from './decode';
-import { MAX_MANIFEST_BYTES, readTextCapped } from '../bounded-read';
+import { MAX_MANIFEST_BYTES, readTextCapped } from './bounded-read';
 import { inputError } from './errors';
 
 type Obj = Record<string, unknown>;

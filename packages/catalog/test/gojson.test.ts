@@ -1,4 +1,4 @@
-import { encodeBlob, goMarshal } from '../../../services/builder/catalog/gojson';
+import { encodeBlob, goMarshal } from '../src/gojson';
 
 describe('Go-compatible JSON', () => {
   it('when a map is marshalled, then keys come out in byte order and the value round-trips', () => {
