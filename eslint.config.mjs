@@ -18,10 +18,6 @@ const LONG_FUNCTION_EXCEPTIONS = {
   'services/builder/incremental.ts': ['planIncremental (114)'],
   'services/builder/pipelines/add.ts': ['add (82)'],
   'services/builder/pipelines/merge-index-image.ts': ['mergeIndexImage (109)'],
-  'services/gateway/openapi.ts': ['operationBody (106)'],
-  'services/gateway/routes/builds.ts': ['buildRoutes (141)'],
-  'services/gateway/store.ts': ['create (82)', 'applyUpdate (94) and its transaction arrow (91)'],
-  'shared/config/index.ts': ['loadGatewayConfig (130)', 'loadBuilderConfig (151)'],
 };
 
 export default defineConfig(

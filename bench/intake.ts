@@ -11,9 +11,9 @@ import express from 'express';
 import knexFactory, { Knex } from 'knex';
 import pino from 'pino';
 import { loadDatabaseUrl, loadGatewayConfig } from '../shared/config';
-import { createApp } from '../services/gateway/app';
+import { createApp } from '../services/gateway/http/app';
 import { migrateLatest } from '../services/gateway/db/migrations';
-import { RequestStore } from '../services/gateway/store';
+import { KnexRequestStore } from '../services/gateway/db/knex-store';
 import { arg, atRate, postOnce, throughput } from './load';
 
 function listen(app: express.Express): Promise<{ server: Server; url: string }> {
@@ -60,7 +60,7 @@ async function main(): Promise<void> {
     const gateway = await listen(
       createApp({
         config,
-        store: new RequestStore(db),
+        store: new KnexRequestStore(db),
         log: pino({ level: 'warn' }),
         authenticators: [],
         onCommitted: () => {},

@@ -1,4 +1,4 @@
-import type { EndpointSchema, FieldType } from '../gateway/validation/schemas';
+import type { EndpointSchema, FieldType } from '../gateway/requests/validation/schemas';
 import { CliError, EXIT } from './io';
 
 /**

@@ -1,6 +1,6 @@
 import { Command, Option } from 'commander';
-import type { EndpointSchema } from '../gateway/validation/schemas';
-import { SINGLE_ENDPOINTS } from '../gateway/validation/schemas';
+import type { EndpointSchema } from '../gateway/requests/validation/schemas';
+import { SINGLE_ENDPOINTS } from '../gateway/requests/validation/schemas';
 import {
   buildBody,
   CliField,

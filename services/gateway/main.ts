@@ -8,14 +8,15 @@ import { createLogger } from '../../shared/logging';
 import { enableProcessMetrics, setOutboxSource } from '../../shared/metrics';
 import { Messaging, Names } from '../../shared/messaging';
 import { shutdownTracing } from '../../shared/tracing';
-import { createApp } from './app';
+import { createApp } from './http/app';
 import { createAuthenticators } from './auth';
 import { createDb } from './db/connect';
 import { migrateLatest } from './db/migrations';
-import { readOutboxBacklog } from './outbox';
-import { OutboxRelay } from './outbox-relay';
-import { createRecorder } from './recorder';
-import { RequestStore, Sealer, secretsAssociatedData } from './store';
+import { readOutboxBacklog } from './outbox/outbox';
+import { OutboxRelay } from './outbox/relay';
+import { createRecorder } from './outbox/recorder';
+import { KnexRequestStore } from './db/knex-store';
+import { Sealer, secretsAssociatedData } from './requests/submit';
 
 const config = loadOrExit(() => loadGatewayConfig());
 const log = createLogger('gateway', config.logLevel);
@@ -32,7 +33,7 @@ void runService(log, async () => {
   );
   const db = createDb(config.databaseUrl);
   await migrateLatest(db);
-  const store = new RequestStore(db, sealer);
+  const store = new KnexRequestStore(db);
   const messaging = new Messaging(config.amqp, log);
   const relay = new OutboxRelay(db, messaging, log, { pollMs: config.outboxPollMs });
   const kick = (): void => relay.kick();
@@ -62,6 +63,7 @@ void runService(log, async () => {
   const app = createApp({
     config,
     store,
+    sealer,
     log,
     authenticators,
     onCommitted: kick,

@@ -89,7 +89,7 @@ function parseJson(v: string): unknown {
   try {
     return JSON.parse(v) as unknown;
   } catch (err) {
-    throw new Error(`expected JSON: ${(err as Error).message}`);
+    throw new Error(`expected JSON: ${(err as Error).message}`, { cause: err });
   }
 }
 

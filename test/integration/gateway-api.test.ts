@@ -1,5 +1,6 @@
 /* eslint-disable @typescript-eslint/no-explicit-any, @typescript-eslint/no-unsafe-call, @typescript-eslint/no-unsafe-return -- JSON answers are checked by value */
-import { secretsAssociatedData } from '../../services/gateway/store';
+import { secretsAssociatedData } from '../../services/gateway/requests/submit';
+import { recordUpdate } from '../../services/gateway/requests/updates';
 import { call, Gateway, startGateway } from './gateway-harness';
 
 const IDX = 'quay.io/ns/index:v4.18';
@@ -250,7 +251,7 @@ describe('GET endpoints', () => {
       },
     });
     expect(await call('GET', `${gw.base}/builds/${id}/deprecation-schema`)).toMatchObject({ status: 400 });
-    await gw.store.applyUpdate({
+    await recordUpdate(gw.store, {
       key: `t-${id}`,
       request_id: id,
       state: 'complete',
@@ -290,7 +291,7 @@ describe('GET endpoints', () => {
     const c = await post('/builds/create-empty-index', { from_index: IDX, binary_image: BIN });
     const id = c.body.id as number;
     const update = (n: number, extra: Record<string, unknown> = {}) =>
-      gw.store.applyUpdate({
+      recordUpdate(gw.store, {
         key: `follow-${id}-${n}`,
         request_id: id,
         logs: [`line ${n}`],

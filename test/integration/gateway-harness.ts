@@ -4,14 +4,15 @@ import type { AddressInfo } from 'node:net';
 import pino from 'pino';
 import { loadGatewayConfig } from '../../shared/config';
 import { SecretBox } from '../../shared/crypto';
-import { createApp } from '../../services/gateway/app';
+import { createApp } from '../../services/gateway/http/app';
 import { createAuthenticators } from '../../services/gateway/auth';
-import { RequestStore, secretsAssociatedData } from '../../services/gateway/store';
+import { KnexRequestStore } from '../../services/gateway/db/knex-store';
+import { secretsAssociatedData } from '../../services/gateway/requests/submit';
 import { createTestDatabase, TestDatabase } from '../support/db';
 
 export interface Gateway {
   base: string;
-  store: RequestStore;
+  store: KnexRequestStore;
   tdb: TestDatabase;
   box: SecretBox;
   logs: string[];
@@ -31,10 +32,11 @@ export async function startGateway(label: string, env: Record<string, string> = 
   const box = new SecretBox(key);
   const logs: string[] = [];
   const log = pino({ level: 'debug' }, { write: (line: string) => void logs.push(line) });
-  const store = new RequestStore(tdb.db, (secrets, id) => box.seal(secrets, secretsAssociatedData(id)));
+  const store = new KnexRequestStore(tdb.db);
   const app = createApp({
     config,
     store,
+    sealer: (secrets, id) => box.seal(secrets, secretsAssociatedData(id)),
     log,
     authenticators: createAuthenticators(config, log),
     onCommitted: () => {},

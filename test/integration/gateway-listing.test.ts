@@ -1,4 +1,5 @@
 /* eslint-disable @typescript-eslint/no-explicit-any, @typescript-eslint/no-unsafe-call, @typescript-eslint/no-unsafe-return -- JSON answers are checked by value */
+import { recordUpdate } from '../../services/gateway/requests/updates';
 import { call, Gateway, startGateway } from './gateway-harness';
 
 const IDX = 'quay.io/ns/index:v4.18';
@@ -24,7 +25,7 @@ describe('GET /builds', () => {
       ids.push((await mk({ from_index: i < 4 ? IDX : 'quay.io/other/index:v1', binary_image: BIN })).body.id);
     }
     ids.push((await mk({ from_bundle_image: 'q.io/b:1' }, '/builds/regenerate-bundle')).body.id);
-    await gw.store.applyUpdate({
+    await recordUpdate(gw.store, {
       key: 'l1',
       request_id: ids[0]!,
       state: 'failed',
@@ -148,7 +149,8 @@ describe('listing at scale', () => {
       const r = await get(`?${f}`);
       expect([f, r.status]).toEqual([f, 200]);
       expect(Date.now() - started).toBeLessThan(2000);
-      const { listingSql, parseListQuery } = await import('../../services/gateway/listing');
+      const { parseListQuery } = await import('../../services/gateway/http/listing');
+      const { listingSql } = await import('../../services/gateway/db/knex-listing');
       const sql = await listingSql(db, parseListQuery(Object.fromEntries(new URLSearchParams(f)), 5));
       const plan = await db.raw(`EXPLAIN ${sql.sql.replace(/\$\d+/g, '?')}`, sql.bindings as any[]);
       const text = plan.rows.map((row: any) => row['QUERY PLAN']).join('\n');

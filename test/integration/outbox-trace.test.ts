@@ -6,9 +6,10 @@ import { loadAmqpConfig } from '../../shared/config';
 import { InboundMessage, Messaging, Names } from '../../shared/messaging';
 import { createDb } from '../../services/gateway/db/connect';
 import { migrateLatest } from '../../services/gateway/db/migrations';
-import { OutboxRelay } from '../../services/gateway/outbox-relay';
-import { RequestStore } from '../../services/gateway/store';
-import { brokerEnv } from '../support/env';
+import { OutboxRelay } from '../../services/gateway/outbox/relay';
+import { KnexRequestStore } from '../../services/gateway/db/knex-store';
+import { submitRequests } from '../../services/gateway/requests/submit';
+import { amqpPort, brokerEnv } from '../support/env';
 import { deleteNamespaceQueues } from '../support/broker-admin';
 import { createDatabase, dropDatabase } from '../support/system';
 import { eventually, startMemoryTracing, warmUp } from '../unit/tracing/memory-tracing';
@@ -19,14 +20,14 @@ const { exporter } = startMemoryTracing();
 
 describe('the outbox relay traces each request’s messages as one send (real PostgreSQL and broker)', () => {
   let db: Knex;
-  let store: RequestStore;
+  let store: KnexRequestStore;
   let messaging: Messaging;
 
   beforeAll(async () => {
     await warmUp(exporter);
     db = createDb(await createDatabase(dbName));
     await migrateLatest(db);
-    store = new RequestStore(db);
+    store = new KnexRequestStore(db);
     messaging = new Messaging(
       loadAmqpConfig({
         ...brokerEnv(`${dbName}.`),
@@ -47,7 +48,7 @@ describe('the outbox relay traces each request’s messages as one send (real Po
     const requests = await Promise.all(
       [1, 2].map((n) =>
         tracer.startActiveSpan(`request ${n}`, async (span) => {
-          const [r] = await store.create([
+          const [r] = await submitRequests(store, undefined, [
             {
               type: 'create-empty-index',
               user: 'alice',
@@ -85,7 +86,7 @@ describe('the outbox relay traces each request’s messages as one send (real Po
         'messaging.system': 'rabbitmq',
         'messaging.operation.type': 'send',
         'messaging.batch.message_count': 3,
-        'server.port': 5672,
+        'server.port': amqpPort,
       });
       // The request event, its build state and its batch state.
       const mine = received.filter((m) => {

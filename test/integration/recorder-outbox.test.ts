@@ -6,8 +6,10 @@ import type { StateUpdate } from '../../shared/contracts';
 import { InboundMessage, Messaging, Names } from '../../shared/messaging';
 import { createDb } from '../../services/gateway/db/connect';
 import { migrateLatest } from '../../services/gateway/db/migrations';
-import { OutboxRelay } from '../../services/gateway/outbox-relay';
-import { RequestStore } from '../../services/gateway/store';
+import { OutboxRelay } from '../../services/gateway/outbox/relay';
+import { KnexRequestStore } from '../../services/gateway/db/knex-store';
+import { submitRequests } from '../../services/gateway/requests/submit';
+import { recordUpdate } from '../../services/gateway/requests/updates';
 import { brokerEnv } from '../support/env';
 import { deleteNamespaceQueues } from '../support/broker-admin';
 import { createDatabase, dropDatabase } from '../support/system';
@@ -17,12 +19,12 @@ const dbName = `iib_rec_${randomBytes(4).toString('hex')}`;
 
 describe('the recorder and the outbox on the real PostgreSQL and broker', () => {
   let db: Knex;
-  let store: RequestStore;
+  let store: KnexRequestStore;
 
   beforeAll(async () => {
     db = createDb(await createDatabase(dbName));
     await migrateLatest(db);
-    store = new RequestStore(db);
+    store = new KnexRequestStore(db);
   });
 
   afterAll(async () => {
@@ -33,7 +35,7 @@ describe('the recorder and the outbox on the real PostgreSQL and broker', () => 
   });
 
   const newRequest = async (): Promise<number> => {
-    const [r] = await store.create([
+    const [r] = await submitRequests(store, undefined, [
       { type: 'create-empty-index', user: 'alice', params: { from_index: 'r/i:1', binary_image: 'r/b:1' } },
     ]);
     return r!.id;
@@ -66,10 +68,10 @@ describe('the recorder and the outbox on the real PostgreSQL and broker', () => 
   it('when the same update arrives twice, then it is recorded once', async () => {
     const id = await newRequest();
     const u = update(id, { state: 'in_progress', state_reason: 'Resolving the container images' });
-    expect(await store.applyUpdate(u)).toEqual({ applied: true, changed: true });
-    expect(await store.applyUpdate(u)).toEqual({ applied: false, changed: false });
+    expect(await recordUpdate(store, u)).toEqual({ applied: true, changed: true });
+    expect(await recordUpdate(store, u)).toEqual({ applied: false, changed: false });
     const again = update(id, { state: 'in_progress', state_reason: 'Resolving the container images' });
-    expect(await store.applyUpdate(again)).toEqual({ applied: true, changed: false });
+    expect(await recordUpdate(store, again)).toEqual({ applied: true, changed: false });
     expect((await store.history(id)).map((h) => h.state_reason)).toEqual([
       'Resolving the container images',
       'The request was initiated',
@@ -78,11 +80,15 @@ describe('the recorder and the outbox on the real PostgreSQL and broker', () => 
 
   it('when a late in_progress update follows a final state, then the request stays final', async () => {
     const id = await newRequest();
-    await store.applyUpdate(
+    await recordUpdate(
+      store,
       update(id, { state: 'complete', state_reason: 'done', fields: { index_image: 'r/x:1' } }),
     );
-    await store.applyUpdate(update(id, { state: 'in_progress', state_reason: 'Creating the manifest list' }));
-    await store.applyUpdate(update(id, { state: 'failed', state_reason: 'late failure' }));
+    await recordUpdate(
+      store,
+      update(id, { state: 'in_progress', state_reason: 'Creating the manifest list' }),
+    );
+    await recordUpdate(store, update(id, { state: 'failed', state_reason: 'late failure' }));
     const r = await store.get(id);
     expect(r).toMatchObject({ state: 'complete', state_reason: 'done', index_image: 'r/x:1' });
     const rows = await outbox(id);
@@ -92,18 +98,19 @@ describe('the recorder and the outbox on the real PostgreSQL and broker', () => 
 
   it('when a second complete with another result follows a complete (a rebuild), then neither the result nor the messages change', async () => {
     const id = await newRequest();
-    await store.applyUpdate(
+    await recordUpdate(
+      store,
       update(id, { state: 'complete', state_reason: 'done', fields: { index_image: 'r/x@sha256:aaa' } }),
     );
     const before = (await outbox(id)).length;
-    await store.applyUpdate(update(id, { fields: { index_image: 'r/x@sha256:bbb' } }));
+    await recordUpdate(store, update(id, { fields: { index_image: 'r/x@sha256:bbb' } }));
     const second = update(id, {
       state: 'complete',
       state_reason: 'done again',
       fields: { index_image: 'r/x@sha256:bbb' },
       logs: ['a late log line'],
     });
-    expect(await store.applyUpdate(second)).toEqual({ applied: true, changed: false });
+    expect(await recordUpdate(store, second)).toEqual({ applied: true, changed: false });
     expect(await store.get(id)).toMatchObject({
       state: 'complete',
       state_reason: 'done',
@@ -125,7 +132,7 @@ describe('the recorder and the outbox on the real PostgreSQL and broker', () => 
       logs: ['stderr \u0000 line'],
       fields: { 'k\u0000': 'v\udc00' },
     });
-    expect(await store.applyUpdate(u)).toEqual({
+    expect(await recordUpdate(store, u)).toEqual({
       applied: true,
       changed: true,
       durationMs: expect.any(Number),

@@ -5,7 +5,7 @@ import {
   MERGE_INDEX_IMAGE,
   REGENERATE_BUNDLE,
   SINGLE_ENDPOINTS,
-} from '../../../services/gateway/validation/schemas';
+} from '../../../services/gateway/requests/validation/schemas';
 import { captureIo } from './capture';
 
 /** Runs `iib <args> --dry-run` in-process and returns the body it would send. */

@@ -1,6 +1,7 @@
 import type { NextFunction, Request, Response } from 'express';
 import pino from 'pino';
-import { errorHandler, isDatabaseDown, isUnstorableInput } from '../../../services/gateway/http-errors';
+import { isDatabaseDown, isUnstorableInput } from '../../../services/gateway/db/errors';
+import { errorHandler } from '../../../services/gateway/http/errors';
 import { ValidationError } from '../../../shared/errors';
 
 /** What the funnel answered: the status and the body it sent. */

@@ -3,8 +3,8 @@ import express from 'express';
 import { ValidationError } from '../../../shared/errors';
 import { createLogger } from '../../../shared/logging';
 import { httpRequestDuration } from '../../../shared/metrics';
-import { errorHandler } from '../../../services/gateway/http-errors';
-import { httpMetrics, rememberMount } from '../../../services/gateway/http-metrics';
+import { errorHandler } from '../../../services/gateway/http/errors';
+import { httpMetrics, rememberMount } from '../../../services/gateway/http/metrics';
 
 describe('HTTP latency metrics', () => {
   it('when routes answer, fail validation or do not exist, then each is one series by route template', async () => {

@@ -1,16 +1,19 @@
 /* eslint-disable @typescript-eslint/no-explicit-any -- JSON answers are checked by value */
 import { REQUEST_TYPES } from '../../../shared/contracts';
-import { openApiDocument } from '../../../services/gateway/openapi';
-import { requestSchemaName } from '../../../services/gateway/openapi-responses';
-import { TYPE_FIELDS } from '../../../services/gateway/request-json';
-import { MethodNotAllowedError, methodNotAllowed } from '../../../services/gateway/routes/method-not-allowed';
-import { API_ROUTES } from '../../../services/gateway/routes/table';
-import { SINGLE_VALIDATORS } from '../../../services/gateway/routes/submit';
+import { openApiDocument } from '../../../services/gateway/http/openapi';
+import { requestSchemaName } from '../../../services/gateway/http/openapi-responses';
+import { TYPE_FIELDS } from '../../../services/gateway/requests/request-json';
+import {
+  MethodNotAllowedError,
+  methodNotAllowed,
+} from '../../../services/gateway/http/routes/method-not-allowed';
+import { API_ROUTES } from '../../../services/gateway/http/routes/table';
+import { SINGLE_VALIDATORS } from '../../../services/gateway/http/routes/submit';
 import { AppError } from '../../../shared/errors';
-import { validateAdd } from '../../../services/gateway/validation/add';
-import type { ValidationContext } from '../../../services/gateway/validation/common';
-import { LIMITS } from '../../../services/gateway/validation/limits';
-import { SINGLE_ENDPOINTS } from '../../../services/gateway/validation/schemas';
+import { validateAdd } from '../../../services/gateway/requests/validation/add';
+import type { ValidationContext } from '../../../services/gateway/requests/validation/common';
+import { LIMITS } from '../../../services/gateway/requests/validation/limits';
+import { SINGLE_ENDPOINTS } from '../../../services/gateway/requests/validation/schemas';
 
 const ctx: ValidationContext = {
   user: null,

@@ -1,12 +1,12 @@
 import pino from 'pino';
-import type { StateUpdate } from '../../../shared/contracts';
 import type { InboundMessage } from '../../../shared/messaging';
-import { createRecorder } from '../../../services/gateway/recorder';
-import type { RequestStore, UpdateResult } from '../../../services/gateway/store';
+import { createRecorder } from '../../../services/gateway/outbox/recorder';
+import { submitRequests } from '../../../services/gateway/requests/submit';
+import { MemoryRequestStore } from '../../support/memory-request-store';
 
-const message = (state: string, reason: string): InboundMessage =>
+const message = (id: number, state: string, reason: string): InboundMessage =>
   ({
-    body: { key: `${state}-${reason}`, request_id: 4, state, state_reason: reason, at: '' },
+    body: { key: `${state}-${reason}`, request_id: id, state, state_reason: reason, at: '' },
     applicationProperties: {},
     deliveryCount: 0,
   }) as unknown as InboundMessage;
@@ -18,24 +18,32 @@ describe('the recorder’s log lines', () => {
       { level: 'info' },
       { write: (s: string) => lines.push(JSON.parse(s) as Record<string, unknown>) },
     );
-    const results: Record<string, UpdateResult> = {
-      in_progress: { applied: true, changed: true },
-      complete: { applied: true, changed: true, durationMs: 4200 },
-    };
-    const store = {
-      applyUpdate: (u: StateUpdate) => Promise.resolve(results[u.state ?? ''] as UpdateResult),
-    } as unknown as RequestStore;
+    const store = new MemoryRequestStore();
+    const submitted = new Date('2026-01-01T00:00:00Z');
+    const [r] = await submitRequests(
+      store,
+      undefined,
+      [{ type: 'create-empty-index', user: 'u', params: { from_index: 'r/i:1' } }],
+      null,
+      submitted,
+    );
     const record = createRecorder({
       store,
       log,
       onCommitted: () => undefined,
       answer: () => Promise.resolve(),
+      now: () => new Date(submitted.getTime() + 4200),
     });
-    await record(message('in_progress', 'Building'));
-    await record(message('complete', 'Done'));
+    await record(message(r!.id, 'in_progress', 'Building'));
+    await record(message(r!.id, 'complete', 'Done'));
     const recorded = lines.filter((l) => l.msg === 'state recorded');
     expect(recorded).toHaveLength(2);
     expect(recorded[0]).not.toHaveProperty('durationMs');
-    expect(recorded[1]).toMatchObject({ requestId: 4, state: 'complete', reason: 'Done', durationMs: 4200 });
+    expect(recorded[1]).toMatchObject({
+      requestId: r!.id,
+      state: 'complete',
+      reason: 'Done',
+      durationMs: 4200,
+    });
   });
 });

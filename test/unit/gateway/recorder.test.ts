@@ -1,25 +1,30 @@
 import pino from 'pino';
-import type { FinalStateEvent, StateUpdate } from '../../../shared/contracts';
+import type { FinalStateEvent } from '../../../shared/contracts';
 import type { InboundMessage } from '../../../shared/messaging';
-import { createRecorder, isTransientDbError } from '../../../services/gateway/recorder';
-import type { RequestStore } from '../../../services/gateway/store';
+import { isTransientDbError } from '../../../services/gateway/db/errors';
+import { createRecorder } from '../../../services/gateway/outbox/recorder';
+import { submitRequests } from '../../../services/gateway/requests/submit';
+import { MemoryRequestStore } from '../../support/memory-request-store';
 
-/** A store of our own interface that records the order updates are applied in. */
-function fakeStore(delays: Record<string, number>) {
+/** The in-memory store with two requests (ids 1 and 2); `applied` lists the keys claimed, in order. */
+async function storeOf(delays: Record<string, number> = {}) {
+  const store = new MemoryRequestStore();
   const applied: string[] = [];
-  const store = {
-    applyUpdate: async (u: StateUpdate) => {
-      await new Promise((r) => setTimeout(r, delays[u.key] ?? 0));
-      applied.push(u.key);
-      return { applied: true, changed: true };
-    },
-  } as unknown as RequestStore;
+  store.onClaim = async (key) => {
+    await new Promise((r) => setTimeout(r, delays[key] ?? 0));
+    applied.push(key);
+  };
+  for (let i = 0; i < 2; i += 1) {
+    await submitRequests(store, undefined, [
+      { type: 'create-empty-index', user: 'u', params: { from_index: 'r/i:1' } },
+    ]);
+  }
   return { store, applied };
 }
 
-const message = (key: string, requestId: number): InboundMessage =>
+const message = (key: string, requestId: number, state = 'in_progress'): InboundMessage =>
   ({
-    body: { key, request_id: requestId, state: 'in_progress', state_reason: key, at: '' },
+    body: { key, request_id: requestId, state, state_reason: key, at: '' },
     applicationProperties: {},
     deliveryCount: 0,
   }) as unknown as InboundMessage;
@@ -36,7 +41,7 @@ const query = (key: string, requestId: number): InboundMessage =>
 
 describe('the state-update recorder', () => {
   it('when one request’s updates are handled at once, then they are applied in the order they arrived', async () => {
-    const { store, applied } = fakeStore({ a1: 40, a2: 5, b1: 1 });
+    const { store, applied } = await storeOf({ a1: 40, a2: 5, b1: 1 });
     const record = createRecorder({
       store,
       log: pino({ level: 'silent' }),
@@ -52,40 +57,32 @@ describe('the state-update recorder', () => {
     expect(applied.filter((k) => k.startsWith('a'))).toEqual(['a1', 'a2', 'a3']);
     // Another request is not held up behind the slow one.
     expect(applied.indexOf('b1')).toBeLessThan(applied.indexOf('a1'));
+    expect((await store.history(1)).map((h) => h.state_reason)).toEqual([
+      'a3',
+      'a2',
+      'a1',
+      'The request was initiated',
+    ]);
   });
 
   it('when an update fails, then the next update of the request is still applied', async () => {
-    const applied: string[] = [];
-    const store = {
-      applyUpdate: (u: StateUpdate) => {
-        if (u.key === 'x1') return Promise.reject(new Error('db down'));
-        applied.push(u.key);
-        return Promise.resolve({ applied: true, changed: false });
-      },
-    } as unknown as RequestStore;
+    const { store } = await storeOf();
+    store.onClaim = (key) => (key === 'x1' ? Promise.reject(new Error('db down')) : Promise.resolve());
     const record = createRecorder({
       store,
       log: pino({ level: 'silent' }),
       onCommitted: () => undefined,
       answer,
     });
-    const first = record(message('x1', 7));
-    const second = record(message('x2', 7));
+    const first = record(message('x1', 1));
+    const second = record(message('x2', 1));
     await expect(first).rejects.toThrow('recording the state update failed');
     await second;
-    expect(applied).toEqual(['x2']);
+    expect((await store.history(1)).map((h) => h.state_reason)).toEqual(['x2', 'The request was initiated']);
   });
 
   it('when a state query follows a slow final update of its request, then it is answered after that update, with its state', async () => {
-    let state = 'in_progress';
-    const store = {
-      applyUpdate: async () => {
-        await new Promise((r) => setTimeout(r, 50));
-        state = 'complete';
-        return { applied: true, changed: true };
-      },
-      get: () => Promise.resolve({ state }),
-    } as unknown as RequestStore;
+    const { store } = await storeOf({ final: 50 });
     const answers: FinalStateEvent[] = [];
     const record = createRecorder({
       store,
@@ -96,18 +93,32 @@ describe('the state-update recorder', () => {
         return Promise.resolve();
       },
     });
-    await Promise.all([record(message('final', 3)), record(query('q1', 3))]);
-    expect(answers).toEqual([{ request_id: 3, state: 'complete', answer_to: 'q1' }]);
+    await Promise.all([record(message('final', 2, 'complete')), record(query('q1', 2))]);
+    expect(answers).toEqual([{ request_id: 2, state: 'complete', answer_to: 'q1' }]);
+  });
+
+  it('when a state query names an unknown request, then it is answered "unknown"', async () => {
+    const { store } = await storeOf();
+    const answers: FinalStateEvent[] = [];
+    const record = createRecorder({
+      store,
+      log: silent,
+      onCommitted: () => undefined,
+      answer: (e) => {
+        answers.push(e);
+        return Promise.resolve();
+      },
+    });
+    await record(query('q', 99));
+    expect(answers).toEqual([{ request_id: 99, state: 'unknown', answer_to: 'q' }]);
   });
 
   it('when PostgreSQL is away, then the failure is retryable; when the update itself is bad data, then it is not', async () => {
-    const failing = (err: Error) =>
-      createRecorder({
-        store: { applyUpdate: () => Promise.reject(err) } as unknown as RequestStore,
-        log: silent,
-        onCommitted: () => undefined,
-        answer,
-      })(message('k', 1));
+    const failing = async (err: Error) => {
+      const { store } = await storeOf();
+      store.onClaim = () => Promise.reject(err);
+      return createRecorder({ store, log: silent, onCommitted: () => undefined, answer })(message('k', 1));
+    };
     const down = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' });
     await expect(failing(down)).rejects.toMatchObject({ retryable: true });
     const pool = new Error('Knex: Timeout acquiring a connection. The pool is probably full.');

@@ -1,22 +1,22 @@
 import { AppError } from '../../../shared/errors';
-import { validateAdd } from '../../../services/gateway/validation/add';
-import { validateAddDeprecations } from '../../../services/gateway/validation/add-deprecations';
+import { validateAdd } from '../../../services/gateway/requests/validation/add';
+import { validateAddDeprecations } from '../../../services/gateway/requests/validation/add-deprecations';
 import {
   validateAddRmBatch,
   validateRegenerateBundleBatch,
-} from '../../../services/gateway/validation/batch';
+} from '../../../services/gateway/requests/validation/batch';
 import {
   validateRecursiveRelatedBundles,
   validateRegenerateBundle,
-} from '../../../services/gateway/validation/bundles';
-import type { ValidationContext } from '../../../services/gateway/validation/common';
-import { validateCreateEmptyIndex } from '../../../services/gateway/validation/create-empty-index';
-import { validateFbcOperations } from '../../../services/gateway/validation/fbc-operations';
-import { validateMergeIndexImage } from '../../../services/gateway/validation/merge-index-image';
-import { validateRm } from '../../../services/gateway/validation/rm';
-import { validatePatch } from '../../../services/gateway/patch';
-import { LIMITS } from '../../../services/gateway/validation/limits';
-import { assertSafeJson, unsafeJsonProblem } from '../../../services/gateway/validation/safe-json';
+} from '../../../services/gateway/requests/validation/bundles';
+import type { ValidationContext } from '../../../services/gateway/requests/validation/common';
+import { validateCreateEmptyIndex } from '../../../services/gateway/requests/validation/create-empty-index';
+import { validateFbcOperations } from '../../../services/gateway/requests/validation/fbc-operations';
+import { validateMergeIndexImage } from '../../../services/gateway/requests/validation/merge-index-image';
+import { validateRm } from '../../../services/gateway/requests/validation/rm';
+import { validatePatch } from '../../../services/gateway/requests/validation/patch';
+import { LIMITS } from '../../../services/gateway/requests/validation/limits';
+import { assertSafeJson, unsafeJsonProblem } from '../../../services/gateway/requests/validation/safe-json';
 
 const ctx: ValidationContext = {
   user: null,

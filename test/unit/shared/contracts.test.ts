@@ -1,4 +1,3 @@
-import type { Knex } from 'knex';
 import {
   BatchStateBody,
   BuildRequestEvent,
@@ -19,19 +18,22 @@ import {
 } from '../../../shared/contracts';
 import { AppError, ValidationError } from '../../../shared/errors';
 import { isRetryable } from '../../../shared/messaging';
-import { buildStateMessage, RequestStore } from '../../../services/gateway/store';
-import type { RequestRecord } from '../../../services/gateway/request-json';
-import { validateAdd } from '../../../services/gateway/validation/add';
-import { validateAddDeprecations } from '../../../services/gateway/validation/add-deprecations';
+import { batchBody, buildStateMessage } from '../../../services/gateway/requests/events';
+import type { RequestRecord } from '../../../services/gateway/requests/record';
+import { validateAdd } from '../../../services/gateway/requests/validation/add';
+import { validateAddDeprecations } from '../../../services/gateway/requests/validation/add-deprecations';
 import {
   validateRecursiveRelatedBundles,
   validateRegenerateBundle,
-} from '../../../services/gateway/validation/bundles';
-import type { ValidatedRequest, ValidationContext } from '../../../services/gateway/validation/common';
-import { validateCreateEmptyIndex } from '../../../services/gateway/validation/create-empty-index';
-import { validateFbcOperations } from '../../../services/gateway/validation/fbc-operations';
-import { validateMergeIndexImage } from '../../../services/gateway/validation/merge-index-image';
-import { validateRm } from '../../../services/gateway/validation/rm';
+} from '../../../services/gateway/requests/validation/bundles';
+import type {
+  ValidatedRequest,
+  ValidationContext,
+} from '../../../services/gateway/requests/validation/common';
+import { validateCreateEmptyIndex } from '../../../services/gateway/requests/validation/create-empty-index';
+import { validateFbcOperations } from '../../../services/gateway/requests/validation/fbc-operations';
+import { validateMergeIndexImage } from '../../../services/gateway/requests/validation/merge-index-image';
+import { validateRm } from '../../../services/gateway/requests/validation/rm';
 
 const IDX = 'quay.io/ns/index:v4.18';
 const BIN = 'quay.io/ns/binary:v4.18';
@@ -138,7 +140,7 @@ const BODIES: Record<RequestType, { validate: Validator; full: object; least: ob
   },
 };
 
-/** The message the gateway's store puts in the outbox for a validated request (see RequestStore.create). */
+/** The message the gateway's store puts in the outbox for a validated request (see requests/submit.ts). */
 function eventOf(v: ValidatedRequest, id = 7): unknown {
   const event = {
     id,
@@ -348,8 +350,7 @@ describe('message contracts', () => {
     });
 
     it('when the store publishes a batch state, then the event satisfies the contract', () => {
-      const store = new RequestStore({} as Knex);
-      const body: BatchStateBody = store.batchBody(3, { note: 'x' }, [
+      const body: BatchStateBody = batchBody(3, { note: 'x' }, [
         recordOf('add'),
         recordOf('regenerate-bundle'),
       ]);
