@@ -7,12 +7,12 @@ import { runService } from '../../shared/lifecycle';
 import { createLogger } from '../../shared/logging';
 import { laneQueue, Messaging } from '../../shared/messaging';
 import { shutdownTracing } from '../../shared/tracing';
-import { createBuildHandler } from './build-handler';
-import { killRunningTools } from './command-runner';
-import { armFaultPoint } from './fault-points';
-import { FinalStates } from './final-states';
+import { createBuildHandler } from './lane/build-handler';
+import { killRunningTools } from './tools/command-runner';
+import { armFaultPoint } from './tools/fault-points';
+import { FinalStates } from './lane/final-states';
 import { PIPELINES } from './pipelines';
-import { claimWorkRoot } from './work-root';
+import { claimWorkRoot } from './workspace/work-root';
 
 const config = loadOrExit(() => loadBuilderConfig());
 const builderId = config.builderId ?? `${os.hostname()}-${process.pid}`;

@@ -6,20 +6,20 @@ import pino from 'pino';
 import { loadBuilderConfig } from '../../shared/config';
 import type { StateUpdate } from '../../shared/contracts';
 import type { AmqpSender } from '../../shared/messaging';
-import type { BuildContext } from '../../services/builder/build-context';
-import { Buildah } from '../../services/builder/buildah';
+import type { BuildContext } from '../../services/builder/workspace/build-context';
+import { Buildah } from '../../services/builder/tools/buildah';
 import { addBundles, readCatalog, removePackages, writeCatalog } from '@iib-ts/catalog';
-import { CommandRunner } from '../../services/builder/command-runner';
-import { Images } from '../../services/builder/images';
-import { planIncremental } from '../../services/builder/incremental';
-import { extractLimits } from '../../services/builder/layer-extractor';
+import { CommandRunner } from '../../services/builder/tools/command-runner';
+import { Images } from '../../services/builder/tools/images';
+import { planIncremental } from '../../services/builder/index-image/incremental';
+import { extractLimits } from '../../services/builder/tools/layers/layer-extractor';
 import {
   buildAndPushIndex,
   loadIndexCatalog,
   prepareIndexBuild,
   type IndexCatalog,
 } from '../../services/builder/index-image';
-import { Reporter } from '../../services/builder/reporter';
+import { Reporter } from '../../services/builder/lane/reporter';
 import { buildRegistryHost, fixturesDir, registryBaseUrl, testImageArches, testImages } from '../support/env';
 import { extractFromImage, imageConfig, validateCatalogDir } from '../support/index-images';
 
@@ -67,9 +67,11 @@ function context(params: Record<string, unknown>, overrides: { incremental: bool
     incrementalPush: overrides.incremental,
     incrementalMaxLayers: overrides.maxLayers ?? 8,
   };
+  const buildah = new Buildah(runner, { attempts: 3 });
   return {
     updates,
     reporter,
+    buildah,
     make: (workDir: string): BuildContext => ({
       event: {
         id,
@@ -88,8 +90,7 @@ function context(params: Record<string, unknown>, overrides: { incremental: bool
         attempts: 3,
         extractLimits: extractLimits(config),
       }),
-      buildah: new Buildah(runner, { attempts: 3 }),
-      runner,
+      buildah,
       authFile: undefined,
       config,
       registry: namespace,
@@ -117,7 +118,7 @@ async function build(
     await c.reporter.flush();
     return { image: built.index_image, lines: c.updates.flatMap((u) => u.logs ?? []) };
   } finally {
-    await ctx.buildah.removeImages(ctx.localTags);
+    await c.buildah.removeImages(ctx.localTags);
     await rm(workDir, { recursive: true, force: true });
   }
 }

@@ -1,6 +1,6 @@
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { CommandError, CommandRunner } from '../../services/builder/command-runner';
+import { CommandError, CommandRunner } from '../../services/builder/tools/command-runner';
 import { registryBaseUrl, testImages } from '../support/env';
 
 /**

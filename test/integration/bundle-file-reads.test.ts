@@ -5,8 +5,8 @@
 import { mkdir, mkdtemp, open, rm, symlink, writeFile } from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { MAX_MANIFEST_BYTES, readBundleFile } from '../../services/builder/bounded-read';
-import { loadOperatorCsv } from '../../services/builder/bundle-csv';
+import { MAX_MANIFEST_BYTES, readBundleFile } from '../../services/builder/tools/layers/bounded-read';
+import { loadOperatorCsv } from '../../services/builder/bundles/bundle-csv';
 import { parseBundleDir } from '@iib-ts/catalog';
 
 /** A sparse file: the size is declared without writing the bytes. */

@@ -20,7 +20,11 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { loadBuilderConfig } from '../../shared/config';
 import { ValidationError } from '../../shared/errors';
-import { extractLayers, extractLimits, type ExtractLimits } from '../../services/builder/layer-extractor';
+import {
+  extractLayers,
+  extractLimits,
+  type ExtractLimits,
+} from '../../services/builder/tools/layers/layer-extractor';
 import { ustarHeader, writeLayer, zeroBomb, type LayerEntry } from '../support/layers';
 
 const defaults = extractLimits(loadBuilderConfig({ IIB_REGISTRY: 'localhost:5000/iib' }));

@@ -80,15 +80,24 @@ export async function pushBundle(
   extraLabels: Record<string, string> = {},
 ): Promise<string> {
   const dir = fixtureBundleDir(op, version);
-  const annotations = (
-    parse(await readFile(path.join(dir, 'metadata', 'annotations.yaml'), 'utf8')) as {
-      annotations?: Record<string, string>;
-    }
-  ).annotations;
   return pushTreeImage(ref, {
     dirs: { '/manifests': path.join(dir, 'manifests'), '/metadata': path.join(dir, 'metadata') },
-    labels: { ...(annotations ?? {}), ...extraLabels },
+    labels: await fixtureBundleLabels(op, version, extraLabels),
   });
+}
+
+/** The labels of a fixture bundle's image: its annotations plus `extra`. */
+export async function fixtureBundleLabels(
+  op: string,
+  version: string,
+  extra: Record<string, string> = {},
+): Promise<Record<string, string>> {
+  const text = await readFile(
+    path.join(fixtureBundleDir(op, version), 'metadata', 'annotations.yaml'),
+    'utf8',
+  );
+  const annotations = (parse(text) as { annotations?: Record<string, string> }).annotations;
+  return { ...(annotations ?? {}), ...extra };
 }
 
 /** A catalog of the given bundles, added in order (replaces mode) and written to `dir`. */

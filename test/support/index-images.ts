@@ -3,7 +3,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
-import { extractLayers } from '../../services/builder/layer-extractor';
+import { extractLayers } from '../../services/builder/tools/layers/layer-extractor';
 import { repoRoot } from './env';
 
 const run = promisify(execFile);

@@ -1,18 +1,19 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { ValidationError } from '../../../shared/errors';
-import type { BuildContext } from '../build-context';
+import type { BuildContext } from '../workspace/build-context';
 import { readCatalog } from '@iib-ts/catalog';
 import {
+  DEPRECATIONS_DIR,
+  extractIndexConfigs,
   finishIndexRequest,
   fromIndexOverwrite,
   prepareIndexBuild,
   reportBuildingIndex,
-  extractIndexConfigs,
+  validateConfigs,
 } from '../index-image';
-import { DEPRECATIONS_DIR, validateConfigs } from './configs-files';
-import { checkDeprecations, parseDeprecationSchema, pythonJson } from './deprecations-schema';
-import { stringList } from './fbc-operations';
+import { checkDeprecations, parseDeprecationSchema, pythonJson } from '../bundles';
+import { stringList } from '../workspace/request-params';
 
 /**
  * add-deprecations (IIB's build_add_deprecations): writes the request's

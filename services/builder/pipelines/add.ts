@@ -1,19 +1,29 @@
-import { resolveBinary, SCRATCH } from '../binary-image';
+import {
+  finishIndexRequest,
+  fromIndexOverwrite,
+  type IndexCatalog,
+  loadIndexCatalog,
+  type PreparedBuild,
+  prepareIndexBuild,
+  reportBuildingIndex,
+  resolveBinary,
+  SCRATCH,
+} from '../index-image';
 import { mkdir } from 'node:fs/promises';
 import * as path from 'node:path';
 import { ValidationError } from '../../../shared/errors';
-import type { BuildContext } from '../build-context';
+import type { BuildContext } from '../workspace/build-context';
 import {
   BundleFiles,
   bundleMapping,
   catalogBundleImages,
   checkRelatedImages,
   resolveBundles,
+  type ResolvedBundle,
   splitPresent,
   verifyRequiredLabels,
-  type ResolvedBundle,
+  writeTouchedPackages,
 } from '../bundles';
-import { writeTouchedPackages } from '../bundles-catalog';
 import {
   ADD_MODES,
   addBundles,
@@ -22,15 +32,6 @@ import {
   emptyCatalog,
   type AddMode,
 } from '@iib-ts/catalog';
-import {
-  finishIndexRequest,
-  loadIndexCatalog,
-  prepareIndexBuild,
-  fromIndexOverwrite,
-  reportBuildingIndex,
-  type IndexCatalog,
-  type PreparedBuild,
-} from '../index-image';
 
 const SCOPES = ['dev', 'stage', 'prod'];
 /** IIB's default OCP version when there is no from_index to read it from. */
@@ -144,30 +145,10 @@ async function add(ctx: BuildContext, files: BundleFiles): Promise<void> {
   const touched = new Set<string>();
 
   if (toAdd.length > 0) {
-    const sources = [];
-    for (const b of toAdd) sources.push({ dir: await files.dirOf(b), image: b.resolved });
-    const overwriteLatest = ['dev', 'stage'].includes(prepared.distributionScope);
-    ctx.reporter.log(
-      `Adding bundles (mode ${mode}${overwriteLatest ? ', overwrite latest' : ''}): ${toAdd.map((b) => b.resolved).join(', ')}`,
-    );
-    const added = await addBundles(work.catalog, sources, { mode, overwriteLatest });
-    for (const pkg of added.dirty) touched.add(pkg);
-    for (const w of added.warnings) ctx.reporter.log(`warning: ${w}`);
+    for (const pkg of await addToCatalog(ctx, files, work, toAdd, mode, prepared)) touched.add(pkg);
   }
-
-  const deprecationList = stringList(ctx.params.deprecation_list);
-  if (deprecationList.length > 0) {
-    // IIB's get_bundles_from_deprecation_list: pinned, then matched against the index's and the added bundles.
-    const pinned = (await resolveBundles(ctx, deprecationList)).map((b) => b.resolved);
-    const candidates = [...presentImages, ...toAdd.map((b) => b.resolved)];
-    const deprecate = [...new Set(candidates.filter((img) => pinned.includes(img)))];
-    if (deprecate.length === 0) {
-      ctx.reporter.log('Deprecation list was set but no bundles were found for deprecation.');
-    } else {
-      ctx.reporter.log(`Bundles that will be deprecated from the index image: ${deprecate.join(', ')}`);
-      for (const pkg of deprecateBundles(work.catalog, deprecate)) touched.add(pkg);
-    }
-  }
+  const candidates = [...presentImages, ...toAdd.map((b) => b.resolved)];
+  for (const pkg of await deprecateListed(ctx, work, candidates)) touched.add(pkg);
 
   const changed = await writeTouchedPackages(work.configsDir, before, work.catalog, touched);
   await finishIndexRequest(ctx, prepared, work.contextDir, {
@@ -181,4 +162,46 @@ async function add(ctx: BuildContext, files: BundleFiles): Promise<void> {
     },
     overwrite: fromIndexOverwrite(ctx, prepared),
   });
+}
+
+/** Adds the bundles to the catalog with opm's graph semantics; returns the packages changed. */
+async function addToCatalog(
+  ctx: BuildContext,
+  files: BundleFiles,
+  work: IndexCatalog,
+  toAdd: readonly ResolvedBundle[],
+  mode: AddMode,
+  prepared: PreparedBuild,
+): Promise<Set<string>> {
+  const sources = [];
+  for (const b of toAdd) sources.push({ dir: await files.dirOf(b), image: b.resolved });
+  const overwriteLatest = ['dev', 'stage'].includes(prepared.distributionScope);
+  ctx.reporter.log(
+    `Adding bundles (mode ${mode}${overwriteLatest ? ', overwrite latest' : ''}): ${toAdd.map((b) => b.resolved).join(', ')}`,
+  );
+  const added = await addBundles(work.catalog, sources, { mode, overwriteLatest });
+  for (const w of added.warnings) ctx.reporter.log(`warning: ${w}`);
+  return new Set(added.dirty);
+}
+
+/**
+ * IIB's get_bundles_from_deprecation_list: the listed bundles, pinned, then
+ * matched against the index's and the added bundles (`candidates`), are
+ * deprecated; returns the packages changed.
+ */
+async function deprecateListed(
+  ctx: BuildContext,
+  work: IndexCatalog,
+  candidates: readonly string[],
+): Promise<Iterable<string>> {
+  const deprecationList = stringList(ctx.params.deprecation_list);
+  if (deprecationList.length === 0) return [];
+  const pinned = (await resolveBundles(ctx, deprecationList)).map((b) => b.resolved);
+  const deprecate = [...new Set(candidates.filter((img) => pinned.includes(img)))];
+  if (deprecate.length === 0) {
+    ctx.reporter.log('Deprecation list was set but no bundles were found for deprecation.');
+    return [];
+  }
+  ctx.reporter.log(`Bundles that will be deprecated from the index image: ${deprecate.join(', ')}`);
+  return deprecateBundles(work.catalog, deprecate);
 }

@@ -1,5 +1,5 @@
 import { rm } from 'node:fs/promises';
-import type { BuildContext } from '../build-context';
+import type { BuildContext } from '../workspace/build-context';
 import { finishIndexRequest, loadIndexCatalog, prepareIndexBuild, reportBuildingIndex } from '../index-image';
 
 /**

@@ -1,24 +1,23 @@
 import * as path from 'node:path';
 import { ValidationError } from '../../../shared/errors';
-import type { BuildContext } from '../build-context';
-import {
-  finishIndexRequest,
-  fromIndexOverwrite,
-  prepareIndexBuild,
-  reportBuildingIndex,
-  extractIndexConfigs,
-} from '../index-image';
-import type { ResolvedImage } from '../images';
+import type { BuildContext } from '../workspace/build-context';
 import {
   DEPRECATIONS_DIR,
   extractArch,
   extractConfigs,
+  extractIndexConfigs,
+  finishIndexRequest,
+  fromIndexOverwrite,
+  prepareIndexBuild,
   pyList,
   removeDeprecations,
   replaceDir,
+  reportBuildingIndex,
   topLevel,
   validateConfigs,
-} from './configs-files';
+} from '../index-image';
+import type { ResolvedImage } from '../tools/images';
+import { stringList } from '../workspace/request-params';
 
 /** IIB's fbc_fragment_catalog_path: fragments carry their catalog here, whatever their labels say. */
 const FRAGMENT_CONFIGS = '/configs';
@@ -96,10 +95,6 @@ function fragmentRefs(params: Record<string, unknown>): string[] {
   if (list.length > 0) return list;
   if (typeof params.fbc_fragment === 'string' && params.fbc_fragment) return [params.fbc_fragment];
   throw new ValidationError('Either "fbc_fragment" or "fbc_fragments" must be provided');
-}
-
-export function stringList(value: unknown): string[] {
-  return Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string' && v !== '') : [];
 }
 
 async function fragmentPackages(image: ResolvedImage, dir: string): Promise<string[]> {

@@ -1,5 +1,5 @@
 import type { RequestType } from '../../../shared/contracts';
-import type { Pipeline } from '../build-context';
+import type { Pipeline } from '../workspace/build-context';
 import { addPipeline } from './add';
 import { addDeprecations } from './add-deprecations';
 import { createEmptyIndex } from './create-empty-index';

@@ -1,6 +1,6 @@
 import * as path from 'node:path';
 import { ValidationError } from '../../../shared/errors';
-import { LABEL_CONFIGS, type BuildContext } from '../build-context';
+import type { BuildContext } from '../workspace/build-context';
 import {
   addRenderedBundles,
   ADD_MODES,
@@ -13,23 +13,27 @@ import {
   type RenderedBundle,
 } from '@iib-ts/catalog';
 import {
-  finishIndexRequest,
-  prepareIndexBuildFrom,
-  reportBuildingIndex,
-  extractIndexConfigs,
-} from '../index-image';
-import { writeOverwriteAuthFile } from '../registry-auth';
-import { deprecateAllowingPackageRemoval, latestPerPackage } from './bundle-deprecation';
-import {
   DEPRECATIONS_DIR,
   editCatalog,
+  LABEL_CONFIGS,
   extractArch,
   extractConfigs,
+  extractIndexConfigs,
+  finishIndexRequest,
+  prepareIndexBuildFrom,
   removeDeprecations,
+  reportBuildingIndex,
   validateConfigs,
-} from './configs-files';
-import { stringList } from './fbc-operations';
-import { indexOcpVersion, isBundleVersionValid, LABEL_OPENSHIFT_VERSIONS } from './ocp-versions';
+} from '../index-image';
+import { writeOverwriteAuthFile } from '../tools/registry-auth';
+import {
+  deprecateAllowingPackageRemoval,
+  indexOcpVersion,
+  isBundleVersionValid,
+  LABEL_OPENSHIFT_VERSIONS,
+  latestPerPackage,
+} from '../bundles';
+import { stringList } from '../workspace/request-params';
 
 const LABEL_CHECKS_AT_ONCE = 8;
 
@@ -88,55 +92,13 @@ export async function mergeIndexImage(ctx: BuildContext): Promise<void> {
     targetCatalog = await readCatalog(targetConfigs);
   }
 
-  const result = await editCatalog(configs, async (source) => {
-    const sourceBundles = bundlesOf(source);
-    const targetBundles = targetCatalog ? bundlesOf(targetCatalog) : [];
-    requireDigests(sourceBundles, 'source');
-    requireDigests(targetBundles, 'target');
-
-    await ctx.reporter.progress('Adding bundles missing in source index image');
-    const sourceDigests = new Set(sourceBundles.map((b) => digestOf(b.image)));
-    const missing: RenderedBundle[] = targetCatalog
-      ? missingBundles(targetCatalog, source).filter((m) => !sourceDigests.has(digestOf(m.blob.image)))
-      : [];
-    ctx.reporter.log(
-      `Bundles missing in the source index image: ${missing.map((m) => m.blob.image).join(', ') || '(none)'}`,
-    );
-    const allowNoOcp = allowNoOcpVersion(ctx, sourceRef, targetRef);
-    const checked = [...missing.map((m) => m.blob), ...sourceBundles];
-    const invalid = await invalidForOcp(ctx, checked, prepared.ocpVersion, allowNoOcp);
-
-    const dirty = new Set<string>();
-    if (missing.length > 0) {
-      const batches = mode === 'replaces' ? [missing] : missing.map((m) => [m]);
-      for (const batch of batches) {
-        for (const p of catalogStep(() => addRenderedBundles(source, batch, { mode })).dirty) dirty.add(p);
-      }
-    }
-
-    await ctx.reporter.progress('Deprecating bundles in the deprecation list');
-    const candidates = [...missing.map((m) => m.blob), ...sourceBundles];
-    const listed = await deprecationListBundles(ctx, candidates);
-    const invalidPresent = invalid.filter((b) => source.packages.has(b.package)).map((b) => b.image);
-    if (invalidPresent.length > 0) {
-      ctx.reporter.log(
-        `Bundles whose ${LABEL_OPENSHIFT_VERSIONS} excludes ${prepared.ocpVersion}, to deprecate: ${invalidPresent.join(', ')}`,
-      );
-    }
-    const toDeprecate = [...new Set([...listed, ...invalidPresent])];
-    let removed = new Set<string>();
-    if (toDeprecate.length > 0) {
-      const latest = latestPerPackage(toDeprecate, [...sourceBundles, ...targetBundles]);
-      ctx.reporter.log(`Deprecating bundles: ${latest.join(', ')}`);
-      const r = catalogStep(
-        () => deprecateAllowingPackageRemoval(source, latest),
-        'Failed to deprecate the bundles',
-      );
-      r.dirty.forEach((p) => dirty.add(p));
-      removed = r.removed;
-    }
-    return { dirty, removed };
-  });
+  const result = await editCatalog(configs, (source) =>
+    mergeBundles(ctx, source, targetCatalog, {
+      mode,
+      ocpVersion: prepared.ocpVersion,
+      allowNoOcp: allowNoOcpVersion(ctx, sourceRef, targetRef),
+    }),
+  );
 
   const changed = result.changed ? new Set(result.changed) : undefined;
   if ((await removeDeprecations(configs, result.removed)).length > 0) changed?.add(DEPRECATIONS_DIR);
@@ -235,4 +197,64 @@ async function deprecationListBundles(
   if (found.length === 0)
     ctx.reporter.log('Deprecation list was set but no bundles were found for deprecation.');
   return [...new Set(found)];
+}
+
+/**
+ * The merge itself, on the source catalog: the target's bundles it lacks
+ * added, then the listed bundles and those whose OCP versions exclude the
+ * target's deprecated (latest per package, removing a package if need be).
+ */
+async function mergeBundles(
+  ctx: BuildContext,
+  source: Catalog,
+  targetCatalog: Catalog | undefined,
+  opts: { mode: AddMode; ocpVersion: string; allowNoOcp: boolean },
+): Promise<{ dirty: Set<string>; removed: Set<string> }> {
+  const sourceBundles = bundlesOf(source);
+  const targetBundles = targetCatalog ? bundlesOf(targetCatalog) : [];
+  requireDigests(sourceBundles, 'source');
+  requireDigests(targetBundles, 'target');
+
+  await ctx.reporter.progress('Adding bundles missing in source index image');
+  const sourceDigests = new Set(sourceBundles.map((b) => digestOf(b.image)));
+  const missing: RenderedBundle[] = targetCatalog
+    ? missingBundles(targetCatalog, source).filter((m) => !sourceDigests.has(digestOf(m.blob.image)))
+    : [];
+  ctx.reporter.log(
+    `Bundles missing in the source index image: ${missing.map((m) => m.blob.image).join(', ') || '(none)'}`,
+  );
+  const checked = [...missing.map((m) => m.blob), ...sourceBundles];
+  const invalid = await invalidForOcp(ctx, checked, opts.ocpVersion, opts.allowNoOcp);
+
+  const dirty = new Set<string>();
+  if (missing.length > 0) {
+    const batches = opts.mode === 'replaces' ? [missing] : missing.map((m) => [m]);
+    for (const batch of batches) {
+      for (const p of catalogStep(() => addRenderedBundles(source, batch, { mode: opts.mode })).dirty)
+        dirty.add(p);
+    }
+  }
+
+  await ctx.reporter.progress('Deprecating bundles in the deprecation list');
+  const candidates = [...missing.map((m) => m.blob), ...sourceBundles];
+  const listed = await deprecationListBundles(ctx, candidates);
+  const invalidPresent = invalid.filter((b) => source.packages.has(b.package)).map((b) => b.image);
+  if (invalidPresent.length > 0) {
+    ctx.reporter.log(
+      `Bundles whose ${LABEL_OPENSHIFT_VERSIONS} excludes ${opts.ocpVersion}, to deprecate: ${invalidPresent.join(', ')}`,
+    );
+  }
+  const toDeprecate = [...new Set([...listed, ...invalidPresent])];
+  let removed = new Set<string>();
+  if (toDeprecate.length > 0) {
+    const latest = latestPerPackage(toDeprecate, [...sourceBundles, ...targetBundles]);
+    ctx.reporter.log(`Deprecating bundles: ${latest.join(', ')}`);
+    const r = catalogStep(
+      () => deprecateAllowingPackageRemoval(source, latest),
+      'Failed to deprecate the bundles',
+    );
+    r.dirty.forEach((p) => dirty.add(p));
+    removed = r.removed;
+  }
+  return { dirty, removed };
 }

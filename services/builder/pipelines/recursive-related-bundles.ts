@@ -1,10 +1,15 @@
 import * as path from 'node:path';
 import { ValidationError } from '../../../shared/errors';
-import type { BuildContext } from '../build-context';
-import { adjustOperatorBundle, customizationsFor } from '../bundle-customizations';
-import { imageNameToString, loadOperatorCsv } from '../bundle-csv';
-import { BundleImages, readingArch } from '../bundle-images';
-import { COMPLETED } from './regenerate-bundle';
+import type { BuildContext } from '../workspace/build-context';
+import {
+  adjustOperatorBundle,
+  BundleImages,
+  COMPLETED,
+  customizationsFor,
+  imageNameToString,
+  loadOperatorCsv,
+  readingArch,
+} from '../bundles';
 
 export const MAX_RELATED_BUNDLES_EXCEEDED = 'Max number of related bundles exceeded. Potential DOS attack!';
 

@@ -2,13 +2,17 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { ValidationError } from '../../../shared/errors';
-import { LABEL_PINNED, type BuildContext } from '../build-context';
-import { adjustOperatorBundle, customizationsFor, yamlTrue } from '../bundle-customizations';
-import { BundleImages, readingArch } from '../bundle-images';
+import type { BuildContext } from '../workspace/build-context';
+import {
+  adjustOperatorBundle,
+  BundleImages,
+  COMPLETED,
+  customizationsFor,
+  LABEL_PINNED,
+  readingArch,
+  yamlTrue,
+} from '../bundles';
 import { publicImage } from '../index-image';
-
-/** IIB's state_reason when a regenerate-bundle (or recursive-related-bundles) request ends well. */
-export const COMPLETED = 'The request completed successfully';
 
 function dockerfile(from: string, labels: Record<string, string>): string {
   const lines = [

@@ -1,5 +1,5 @@
-import type { BuildContext } from '../build-context';
-import { writeTouchedPackages } from '../bundles-catalog';
+import type { BuildContext } from '../workspace/build-context';
+import { writeTouchedPackages } from '../bundles';
 import { removePackages } from '@iib-ts/catalog';
 import {
   finishIndexRequest,

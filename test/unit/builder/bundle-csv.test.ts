@@ -9,8 +9,8 @@ import {
   loadOperatorCsv,
   parseImageName,
   Replacements,
-} from '../../../services/builder/bundle-csv';
-import { formatTemplate } from '../../../services/builder/bundle-customizations';
+} from '../../../services/builder/bundles/bundle-csv';
+import { formatTemplate } from '../../../services/builder/bundles/bundle-customizations';
 
 const D = `sha256:${'a'.repeat(64)}`;
 

@@ -1,8 +1,8 @@
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { splitPresent, type ResolvedBundle } from '../../../services/builder/bundles';
-import { writeTouchedPackages } from '../../../services/builder/bundles-catalog';
+import { splitPresent, type ResolvedBundle } from '../../../services/builder/bundles/bundles';
+import { writeTouchedPackages } from '../../../services/builder/bundles/bundles-catalog';
 import { readCatalog, removePackages } from '@iib-ts/catalog';
 
 const pkgYaml = (name: string, image: string): string =>

@@ -1,4 +1,9 @@
-import { CommandError, CommandRunner, isFlaky, toolError } from '../../../services/builder/command-runner';
+import {
+  CommandError,
+  CommandRunner,
+  isFlaky,
+  toolError,
+} from '../../../services/builder/tools/command-runner';
 import { registryRetries, toolRuns } from '../../../shared/metrics';
 
 const policy = { attempts: 3, delayMs: 1, jitterMs: 1, multiplier: 2 };

@@ -4,7 +4,7 @@ import {
   nameProblem,
   safeEntryPath,
   shown,
-} from '../../../services/builder/layer-paths';
+} from '../../../services/builder/tools/layers/layer-paths';
 
 describe('naming image layer entries', () => {
   it('when a name has leading slashes and dots, then they are normalised', () => {

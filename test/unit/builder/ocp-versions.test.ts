@@ -1,4 +1,4 @@
-import { isBundleVersionValid } from '../../../services/builder/pipelines/ocp-versions';
+import { isBundleVersionValid } from '../../../services/builder/bundles/ocp-versions';
 
 // IIB's is_bundle_version_valid docstring table: label -> index versions that include it.
 // For "v4.6,v4.5" the docstring says v4.5 is excluded but IIB's code sorts the list and

@@ -1,16 +1,16 @@
 import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { manifestKind } from '../../../services/builder/images';
+import { manifestKind } from '../../../services/builder/tools/images';
 import { indexDockerfile } from '../../../services/builder/index-image';
-import { opmWords, resolveInRoot } from '../../../services/builder/serve-cache';
+import { opmWords, resolveInRoot } from '../../../services/builder/index-image/serve-cache';
 import {
   builderArch,
   cacheDirOf,
   IIB_CMD,
   IIB_ENTRYPOINT,
   indexCommand,
-} from '../../../services/builder/serve-command';
+} from '../../../services/builder/index-image/serve-command';
 
 describe('the serve command of an index image', () => {
   it("when the binary image starts `opm serve` itself, then the index keeps that command, else it gets IIB's", () => {
