@@ -97,6 +97,24 @@ export default defineConfig(
     },
   },
   {
+    // The rhea instrumentation is an OpenTelemetry package like any other: it
+    // knows nothing of the services or shared/ (they configure it).
+    files: ['packages/instrumentation-rhea/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: '^(\\.\\./)+(services|shared)(/|$)',
+              message: '@iib-ts/instrumentation-rhea imports nothing of the services or shared/.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
     files: ['services/**/*.ts', 'packages/**/*.ts'],
     ignores: ['packages/*/test/**'],
     rules: {

@@ -19,6 +19,7 @@ export { Names, DEFAULT_LANE, laneQueue, isSerialLaneQueue } from './names';
 export { QueueProvisioner } from './provisioner';
 export { AmqpSender } from './sender';
 export type { SendOptions } from './sender';
+export { sendBatch, type BatchMessage } from './batch-span';
 
 /**
  * A service's view of the broker: logical names in, dialect addresses out,

@@ -21,10 +21,9 @@ interface Entry extends StoredBatch {
 
 // <ms since epoch>-<pid>-<seq>-<span count>.otlp: sortable by age, unique
 // across processes sharing the directory, countable without being read.
-// `.otlp` holds an OTLP protobuf request; `.json`, spans serialized by an
-// earlier version, is still read.
-const FILE = /^(\d+)-(\d+)-(\d+)-(\d+)\.(?:otlp|json)$/;
-const CLAIMED = /^(\d+-\d+-\d+-\d+\.(?:otlp|json))\.sending-(\d+)$/;
+// A file holds one OTLP protobuf request.
+const FILE = /^(\d+)-(\d+)-(\d+)-(\d+)\.otlp$/;
+const CLAIMED = /^(\d+-\d+-\d+-\d+\.otlp)\.sending-(\d+)$/;
 
 /**
  * A bounded directory of span batches, one file per batch, oldest first.

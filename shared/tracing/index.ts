@@ -1,14 +1,7 @@
 /*
- * What services import. Nothing here loads the SDK: importing it costs
- * nothing when tracing is off, and every helper is a no-op then.
+ * What services and shared modules import. Nothing here loads the SDK:
+ * importing it costs nothing when tracing is off, and every helper is a
+ * no-op then.
  */
 export { shutdownTracing, flushTracing, isTracingStarted } from './lifecycle';
-export {
-  traced,
-  traceMethods,
-  withSpan,
-  currentTraceId,
-  currentTraceHeaders,
-  type TracedOptions,
-  type TraceMethodsOptions,
-} from './traced';
+export { currentTraceId } from './trace-context';

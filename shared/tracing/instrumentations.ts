@@ -1,14 +1,14 @@
 import type { Instrumentation } from '@opentelemetry/instrumentation';
 import { ExpressInstrumentation, ExpressLayerType } from '@opentelemetry/instrumentation-express';
 import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
+import { PgInstrumentation } from '@opentelemetry/instrumentation-pg';
 import { PinoInstrumentation } from '@opentelemetry/instrumentation-pino';
+import { RheaInstrumentation } from '@iib-ts/instrumentation-rhea';
 import { BUILT_IN_INSTRUMENTATIONS } from '../config/tracing-config';
 import type { ExpressLayerKind, TracingConfig } from '../config/tracing-config';
 import { nameSpanAfterExpressRoute } from './express-route';
-import { HttpServerInstrumentation } from './http-server-instrumentation';
 import { loadExtraInstrumentations } from './extra-instrumentations';
-import { PgInstrumentation } from './pg-instrumentation';
-import { RheaInstrumentation } from './rhea-instrumentation';
+import { nameQuerySpan } from './pg-span-name';
 import type { TracingWarn } from './tracing-log';
 
 const EXPRESS_LAYER_TYPES: Record<ExpressLayerKind, ExpressLayerType> = {
@@ -41,19 +41,20 @@ export function buildInstrumentations(config: TracingConfig, warn: TracingWarn):
     (typeof BUILT_IN_INSTRUMENTATIONS)[number],
     () => Instrumentation | Instrumentation[] | undefined
   > = {
-    // Incoming requests: ours (the SERVER span, at a lower cost per request);
-    // outgoing ones (http.request, not fetch): the upstream package.
-    http: () => [
-      new HttpServerInstrumentation(routeFromExpress ? { onResponse: nameSpanAfterExpressRoute } : {}),
-      new HttpInstrumentation({ disableIncomingRequestInstrumentation: true }),
-    ],
+    // Incoming requests (the SERVER span, named after the express route when
+    // express is not patched) and outgoing ones (http.request, not fetch).
+    http: () =>
+      new HttpInstrumentation(
+        routeFromExpress ? { applyCustomAttributesOnSpan: nameSpanAfterExpressRoute } : {},
+      ),
     express: () =>
       expressLayerSpans
         ? new ExpressInstrumentation({ ignoreLayersType: ignoredExpressLayers(config.expressLayers) })
         : undefined,
     // Queries outside a request (migrations, the outbox relay's polling)
     // would each be a trace of one span.
-    pg: () => new PgInstrumentation({ requireParentSpan: config.pgRequireParentSpan }),
+    pg: () =>
+      new PgInstrumentation({ requireParentSpan: config.pgRequireParentSpan, requestHook: nameQuerySpan }),
     // Log correlation (trace_id/span_id in every line) always; shipping log
     // records over OTLP only when a logs exporter is configured.
     pino: () => new PinoInstrumentation({ disableLogSending: !config.logsExporterConfigured }),

@@ -2,8 +2,6 @@ import { context } from '@opentelemetry/api';
 import { ExportResultCode, suppressTracing, type ExportResult } from '@opentelemetry/core';
 import { DiskSpanStore, type StoredBatch } from './disk-span-store';
 import type { EncodedSpanExporter, EncodedSpans } from './encoding-span-processor';
-import { OtlpSpanEncoder } from './otlp-span-encoder';
-import { deserializeSpans } from './span-serialization';
 import { warnTracing, type TracingWarn } from './tracing-log';
 
 export interface SpanBufferOptions {
@@ -144,15 +142,9 @@ export class BufferingSpanExporter implements EncodedSpanExporter {
     this.timer.unref();
   }
 
-  /**
-   * A batch as the collector takes it. Batches are stored as OTLP protobuf;
-   * a `.json` batch, written by an earlier version, is encoded on the way.
-   */
+  /** A batch is stored as the OTLP request the collector takes: sending it again is reading it. */
   private async readBatch(batch: StoredBatch): Promise<EncodedSpans> {
-    const data = await this.store.read(batch);
-    if (!batch.name.endsWith('.json')) return { bytes: data, spans: batch.spans };
-    const spans = deserializeSpans(data.toString('utf8'));
-    return { bytes: new OtlpSpanEncoder().encode(spans), spans: spans.length };
+    return { bytes: await this.store.read(batch), spans: batch.spans };
   }
 
   private async drain(): Promise<void> {

@@ -3,7 +3,7 @@ import { InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from '@o
 import { startNotifier, type Notifier } from '../../services/notifier/notifier';
 import { loadTracingConfig } from '../../shared/config/tracing-config';
 import { shutdownTracing } from '../../shared/tracing';
-import { RheaInstrumentation } from '../../shared/tracing/rhea-instrumentation';
+import { RheaInstrumentation } from '@iib-ts/instrumentation-rhea';
 import { startTracing } from '../../shared/tracing/sdk';
 import { amqpUrl, brokerAddress } from '../support/env';
 import { subscribeAmqp10, type Amqp10Subscriber } from '../support/amqp10-subscriber';

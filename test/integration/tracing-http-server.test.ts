@@ -1,20 +1,30 @@
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { context, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
+import { HttpInstrumentation, type HttpInstrumentationConfig } from '@opentelemetry/instrumentation-http';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { nameSpanAfterExpressRoute } from '../../shared/tracing/express-route';
-import { HttpServerInstrumentation } from '../../shared/tracing/http-server-instrumentation';
 import { eventually, startMemoryTracing, warmUp } from '../unit/tracing/memory-tracing';
 
 /*
- * Our HTTP server instrumentation on a real server and real client requests
- * over loopback, in-process (spans in memory). The gateway's SERVER span in
- * a running stack is covered by the e2e trace test.
+ * The HTTP instrumentation as the services configure it
+ * (`@opentelemetry/instrumentation-http`, the SERVER span of incoming
+ * requests) on a real server and real client requests over loopback,
+ * in-process (spans in memory). The gateway's SERVER span in a running stack
+ * is covered by the e2e trace test. Only the server's requests are of
+ * interest: the test's own client requests are sent with tracing of
+ * outgoing requests turned off.
  */
 const { exporter } = startMemoryTracing();
 const tracer = trace.getTracer('integration');
-const instrumentation = new HttpServerInstrumentation({ enabled: false });
-instrumentation.patchModule(http);
+const baseConfig: HttpInstrumentationConfig = { disableOutgoingRequestInstrumentation: true };
+const instrumentation = new HttpInstrumentation({ ...baseConfig, enabled: false });
+// jest's module registry is invisible to require hooks: http is patched by hand.
+const httpDefinition = instrumentation.getModuleDefinitions().find((d) => d.name === 'http')!;
+const patchModule = (): void => void httpDefinition.patch?.(http, process.versions.node);
+const unpatchModule = (): void => httpDefinition.unpatch?.(http, process.versions.node);
+instrumentation.enable = () => undefined; // nothing else to hook
+patchModule();
 
 type Handler = (req: http.IncomingMessage, res: http.ServerResponse) => void;
 let handler: Handler = (_req, res) => res.end();
@@ -30,12 +40,12 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  instrumentation.unpatchModule(http);
+  unpatchModule();
   await new Promise((resolve) => server.close(resolve));
 });
 
 beforeEach(() => {
-  instrumentation.setConfig({});
+  instrumentation.setConfig(baseConfig);
   exporter.reset();
 });
 
@@ -73,7 +83,7 @@ async function oneServerSpan(): Promise<ReadableSpan> {
   return serverSpans()[0]!;
 }
 
-describe('HTTP server instrumentation', () => {
+describe('HTTP instrumentation: incoming requests', () => {
   it('when a request carries a traceparent, then its SERVER span continues that trace with the conventions attributes', async () => {
     handler = (_req, res) => {
       res.statusCode = 201;
@@ -151,7 +161,8 @@ describe('HTTP server instrumentation', () => {
     await eventually(() => serverSpans().length === 2, 'two SERVER spans');
     const byPath = new Map(serverSpans().map((s) => [s.attributes['url.path'], s]));
     expect(byPath.get('/broken')?.status.code).toBe(SpanStatusCode.ERROR);
-    expect(byPath.get('/broken')?.attributes['error.type']).toBe('503');
+    // The upstream instrumentation leaves error.type to the duration metric.
+    expect(byPath.get('/broken')?.attributes['http.response.status_code']).toBe(503);
     expect(byPath.get('/missing')?.status.code).toBe(SpanStatusCode.UNSET);
     expect(byPath.get('/missing')?.attributes['error.type']).toBeUndefined();
     expect(byPath.get('/missing')?.attributes['http.response.status_code']).toBe(404);
@@ -161,12 +172,13 @@ describe('HTTP server instrumentation', () => {
     handler = (_req, res) => res.end();
     await request('/x', { method: 'PURGE' });
     const span = await oneServerSpan();
-    expect(span.name).toBe('_OTHER');
+    // The upstream instrumentation names the span after the method as sent.
+    expect(span.name).toBe('PURGE');
     expect(span.attributes['http.request.method']).toBe('_OTHER');
     expect(span.attributes['http.request.method_original']).toBe('PURGE');
   });
 
-  it('when the client goes away before the answer, then the span ends as aborted', async () => {
+  it('when the client goes away before the answer, then the span still ends', async () => {
     handler = () => undefined; // never answers
     await new Promise<void>((resolve) => {
       const req = http.request({ host: '127.0.0.1', port, path: '/slow', agent: false });
@@ -175,13 +187,13 @@ describe('HTTP server instrumentation', () => {
       setTimeout(() => req.destroy(), 100);
     });
     const span = await oneServerSpan();
-    expect(span.status.code).toBe(SpanStatusCode.ERROR);
-    expect(span.attributes['error.type']).toBe('aborted');
-    expect(span.attributes['http.response.status_code']).toBeUndefined();
+    // The upstream instrumentation does not mark an abandoned request as an
+    // error, and records the status the response had (the default 200).
+    expect(span.status.code).toBe(SpanStatusCode.UNSET);
   });
 
-  it('when an onResponse hook is set, then it names the span before it ends (the express route)', async () => {
-    instrumentation.setConfig({ onResponse: nameSpanAfterExpressRoute });
+  it('when the express route hook is set, then it names the span before it ends (the express route)', async () => {
+    instrumentation.setConfig({ ...baseConfig, applyCustomAttributesOnSpan: nameSpanAfterExpressRoute });
     handler = (req, res) => {
       Object.assign(req, { baseUrl: '/api/v1', route: { path: '/builds/:id' } });
       res.end();
@@ -201,14 +213,14 @@ describe('HTTP server instrumentation', () => {
   });
 
   it('when the instrumentation is unpatched, then requests get no span', async () => {
-    instrumentation.unpatchModule(http);
+    unpatchModule();
     try {
       handler = (_req, res) => res.end();
       await request('/x');
       await new Promise((r) => setTimeout(r, 50));
       expect(serverSpans()).toHaveLength(0);
     } finally {
-      instrumentation.patchModule(http);
+      patchModule();
     }
   });
 });

@@ -3,18 +3,27 @@ import { suppressTracing } from '@opentelemetry/core';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import knexFactory, { type Knex } from 'knex';
 import pg from 'pg';
-import { PgInstrumentation } from '../../shared/tracing/pg-instrumentation';
+import { PgInstrumentation } from '@opentelemetry/instrumentation-pg';
+import { nameQuerySpan } from '../../shared/tracing/pg-span-name';
 import { databaseUrl } from '../support/env';
 import { startMemoryTracing, warmUp } from '../unit/tracing/memory-tracing';
 
 /*
- * Our pg instrumentation against the real PostgreSQL, in-process (spans in
- * memory). The e2e trace test covers it inside the running gateway.
+ * The pg instrumentation as the services use it
+ * (`@opentelemetry/instrumentation-pg`) against the real PostgreSQL,
+ * in-process (spans in memory). The e2e trace test covers it inside the
+ * running gateway.
  */
 const { exporter } = startMemoryTracing();
 const tracer = trace.getTracer('integration');
-const instrumentation = new PgInstrumentation({ enabled: false });
-instrumentation.patchModule(pg);
+// As the services configure it.
+const serviceConfig = { requireParentSpan: true, requestHook: nameQuerySpan };
+const instrumentation = new PgInstrumentation({ ...serviceConfig, enabled: false });
+// jest's module registry is invisible to require hooks: pg is patched by hand.
+const pgDefinition = instrumentation.getModuleDefinitions().find((d) => d.name === 'pg')!;
+const patchModule = (): void => void pgDefinition.patch?.(pg);
+const unpatchModule = (): void => pgDefinition.unpatch?.(pg);
+patchModule();
 
 const url = new URL(databaseUrl);
 url.pathname = '/postgres';
@@ -36,13 +45,13 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  instrumentation.unpatchModule(pg);
+  unpatchModule();
   await client?.end();
   await knex?.destroy();
 });
 
 beforeEach(() => {
-  instrumentation.setConfig({});
+  instrumentation.setConfig(serviceConfig);
   exporter.reset();
 });
 
@@ -98,7 +107,7 @@ describe('pg instrumentation on PostgreSQL', () => {
     expect(endedBefore).toBe(true);
   });
 
-  it('when a query fails, then the span has error status, the SQLSTATE and the exception, and the caller still gets the error', async () => {
+  it('when a query fails, then the span has error status and the exception, and the caller still gets the error', async () => {
     let caught: unknown;
     await underParent(() =>
       client.query('SELECT * FROM iib_no_such_table').catch((err: unknown) => {
@@ -109,15 +118,14 @@ describe('pg instrumentation on PostgreSQL', () => {
     const [span] = clientSpans();
     expect(span?.status.code).toBe(SpanStatusCode.ERROR);
     expect(span?.status.message).toMatch(/iib_no_such_table/);
-    expect(span?.attributes['db.response.status_code']).toBe('42P01');
-    expect(span?.attributes['error.type']).toBe('42P01');
+    // The upstream instrumentation puts the SQLSTATE on its duration metric, not on the span.
     expect(span?.events.map((e) => e.name)).toEqual(['exception']);
   });
 
   it('when a query runs outside any span, then it gets no span unless parentless queries are asked for', async () => {
     await client.query('SELECT 1 AS one');
     expect(clientSpans()).toHaveLength(0);
-    instrumentation.setConfig({ requireParentSpan: false });
+    instrumentation.setConfig({ ...serviceConfig, requireParentSpan: false });
     await client.query('SELECT 2 AS two');
     const [span] = clientSpans();
     expect(span?.name).toBe(`SELECT ${DB}`);
@@ -144,7 +152,7 @@ describe('pg instrumentation on PostgreSQL', () => {
     expect(spans.every((s) => s.parentSpanContext?.spanId === parentId)).toBe(true);
   });
 
-  it('when a submittable query is used, then its span ends when the query emits its end', async () => {
+  it('when a submittable query is used, then it still works (its span is left open: no service uses one)', async () => {
     let rows = 0;
     await underParent(
       () =>
@@ -156,7 +164,9 @@ describe('pg instrumentation on PostgreSQL', () => {
         }),
     );
     expect(rows).toBe(3);
-    expect(clientSpans().map((s) => s.name)).toEqual([`SELECT ${DB}`]);
+    // The upstream instrumentation ends a query's span through its promise or
+    // callback; a submittable without a callback has neither.
+    expect(clientSpans()).toEqual([]);
   });
 
   it('when a client connects under a span, then the connect is a span of its own', async () => {
@@ -170,12 +180,12 @@ describe('pg instrumentation on PostgreSQL', () => {
   });
 
   it('when the instrumentation is unpatched, then queries get no span', async () => {
-    instrumentation.unpatchModule(pg);
+    unpatchModule();
     try {
       await underParent(() => client.query('SELECT 1 AS one'));
       expect(clientSpans()).toHaveLength(0);
     } finally {
-      instrumentation.patchModule(pg);
+      patchModule();
     }
   });
 });

@@ -9,7 +9,6 @@ import {
 import type { EncodedSpanExporter, EncodedSpans } from '../../shared/tracing/encoding-span-processor';
 import { OtlpSpanEncoder } from '../../shared/tracing/otlp-span-encoder';
 import { BufferingSpanExporter, type SpanBufferOptions } from '../../shared/tracing/span-buffer';
-import { serializeSpans } from '../../shared/tracing/span-serialization';
 import { decodeProtobufRequest } from '../support/otlp-receiver-decode';
 import { eventually } from '../unit/tracing/memory-tracing';
 import { tempDir } from './tracing-support';
@@ -177,23 +176,6 @@ describe('BufferingSpanExporter', () => {
     const next = new BufferingSpanExporter(collector, setupOptions(first.dir));
     await next.shutdown(); // before the start-up drain timer could fire
     expect(collector.received).toEqual(['waiting']);
-    expect(files(first.dir)).toEqual([]);
-  });
-  it('when the buffer holds JSON batches written by an earlier version, then they are sent with the new ones, oldest first', async () => {
-    const first = setup({ retryMs: 60_000 });
-    first.collector.up = false;
-    await exportNow(first.exporter, makeSpans('new-1'));
-    await first.exporter.shutdown();
-    // The earlier format: <ms>-<pid>-<seq>-<spans>.json holding serialized spans.
-    fs.writeFileSync(
-      path.join(first.dir, '00000000000001-1-00000000-2.json'),
-      serializeSpans(finishedSpans('legacy-1', 'legacy-2')),
-    );
-    const collector = new SwitchableCollector();
-    const next = new BufferingSpanExporter(collector, setupOptions(first.dir));
-    expect(next.bufferedSpans).toBe(3);
-    await next.shutdown();
-    expect(collector.received).toEqual(['legacy-1', 'legacy-2', 'new-1']);
     expect(files(first.dir)).toEqual([]);
   });
 });

@@ -1,8 +1,7 @@
 import { context, ROOT_CONTEXT } from '@opentelemetry/api';
 import type { Knex } from 'knex';
 import type { Logger } from 'pino';
-import type { AmqpSender, Messaging } from '../../../shared/messaging';
-import { sendBatch } from '../../../shared/tracing/send-batch';
+import { sendBatch, type AmqpSender, type Messaging } from '../../../shared/messaging';
 
 interface OutboxRow {
   id: string;

@@ -2,16 +2,14 @@ import type { Span } from '@opentelemetry/api';
 import type { Instrumentation } from '@opentelemetry/instrumentation';
 import type { ExpressInstrumentationConfig } from '@opentelemetry/instrumentation-express';
 import type { HttpInstrumentationConfig } from '@opentelemetry/instrumentation-http';
-import type { HttpServerInstrumentationConfig } from '../../../shared/tracing/http-server-instrumentation';
-import type { PgInstrumentationConfig } from '../../../shared/tracing/pg-instrumentation';
+import type { PgInstrumentationConfig } from '@opentelemetry/instrumentation-pg';
 import { loadTracingConfig } from '../../../shared/config/tracing-config';
 import { nameSpanAfterExpressRoute } from '../../../shared/tracing/express-route';
 import { buildInstrumentations } from '../../../shared/tracing/instrumentations';
 
 function built(env: Record<string, string>): {
   express: ExpressInstrumentationConfig | undefined;
-  http: HttpServerInstrumentationConfig;
-  httpClient: HttpInstrumentationConfig;
+  http: HttpInstrumentationConfig;
   pg: PgInstrumentationConfig;
 } {
   const list = buildInstrumentations(loadTracingConfig(env, undefined), () => undefined);
@@ -20,8 +18,7 @@ function built(env: Record<string, string>): {
     list.find((i) => i.instrumentationName.endsWith(`instrumentation-${name}`));
   return {
     express: find('express')?.getConfig(),
-    http: find('http-server')!.getConfig(),
-    httpClient: find('http')!.getConfig(),
+    http: find('http')!.getConfig(),
     pg: find('pg')!.getConfig(),
   };
 }
@@ -44,11 +41,11 @@ function fakeSpan(): Span & { name: string; attributes: Record<string, unknown> 
 
 describe('built-in instrumentations', () => {
   it('when nothing is set, then express is not patched, the http span gets the route, and parentless queries get no span', () => {
-    const { express, http, httpClient, pg } = built({});
+    const { express, http, pg } = built({});
     expect(express).toBeUndefined();
-    expect(http.onResponse).toBe(nameSpanAfterExpressRoute);
-    // Incoming requests are ours; the upstream package only traces outgoing ones.
-    expect(httpClient.disableIncomingRequestInstrumentation).toBe(true);
+    expect(http.applyCustomAttributesOnSpan).toBe(nameSpanAfterExpressRoute);
+    // One instrumentation traces incoming and outgoing requests.
+    expect(http.disableIncomingRequestInstrumentation).toBeFalsy();
     expect(pg.requireParentSpan).toBe(true);
   });
 
@@ -58,14 +55,14 @@ describe('built-in instrumentations', () => {
       IIB_OTEL_PG_REQUIRE_PARENT_SPAN: 'false',
     });
     expect([...(express?.ignoreLayersType ?? [])].sort()).toEqual(['middleware', 'router']);
-    expect(http.onResponse).toBeUndefined();
+    expect(http.applyCustomAttributesOnSpan).toBeUndefined();
     expect(pg.requireParentSpan).toBe(false);
   });
 
   it('when express is disabled, then neither layers nor routes are traced', () => {
     const { express, http } = built({ IIB_OTEL_DISABLED_INSTRUMENTATIONS: 'express' });
     expect(express).toBeUndefined();
-    expect(http.onResponse).toBeUndefined();
+    expect(http.applyCustomAttributesOnSpan).toBeUndefined();
   });
 });
 

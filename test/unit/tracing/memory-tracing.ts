@@ -1,10 +1,7 @@
 import { trace } from '@opentelemetry/api';
 import { InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { loadTracingConfig } from '../../../shared/config/tracing-config';
-import {
-  RheaInstrumentation,
-  type RheaInstrumentationConfig,
-} from '../../../shared/tracing/rhea-instrumentation';
+import { RheaInstrumentation, type RheaInstrumentationConfig } from '@iib-ts/instrumentation-rhea';
 import { flushTracing } from '../../../shared/tracing/lifecycle';
 import { startTracing } from '../../../shared/tracing/sdk';
 

@@ -1,5 +1,5 @@
-import { isTracingStarted } from '../../../shared/tracing/lifecycle';
-import { sendBatch } from '../../../shared/tracing/send-batch';
+import { isTracingStarted } from '../../../shared/tracing';
+import { sendBatch } from '../../../shared/messaging/batch-span';
 
 // No SDK in this file: a gateway replica that does not trace.
 describe('sendBatch without tracing', () => {

@@ -1,11 +1,9 @@
 import {
   context,
-  isSpanContextValid,
   propagation,
   ROOT_CONTEXT,
   SpanKind,
   trace,
-  type Attributes,
   type Context,
   type Link,
   type Span,
@@ -16,75 +14,37 @@ import {
   InstrumentationNodeModuleDefinition,
   InstrumentationNodeModuleFile,
   isWrapped,
-  type InstrumentationConfig,
 } from '@opentelemetry/instrumentation';
-import { loadAmqpTracingConfig } from '../config/tracing-config';
 import {
   addressOf,
-  applicationPropertiesGetter,
   applicationPropertiesSetter,
-  connectionAttributes,
   copyRecord,
   isMessageObject,
   isObject,
   messageAttributes,
-  outcomeOf,
   type Outcome,
-  type RheaDelivery,
   type RheaEventContext,
   type RheaLink,
   type RheaMessage,
-} from './rhea-model';
-import { endAllPending, endWithException, PendingSpan } from './rhea-pending';
+} from './model';
+import { extract, isLinkModule, linkInfo, rejectionCondition, spanName, type AnyFn } from './link-info';
+import { endAllPending, endWithException, PendingSpan } from './pending';
+import {
+  SETTLING,
+  wrapDeliveryUpdate,
+  wrapDisconnect,
+  wrapIncomingUpdate,
+  type IncomingPrototype,
+  type Settling,
+} from './settlement';
+import { DEFAULT_CONFIG, type RheaInstrumentationConfig } from './types';
+import { PACKAGE_NAME, PACKAGE_VERSION } from './version';
 
-export interface RheaHookInfo {
-  readonly message: RheaMessage | undefined;
-  readonly destination: string | undefined;
-}
-
-export interface RheaInstrumentationConfig extends InstrumentationConfig {
-  /** `messaging.system`; default from `IIB_MESSAGING_SYSTEM` / `IIB_BROKER_DIALECT`. */
-  messagingSystem?: string;
-  /**
-   * `false` (default): the process span is a child of the message's creation
-   * context, so a request is one trace across services. `true`: a new trace
-   * that only links to it (the semconv default).
-   */
-  useLinksForConsume?: boolean;
-  /** An unsettled delivery's span ends after this many ms (default 60000). */
-  settleTimeoutMs?: number;
-  /** Add `messaging.message.body.size` (semconv opt-in; default false). */
-  recordBodySize?: boolean;
-  /** Called with each send span before the message goes out. Do not record bodies: they may carry secrets. */
-  publishHook?: (span: Span, info: RheaHookInfo) => void;
-  /** Called with each process span before the listeners run. */
-  consumeHook?: (span: Span, info: RheaHookInfo) => void;
-}
-
-type AnyFn = (this: unknown, ...args: unknown[]) => unknown;
-interface LinkPrototype {
-  send?: AnyFn;
-  dispatch: AnyFn;
-  _disconnect?: AnyFn;
-}
-interface LinkModule {
-  Sender: { prototype: LinkPrototype };
-  Receiver: { prototype: LinkPrototype };
-}
-
-const NAME = '@iib/instrumentation-rhea';
-const VERSION = '0.1.0';
 const SUPPORTED = ['>=1.0.0 <4'];
 const TRACKED = Symbol('iib.rhea.trackedSend');
-/** On an incoming delivery: its process span, until the delivery is settled. */
-const SETTLING = Symbol('iib.rhea.settling');
 /** On a receiver link: the prototype of its session's incoming side (null: none to watch). */
 const INCOMING_WATCHED = Symbol('iib.rhea.incomingWatched');
 
-type Settling = { [SETTLING]?: PendingSpan };
-interface IncomingPrototype {
-  update?: unknown;
-}
 const SENDER_OUTCOMES: ReadonlySet<string> = new Set([
   'accepted',
   'rejected',
@@ -106,18 +66,11 @@ export class RheaInstrumentation extends InstrumentationBase<RheaInstrumentation
   private readonly incomingPrototypes = new Set<IncomingPrototype>();
 
   constructor(config: RheaInstrumentationConfig = {}) {
-    super(NAME, VERSION, config);
+    super(PACKAGE_NAME, PACKAGE_VERSION, config);
   }
 
   override setConfig(config: RheaInstrumentationConfig = {}): void {
-    const defaults = loadAmqpTracingConfig();
-    super.setConfig({
-      messagingSystem: defaults.messagingSystem,
-      useLinksForConsume: defaults.useLinksForConsume,
-      settleTimeoutMs: defaults.settleTimeoutMs,
-      recordBodySize: defaults.recordBodySize,
-      ...config,
-    });
+    super.setConfig({ ...DEFAULT_CONFIG, ...config });
   }
 
   protected init(): InstrumentationNodeModuleDefinition {
@@ -250,7 +203,7 @@ export class RheaInstrumentation extends InstrumentationBase<RheaInstrumentation
       return;
     }
     (delivery as { [TRACKED]?: PendingSpan })[TRACKED] = pending;
-    pending.track(link, this.getConfig().settleTimeoutMs ?? 60_000);
+    pending.track(link, this.getConfig().settleTimeoutMs ?? DEFAULT_CONFIG.settleTimeoutMs);
   }
 
   private wrapSenderDispatch(original: AnyFn): AnyFn {
@@ -332,7 +285,7 @@ export class RheaInstrumentation extends InstrumentationBase<RheaInstrumentation
     }
     if (pending.release()) return result;
     if (isObject(delivery) && delivery.remote_settled === true) pending.end({ outcome: 'settled' });
-    else pending.track(link, config.settleTimeoutMs ?? 60_000);
+    else pending.track(link, config.settleTimeoutMs ?? DEFAULT_CONFIG.settleTimeoutMs);
     return result;
   }
 
@@ -363,130 +316,4 @@ export class RheaInstrumentation extends InstrumentationBase<RheaInstrumentation
     }
     return true;
   }
-}
-
-/**
- * accept/release/reject/modified are per-delivery closures that all go
- * through the delivery's own `update`, as does rhea's autoaccept; wrapping
- * that one closure sees every settlement of this delivery.
- */
-function wrapDeliveryUpdate(
-  delivery: RheaDelivery,
-  update: NonNullable<RheaDelivery['update']>,
-  pending: PendingSpan,
-): void {
-  delivery.update = function tracedUpdate(this: unknown, settled?: boolean, state?: unknown): void {
-    endOnSettlement(pending, settled, state);
-    update.call(this, settled, state);
-  };
-}
-
-function wrapIncomingUpdate(original: AnyFn): AnyFn {
-  return function tracedIncomingUpdate(
-    this: unknown,
-    delivery: unknown,
-    settled: unknown,
-    state: unknown,
-  ): unknown {
-    const pending = isObject(delivery) ? (delivery as Settling)[SETTLING] : undefined;
-    if (pending) endOnSettlement(pending, settled, state);
-    return original.call(this, delivery, settled, state);
-  };
-}
-
-/** A delivery's `update(settled, state)`: its outcome, or plain settlement, ends the span. */
-function endOnSettlement(pending: PendingSpan, settled: unknown, state: unknown): void {
-  const outcome = outcomeOf(state) ?? (settled === true ? 'settled' : undefined);
-  if (outcome) pending.end({ outcome });
-}
-
-function wrapDisconnect(original: AnyFn): AnyFn {
-  return function tracedDisconnect(this: unknown, ...args: unknown[]): unknown {
-    endAllPending(this as object, 'connection_lost');
-    return original.apply(this, args);
-  };
-}
-
-function extract(
-  properties: Record<string, unknown>,
-): { context: Context; spanContext: Link['context'] } | undefined {
-  const extracted = propagation.extract(ROOT_CONTEXT, properties, applicationPropertiesGetter);
-  const spanContext = trace.getSpanContext(extracted);
-  return spanContext && isSpanContextValid(spanContext) ? { context: extracted, spanContext } : undefined;
-}
-
-interface LinkInfo {
-  /** Attributes every span of this link shares; copied, never handed to a span itself. */
-  readonly attributes: Readonly<Attributes>;
-  readonly destination: string | undefined;
-  readonly spanName: string;
-  readonly config: RheaInstrumentationConfig;
-  /** The connection's options when this was worked out: a failover to another broker replaces them. */
-  readonly connectionOptions: unknown;
-}
-
-const LINK_INFO = Symbol('iib.rhea.linkInfo');
-
-/**
- * What every span of a link shares (system, operation, server, client id,
- * address, span name), worked out once per link instead of on every message.
- * A link keeps its address for its whole life; a new configuration
- * (setConfig) or new connection options (rhea's reconnect to another broker
- * of the list) recompute it.
- */
-function linkInfo(
-  link: RheaLink,
-  config: RheaInstrumentationConfig,
-  operation: 'send' | 'process',
-): LinkInfo {
-  const holder = link as RheaLink & { [LINK_INFO]?: LinkInfo };
-  const cached = holder[LINK_INFO];
-  if (cached && cached.config === config && cached.connectionOptions === link.connection?.options) {
-    return cached;
-  }
-  const destination = addressOf(operation === 'send' ? link.options?.target : link.options?.source);
-  const attributes: Attributes = {
-    'messaging.system': config.messagingSystem ?? 'rabbitmq',
-    'messaging.operation.name': operation,
-    'messaging.operation.type': operation,
-    ...connectionAttributes(link.connection),
-  };
-  if (destination !== undefined) attributes['messaging.destination.name'] = destination;
-  const info: LinkInfo = {
-    attributes,
-    destination,
-    spanName: spanName(operation, destination, attributes),
-    config,
-    connectionOptions: link.connection?.options,
-  };
-  // Not before the connection is known: server.address would be missing for good.
-  if (link.connection) holder[LINK_INFO] = info;
-  return info;
-}
-
-// semconv: "{operation} {destination}", or the server when there is no destination.
-function spanName(operation: string, destination: string | undefined, attrs: Attributes): string {
-  if (destination) return `${operation} ${destination}`;
-  const host = attrs['server.address'];
-  const port = attrs['server.port'];
-  if (typeof host === 'string') return `${operation} ${host}${port === undefined ? '' : `:${String(port)}`}`;
-  return operation;
-}
-
-function rejectionCondition(delivery: RheaDelivery | undefined): string | undefined {
-  const state = delivery?.remote_state;
-  if (!isObject(state) || !isObject(state.error)) return undefined;
-  const condition = state.error.condition;
-  return typeof condition === 'string' ? condition : undefined;
-}
-
-function isLinkModule(exports: unknown): exports is LinkModule {
-  if (!isObject(exports)) return false;
-  const { Sender, Receiver } = exports;
-  return (
-    typeof Sender === 'function' &&
-    typeof Receiver === 'function' &&
-    typeof (Sender.prototype as LinkPrototype).send === 'function' &&
-    typeof (Receiver.prototype as LinkPrototype).dispatch === 'function'
-  );
 }

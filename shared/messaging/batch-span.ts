@@ -1,10 +1,19 @@
-import { context, propagation, SpanKind, trace, ROOT_CONTEXT, type Attributes } from '@opentelemetry/api';
+import {
+  context,
+  propagation,
+  SpanKind,
+  SpanStatusCode,
+  trace,
+  ROOT_CONTEXT,
+  type Attributes,
+} from '@opentelemetry/api';
 import { suppressTracing } from '@opentelemetry/core';
+import { connectionAttributes, type RheaConnection } from '@iib-ts/instrumentation-rhea';
 import { loadAmqpTracingConfig } from '../config/tracing-config';
-import { isTracingStarted } from './lifecycle';
-import { connectionAttributes, type RheaConnection } from './rhea-model';
-import { failSpan } from './span-error';
-import { tracer } from './traced';
+import { isTracingStarted } from '../tracing';
+
+/** The instrumentation scope of the batch span. */
+const TRACER_NAME = '@iib/tracing';
 
 /** One message of a batch: where it goes, and how to send it with the trace headers it must carry. */
 export interface BatchMessage<T> {
@@ -49,7 +58,8 @@ export async function sendBatch<T>(
   if (single) attributes['messaging.destination.name'] = address;
   // semconv: only on spans of more than one message.
   if (messages.length > 1) attributes['messaging.batch.message_count'] = messages.length;
-  const span = tracer()
+  const span = trace
+    .getTracer(TRACER_NAME)
     // semconv: PRODUCER, as its context is injected into the messages.
     .startSpan(single ? `send ${address}` : 'send', { kind: SpanKind.PRODUCER, attributes }, parent);
   const headers: Record<string, string> = {};
@@ -60,8 +70,12 @@ export async function sendBatch<T>(
   const failed = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
   if (failed.length > 0) {
     const first = failed[0]!.reason as unknown;
-    const reason = first instanceof Error ? first.message : String(first);
-    failSpan(span, first, { message: `${failed.length} of ${messages.length} not accepted: ${reason}` });
+    const error = first instanceof Error ? first : new Error(String(first));
+    span.recordException(error);
+    span.setStatus({
+      code: SpanStatusCode.ERROR,
+      message: `${failed.length} of ${messages.length} not accepted: ${error.message}`,
+    });
   }
   span.end();
   return results;

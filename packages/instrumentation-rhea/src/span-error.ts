@@ -13,8 +13,3 @@ export function failSpan(span: Span, err: unknown, options: { type?: string; mes
   span.setStatus({ code: SpanStatusCode.ERROR, message: options.message ?? error.message });
   return error;
 }
-
-/** `error.type` of a thrown value: its class name (the conventions' choice), `Error` for a non-Error. */
-export function errorClass(err: unknown): string {
-  return err instanceof Error ? err.constructor.name : 'Error';
-}

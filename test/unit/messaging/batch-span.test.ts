@@ -1,7 +1,7 @@
 import { context, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import { isTracingSuppressed } from '@opentelemetry/core';
-import { sendBatch, type BatchMessage } from '../../../shared/tracing/send-batch';
-import { startMemoryTracing, warmUp } from './memory-tracing';
+import { sendBatch, type BatchMessage } from '../../../shared/messaging/batch-span';
+import { startMemoryTracing, warmUp } from '../tracing/memory-tracing';
 
 const { exporter } = startMemoryTracing();
 const tracer = trace.getTracer('unit');

@@ -1,5 +1,5 @@
 import { SpanStatusCode, type Span } from '@opentelemetry/api';
-import type { Outcome } from './rhea-model';
+import type { Outcome } from './model';
 import { failSpan } from './span-error';
 
 /**
