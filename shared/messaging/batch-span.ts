@@ -42,6 +42,8 @@ export async function sendBatch<T>(
   creation: Readonly<Record<string, string>>,
   connection: RheaConnection | undefined,
   messages: readonly BatchMessage<T>[],
+  /** The broker's `messaging.system` (the dialect's), unless `IIB_MESSAGING_SYSTEM` says otherwise. */
+  system?: string,
 ): Promise<PromiseSettledResult<T>[]> {
   if (!isTracingStarted() || messages.length === 0) {
     return Promise.allSettled(messages.map((m) => m.send(creation)));
@@ -50,7 +52,7 @@ export async function sendBatch<T>(
   const address = messages[0]!.address;
   const single = messages.every((m) => m.address === address);
   const attributes: Attributes = {
-    'messaging.system': messagingSystem(),
+    'messaging.system': messagingSystem(system),
     'messaging.operation.name': 'send',
     'messaging.operation.type': 'send',
     ...connectionAttributes(connection),
@@ -81,9 +83,12 @@ export async function sendBatch<T>(
   return results;
 }
 
-let system: string | undefined;
+let configured: string | undefined;
 
-function messagingSystem(): string {
-  // The same setting the rhea instrumentation reads.
-  return (system ??= loadAmqpTracingConfig().messagingSystem);
+function messagingSystem(dialectSystem: string | undefined): string {
+  // The same setting the rhea instrumentation reads: IIB_MESSAGING_SYSTEM wins,
+  // then the broker the sender talks to, then the configured dialect's.
+  if (process.env.IIB_MESSAGING_SYSTEM?.trim())
+    return (configured ??= loadAmqpTracingConfig().messagingSystem);
+  return dialectSystem ?? (configured ??= loadAmqpTracingConfig().messagingSystem);
 }

@@ -83,7 +83,7 @@ describe('the outbox relay traces each request’s messages as one send (real Po
       expect(send?.name).toBe('send');
       expect(send?.spanContext().traceId).toBe(request.spanContext().traceId);
       expect(send?.attributes).toMatchObject({
-        'messaging.system': 'rabbitmq',
+        'messaging.system': messaging.dialect.system,
         'messaging.operation.type': 'send',
         'messaging.batch.message_count': 3,
         'server.port': amqpPort,

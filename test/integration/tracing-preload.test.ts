@@ -2,9 +2,11 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { startOtlpReceiver, type OtlpReceiver } from '../support/otlp-receiver';
 import {
+  AMQP,
   byName,
   deleteTestQueues,
   FIXTURES,
+  MESSAGING_SYSTEM,
   requireBroker,
   requireBuild,
   startFixture,
@@ -67,15 +69,15 @@ describe('tracing preload (child processes)', () => {
     expect(processA).toMatchObject({ kind: 'CONSUMER', status: { code: 'OK' } });
     expect(processA.links.map((l) => l.spanId)).toEqual([sendA.spanId]);
     expect(sendA.attributes).toMatchObject({
-      'messaging.system': 'rabbitmq',
+      'messaging.system': MESSAGING_SYSTEM,
       'messaging.operation.name': 'send',
       'messaging.operation.type': 'send',
       'messaging.destination.name': queueA,
       'messaging.message.id': 'fixture-a',
       'messaging.message.conversation_id': 'corr-1',
       'messaging.message.body.size': 5,
-      'server.address': '127.0.0.1',
-      'server.port': 5672,
+      'server.address': AMQP.host,
+      'server.port': AMQP.port,
     });
     expect(JSON.stringify(spans)).not.toContain('guest');
   });

@@ -52,7 +52,7 @@ function accepted(sender: Sender): Promise<void> {
   });
 }
 
-describe('rhea instrumentation on RabbitMQ', () => {
+describe('rhea instrumentation on the test broker', () => {
   it('when the broker accepts a send, then the PRODUCER span ends OK then and not before', async () => {
     const address = uniqueQueue('accept');
     const sender = await openSender(address);
@@ -63,7 +63,7 @@ describe('rhea instrumentation on RabbitMQ', () => {
     const [span] = finished(exporter, `send ${address}`);
     expect(span?.kind).toBe(SpanKind.PRODUCER);
     expect(span?.status.code).toBe(SpanStatusCode.OK);
-    expect(span?.attributes['server.port']).toBe(5672);
+    expect(span?.attributes['server.port']).toBe(AMQP.port);
     sender.close();
   });
 

@@ -3,13 +3,26 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { deleteNamespaceQueues } from '../support/broker-admin';
+import { amqpHost, amqpPort, amqpUrl, brokerDialect } from '../support/env';
 import type { OtlpReceiver, ReceivedSpan } from '../support/otlp-receiver';
+import { getDialect } from '../../shared/messaging/dialect';
+import type { DialectName } from '../../shared/config';
 
 export const ROOT = path.resolve(__dirname, '../..');
 export const PRELOAD = path.join(ROOT, 'dist/shared/tracing/preload.js');
 export const FIXTURES = path.join(ROOT, 'test/fixtures/tracing');
 
-export const AMQP = { host: '127.0.0.1', port: 5672, username: 'guest', password: 'guest' };
+/** The tests' broker (test/support/env.ts: the stack's, ActiveMQ Classic unless moved). */
+export const AMQP = {
+  host: amqpHost,
+  port: amqpPort,
+  username: decodeURIComponent(new URL(amqpUrl).username) || 'guest',
+  password: decodeURIComponent(new URL(amqpUrl).password) || 'guest',
+};
+
+/** `messaging.system` of the tests' broker, as the services' spans say it. */
+export const MESSAGING_SYSTEM = getDialect(brokerDialect as DialectName).system;
 
 /** Fails (never skips) when the broker is down, saying how to start it. */
 export async function requireBroker(): Promise<void> {
@@ -28,7 +41,7 @@ export async function requireBroker(): Promise<void> {
   });
   if (!reachable) {
     throw new Error(
-      `RabbitMQ (AMQP 1.0) is not reachable on ${AMQP.host}:${AMQP.port}: run \`npm run stack\` to start the local stack`,
+      `The AMQP 1.0 broker (${brokerDialect}) is not reachable on ${AMQP.host}:${AMQP.port}: run \`npm run stack\` to start the local stack`,
     );
   }
 }
@@ -41,23 +54,22 @@ export function tempDir(prefix: string): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), `iib-${prefix}-`));
 }
 
-const createdQueues: string[] = [];
+/** Every queue of this process's tests starts with it, so they are removed together. */
+const QUEUE_PREFIX = `iib-test-${process.pid}-`;
 
+/**
+ * A queue of its own for one test, as an address the broker creates on first
+ * use: RabbitMQ's `/queue/X`, ActiveMQ's `queue://X`, Artemis' `X`.
+ */
 export function uniqueQueue(name: string): string {
-  const queue = `iib-test-${name}-${process.pid}-${Date.now()}-${Math.floor(Math.random() * 1e6)}`;
-  createdQueues.push(queue);
-  return `/queue/${queue}`;
+  const queue = `${QUEUE_PREFIX}${name}-${Date.now()}-${Math.floor(Math.random() * 1e6)}`;
+  if (brokerDialect === 'rabbitmq') return `/queue/${queue}`;
+  return getDialect(brokerDialect as DialectName).destination(`queue://${queue}`).address;
 }
 
-/** Remove the queues this test file declared (best effort, through the management API). */
+/** Remove the queues this test file declared (best effort, through the broker's management API). */
 export async function deleteTestQueues(): Promise<void> {
-  const auth = Buffer.from(`${AMQP.username}:${AMQP.password}`).toString('base64');
-  for (const queue of createdQueues.splice(0)) {
-    await fetch(`http://${AMQP.host}:15672/api/queues/%2F/${encodeURIComponent(queue)}`, {
-      method: 'DELETE',
-      headers: { authorization: `Basic ${auth}` },
-    }).catch(() => undefined);
-  }
+  await deleteNamespaceQueues(QUEUE_PREFIX).catch(() => undefined);
 }
 
 /** Environment for a traced child process exporting to `receiver`. */
@@ -72,7 +84,11 @@ export function tracingEnv(
     ...env,
     IIB_OTEL_TRACING: 'true',
     OTEL_SERVICE_NAME: 'tracing-fixture',
-    IIB_MESSAGING_SYSTEM: 'rabbitmq',
+    IIB_MESSAGING_SYSTEM: MESSAGING_SYSTEM,
+    AMQP_HOST: AMQP.host,
+    AMQP_PORT: String(AMQP.port),
+    AMQP_USERNAME: AMQP.username,
+    AMQP_PASSWORD: AMQP.password,
     OTEL_BSP_SCHEDULE_DELAY: '100',
     OTEL_EXPORTER_OTLP_TIMEOUT: '2000',
     IIB_OTEL_BUFFER_RETRY_MS: '200',

@@ -145,6 +145,7 @@ export class OutboxRelay {
               });
             },
           })),
+          this.messaging.dialect.system,
         );
         ready.forEach(({ index }, k) => (results[index] = settled[k]!));
       }),
