@@ -27,7 +27,7 @@ async function until(pred: () => Promise<boolean>, timeoutMs: number): Promise<b
 
 describe('tools run by the builder, when the builder dies', () => {
   it('when the builder process is killed with SIGKILL while a tool runs, then the tool dies too', async () => {
-    const runner = path.join(repoRoot, 'dist', 'services', 'builder', 'command-runner.js');
+    const runner = path.join(repoRoot, 'dist', 'services', 'builder', 'tools', 'command-runner.js');
     // A duration no other process on the machine uses, to find our tool by its command line.
     const tool = ['sleep', `${50 + Math.floor(Math.random() * 1000) / 1000}`];
     const script = `

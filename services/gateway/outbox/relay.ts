@@ -92,9 +92,12 @@ export class OutboxRelay {
     if (!this.messaging.connection.up) throw new Error('broker not connected');
     return this.db.transaction(async (trx) => {
       // The lock and the batch in one round trip: no rows when another relay holds the lock.
+      // FOR UPDATE: the statement's snapshot may predate the commit of the relay that
+      // held the lock just before; locking the rows re-reads them, so rows it deleted
+      // (published) are skipped instead of published twice.
       const { rows } = await trx.raw<{ rows: OutboxRow[] }>(
         `WITH lock AS MATERIALIZED (SELECT pg_try_advisory_xact_lock(?) AS locked)
-         SELECT o.* FROM lock, LATERAL (SELECT * FROM outbox WHERE lock.locked ORDER BY id LIMIT ?) o`,
+         SELECT o.* FROM lock, LATERAL (SELECT * FROM outbox WHERE lock.locked ORDER BY id LIMIT ? FOR UPDATE) o`,
         [RELAY_LOCK, this.options.batchSize ?? 200],
       );
       if (rows.length === 0) return 0;
