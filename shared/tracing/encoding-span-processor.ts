@@ -1,6 +1,6 @@
 import { context, diag, TraceFlags, type Context } from '@opentelemetry/api';
 import { ExportResultCode, getNumberFromEnv, suppressTracing, type ExportResult } from '@opentelemetry/core';
-import type { ReadableSpan, Span, SpanProcessor } from '@opentelemetry/sdk-trace-base';
+import type { ReadableSpan, Span, SpanProcessor } from '@opentelemetry/sdk-trace';
 import { OtlpSpanEncoder, sectionOf, type SpanSections } from './otlp-span-encoder';
 import { warnTracing, type TracingWarn } from './tracing-log';
 

@@ -1,5 +1,5 @@
 import type { AttributeValue, Attributes, HrTime, Link, SpanContext } from '@opentelemetry/api';
-import type { ReadableSpan, TimedEvent } from '@opentelemetry/sdk-trace-base';
+import type { ReadableSpan, TimedEvent } from '@opentelemetry/sdk-trace';
 
 /*
  * OTLP/protobuf encoding of finished spans (opentelemetry-proto
@@ -254,7 +254,7 @@ export class OtlpSpanEncoder {
    * copying their bytes costs a fraction of encoding them again. Keys with
    * ever-new values (message ids, request ids) stop being cached after a few.
    */
-  private cachedKeyValue(key: string, value: AttributeValue | undefined): Uint8Array | undefined {
+  private cachedKeyValue(key: string, value: AttributeValue): Uint8Array | undefined {
     if (typeof value !== 'string' && typeof value !== 'number' && typeof value !== 'boolean')
       return undefined;
     if (typeof value === 'string' && value.length > MAX_CACHED_STRING) return undefined;
@@ -295,7 +295,8 @@ export class OtlpSpanEncoder {
   }
 
   // AnyValue: string 1, bool 2, int 3, double 4, array 5, kvlist 6, bytes 7.
-  private anyValue(value: AttributeValue | Attributes | undefined | null): void {
+  // (The api types an attribute value as `unknown`: nested lists and maps included.)
+  private anyValue(value: AttributeValue): void {
     switch (typeof value) {
       case 'string':
         this.stringField(1, value);
@@ -333,14 +334,14 @@ export class OtlpSpanEncoder {
       for (const item of value as unknown[]) {
         this.tag(1, LEN);
         const start = this.begin();
-        this.anyValue(item as AttributeValue);
+        this.anyValue(item);
         this.end(start);
       }
       this.end(array);
     } else {
       this.tag(6, LEN);
       const list = this.begin();
-      this.attributes(1, value);
+      this.attributes(1, value as Attributes); // a plain object: a kvlist
       this.end(list);
     }
   }

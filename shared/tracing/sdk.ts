@@ -2,7 +2,7 @@ import * as path from 'node:path';
 import { trace, type ProxyTracerProvider } from '@opentelemetry/api';
 import type { Instrumentation } from '@opentelemetry/instrumentation';
 import { NodeSDK } from '@opentelemetry/sdk-node';
-import type { SpanProcessor } from '@opentelemetry/sdk-trace-base';
+import type { SpanProcessor } from '@opentelemetry/sdk-trace';
 import type { TracingConfig } from '../config/tracing-config';
 import { EncodingSpanProcessor, type EncodedSpanExporter } from './encoding-span-processor';
 import { buildInstrumentations } from './instrumentations';

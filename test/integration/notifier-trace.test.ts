@@ -1,5 +1,5 @@
 import { context, trace } from '@opentelemetry/api';
-import { InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
+import { InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace';
 import { startNotifier, type Notifier } from '../../services/notifier/notifier';
 import { loadTracingConfig } from '../../shared/config/tracing-config';
 import { shutdownTracing } from '../../shared/tracing';
@@ -24,7 +24,7 @@ import {
 function startMemoryTracing(): InMemorySpanExporter {
   const exporter = new InMemorySpanExporter();
   startTracing(loadTracingConfig({ IIB_OTEL_TRACING: 'true', OTEL_SERVICE_NAME: 'notifier-test' }), {
-    spanProcessors: [new SimpleSpanProcessor(exporter)],
+    spanProcessors: [new SimpleSpanProcessor({ exporter })],
     instrumentations: [],
   });
   const rhea = new RheaInstrumentation({ messagingSystem: 'rabbitmq', enabled: false });

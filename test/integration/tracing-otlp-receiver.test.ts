@@ -1,11 +1,7 @@
 import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import { ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
 import { resourceFromAttributes } from '@opentelemetry/resources';
-import {
-  BasicTracerProvider,
-  InMemorySpanExporter,
-  SimpleSpanProcessor,
-} from '@opentelemetry/sdk-trace-base';
+import { TracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace';
 import { startOtlpReceiver, type OtlpReceiver } from '../support/otlp-receiver';
 
 describe('test OTLP receiver', () => {
@@ -19,9 +15,9 @@ describe('test OTLP receiver', () => {
 
   it('when spans arrive as OTLP protobuf, then they are decoded with ids, parent, kind, status and resource', async () => {
     const memory = new InMemorySpanExporter();
-    const tracer = new BasicTracerProvider({
+    const tracer = new TracerProvider({
       resource: resourceFromAttributes({ 'service.name': 'iib-scheduler' }),
-      spanProcessors: [new SimpleSpanProcessor(memory)],
+      spanProcessors: [new SimpleSpanProcessor({ exporter: memory })],
     }).getTracer('receiver-test');
     const parent = tracer.startSpan('route', { kind: SpanKind.CONSUMER, attributes: { lane: 'serial' } });
     parent.setStatus({ code: SpanStatusCode.ERROR, message: 'no lane' });

@@ -1,6 +1,6 @@
 import { context, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import { suppressTracing } from '@opentelemetry/core';
-import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
+import type { ReadableSpan } from '@opentelemetry/sdk-trace';
 import knexFactory, { type Knex } from 'knex';
 import pg from 'pg';
 import { PgInstrumentation } from '@opentelemetry/instrumentation-pg';

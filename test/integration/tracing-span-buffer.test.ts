@@ -1,11 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
-import {
-  BasicTracerProvider,
-  InMemorySpanExporter,
-  SimpleSpanProcessor,
-} from '@opentelemetry/sdk-trace-base';
+import { TracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace';
 import type { EncodedSpanExporter, EncodedSpans } from '../../shared/tracing/encoding-span-processor';
 import { OtlpSpanEncoder } from '../../shared/tracing/otlp-span-encoder';
 import { BufferingSpanExporter, type SpanBufferOptions } from '../../shared/tracing/span-buffer';
@@ -44,9 +40,9 @@ class SwitchableCollector implements EncodedSpanExporter {
 
 const finishedSpans = (() => {
   const memory = new InMemorySpanExporter();
-  const tracer = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(memory)] }).getTracer(
-    'buffer-test',
-  );
+  const tracer = new TracerProvider({
+    spanProcessors: [new SimpleSpanProcessor({ exporter: memory })],
+  }).getTracer('buffer-test');
   return (...names: string[]) => {
     memory.reset();
     for (const name of names) tracer.startSpan(name).end();

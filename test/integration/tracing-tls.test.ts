@@ -7,7 +7,7 @@ import { requireBuild, startFixture, tempDir, tracingEnv } from './tracing-suppo
 /*
  * Issue 8 point 3: TLS to the collector with a private CA and a client
  * certificate, configured only by the standard OTEL_EXPORTER_OTLP_* file
- * variables (the 0.223 OTLP exporter reads them itself).
+ * variables (the OTLP exporter reads them itself).
  */
 describe('OTLP export over TLS with a client certificate', () => {
   let pki: TestPki;

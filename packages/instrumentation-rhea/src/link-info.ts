@@ -93,7 +93,8 @@ export function spanName(operation: string, destination: string | undefined, att
   if (destination) return `${operation} ${destination}`;
   const host = attrs['server.address'];
   const port = attrs['server.port'];
-  if (typeof host === 'string') return `${operation} ${host}${port === undefined ? '' : `:${String(port)}`}`;
+  const suffix = typeof port === 'number' || typeof port === 'string' ? `:${port}` : '';
+  if (typeof host === 'string') return `${operation} ${host}${suffix}`;
   return operation;
 }
 

@@ -5,10 +5,10 @@ import { ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import {
   AlwaysOffSampler,
-  BasicTracerProvider,
+  TracerProvider,
   InMemorySpanExporter,
   SimpleSpanProcessor,
-} from '@opentelemetry/sdk-trace-base';
+} from '@opentelemetry/sdk-trace';
 import {
   EncodingSpanProcessor,
   type EncodedSpanExporter,
@@ -55,9 +55,9 @@ function setup(
     ...options,
   });
   const memory = new InMemorySpanExporter();
-  const provider = new BasicTracerProvider({
+  const provider = new TracerProvider({
     resource,
-    spanProcessors: [new SimpleSpanProcessor(memory), processor],
+    spanProcessors: [new SimpleSpanProcessor({ exporter: memory }), processor],
     ...(sampled ? {} : { sampler: new AlwaysOffSampler() }),
   });
   const tracers = [provider.getTracer('@iib/instrumentation-rhea'), provider.getTracer('iib.steps', '1.0.0')];

@@ -1,5 +1,5 @@
 import { trace } from '@opentelemetry/api';
-import { InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
+import { InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace';
 import { loadTracingConfig } from '../../../shared/config/tracing-config';
 import { RheaInstrumentation, type RheaInstrumentationConfig } from '@iib-ts/instrumentation-rhea';
 import { flushTracing } from '../../../shared/tracing/lifecycle';
@@ -16,7 +16,7 @@ export function startMemoryTracing(rheaConfig: RheaInstrumentationConfig = {}): 
 } {
   const exporter = new InMemorySpanExporter();
   startTracing(loadTracingConfig({ IIB_OTEL_TRACING: 'true', OTEL_SERVICE_NAME: 'unit-test' }), {
-    spanProcessors: [new SimpleSpanProcessor(exporter)],
+    spanProcessors: [new SimpleSpanProcessor({ exporter })],
     instrumentations: [],
   });
   const rhea = new RheaInstrumentation({ messagingSystem: 'rabbitmq', ...rheaConfig, enabled: false });

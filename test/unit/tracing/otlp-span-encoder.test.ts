@@ -10,22 +10,22 @@ import {
 import { ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import {
-  BasicTracerProvider,
+  TracerProvider,
   InMemorySpanExporter,
   SimpleSpanProcessor,
   type ReadableSpan,
-} from '@opentelemetry/sdk-trace-base';
+} from '@opentelemetry/sdk-trace';
 import { OtlpSpanEncoder, sectionOf, type SpanSections } from '../../../shared/tracing/otlp-span-encoder';
 import { decodeProtobufRequest } from '../../support/otlp-receiver-decode';
 
-function providerWith(exporter: InMemorySpanExporter, service: string): BasicTracerProvider {
-  return new BasicTracerProvider({
+function providerWith(exporter: InMemorySpanExporter, service: string): TracerProvider {
+  return new TracerProvider({
     resource: resourceFromAttributes({
       'service.name': service,
       'service.version': '1.2.3',
       'é.unicode': 'ü',
     }),
-    spanProcessors: [new SimpleSpanProcessor(exporter)],
+    spanProcessors: [new SimpleSpanProcessor({ exporter })],
   });
 }
 

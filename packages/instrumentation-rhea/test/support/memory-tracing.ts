@@ -2,14 +2,14 @@ import { context, propagation, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import {
-  BasicTracerProvider,
+  TracerProvider,
   InMemorySpanExporter,
   SimpleSpanProcessor,
   type ReadableSpan,
-} from '@opentelemetry/sdk-trace-base';
+} from '@opentelemetry/sdk-trace';
 import { RheaInstrumentation, type RheaInstrumentationConfig } from '../../src';
 
-let provider: BasicTracerProvider | undefined;
+let provider: TracerProvider | undefined;
 
 /**
  * A tracer provider with an in-memory exporter, the async-hooks context
@@ -22,7 +22,7 @@ export function startMemoryTracing(rheaConfig: RheaInstrumentationConfig = {}): 
   rhea: RheaInstrumentation;
 } {
   const exporter = new InMemorySpanExporter();
-  provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
+  provider = new TracerProvider({ spanProcessors: [new SimpleSpanProcessor({ exporter })] });
   context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
   propagation.setGlobalPropagator(new W3CTraceContextPropagator());
   trace.setGlobalTracerProvider(provider);
