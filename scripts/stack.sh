@@ -63,7 +63,7 @@ ARTEMIS_DIR="$STACK/artemis"
 ARTEMIS_AMQP_PORT=5675
 # The broker the services use: activemq (default) or rabbitmq. Without
 # IIB_STACK_BROKER in the environment, the choice written in .stack/env stays.
-STACK_BROKER=${IIB_STACK_BROKER:-$(sed -n 's/^IIB_STACK_BROKER=//p' "$ENV_FILE" 2>/dev/null | tail -n1)}
+STACK_BROKER=${IIB_STACK_BROKER:-$({ [[ -f $ENV_FILE ]] && sed -n 's/^IIB_STACK_BROKER=//p' "$ENV_FILE" | tail -n1; } || true)}
 STACK_BROKER=${STACK_BROKER:-activemq}
 
 if [[ -t 1 ]]; then
