@@ -1,10 +1,10 @@
 import type { BuildContext } from '../workspace/build-context';
-import { writeTouchedPackages } from '../bundles';
-import { removePackages } from '@iib-ts/catalog';
+import { removePackagesFromDir } from '@iib-ts/catalog';
 import {
+  DEPRECATIONS_DIR,
+  extractIndexConfigs,
   finishIndexRequest,
   fromIndexOverwrite,
-  loadIndexCatalog,
   prepareIndexBuild,
   reportBuildingIndex,
 } from '../index-image';
@@ -13,7 +13,9 @@ import {
  * rm (IIB's handle_rm_request, file-based catalogs): remove the packages
  * (and their `_operator-deprecations-content/<pkg>`) from the from index's
  * `/configs`; an unknown package fails with opm's `registry rm` error. Every
- * other file of `/configs` is left as it was.
+ * other file of `/configs` is left as it was. Only the packages' own
+ * directories are parsed when the catalog keeps each package in its own
+ * directory (as opm and IIB write it); otherwise the whole catalog is.
  */
 export async function rmPipeline(ctx: BuildContext): Promise<void> {
   const operators = Array.isArray(ctx.params.operators)
@@ -22,11 +24,11 @@ export async function rmPipeline(ctx: BuildContext): Promise<void> {
   const addArches = Array.isArray(ctx.params.add_arches) ? (ctx.params.add_arches as string[]) : [];
   const prepared = await prepareIndexBuild(ctx, addArches);
   await reportBuildingIndex(ctx, prepared);
-  const work = await loadIndexCatalog(ctx, prepared);
-  const before = new Map(work.catalog.packages);
+  const work = await extractIndexConfigs(ctx, prepared);
   ctx.reporter.log(`Removing the operators from the index image: ${operators.join(', ')}`);
-  const removed = removePackages(work.catalog, operators);
-  const changed = await writeTouchedPackages(work.configsDir, before, work.catalog, removed);
+  const { changed } = await removePackagesFromDir(work.configsDir, operators, {
+    companionDirs: [DEPRECATIONS_DIR],
+  });
   await finishIndexRequest(ctx, prepared, work.contextDir, {
     buildTags: Array.isArray(ctx.params.build_tags) ? (ctx.params.build_tags as string[]) : [],
     changed,
