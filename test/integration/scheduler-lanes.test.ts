@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import pino from 'pino';
@@ -29,6 +30,24 @@ describe('the scheduler process and the lanes command', () => {
     };
     expect(err.code).toBe(2);
     expect(err.stderr).toContain('IIB_USER_TO_QUEUE["SERIAL:bob"] must have an "all" key');
+  });
+
+  it("when npm run lanes runs beside the local stack, then it reads the broker the stack's services use, unless the environment names another", async () => {
+    const stackEnv = path.join(repoRoot, '.stack', 'env');
+    if (!fs.existsSync(stackEnv)) throw new Error(`${stackEnv} is missing: run \`npm run stack\``);
+    const dialect = /^IIB_BROKER_DIALECT=(.*)$/m.exec(fs.readFileSync(stackEnv, 'utf8'))?.[1]?.trim();
+    const lanesSh = path.join(repoRoot, 'scripts', 'lanes.sh');
+    const bare = { PATH: process.env.PATH ?? '/usr/bin:/bin' };
+    const { stdout } = await run('bash', [lanesSh], { env: bare });
+    // The stack's builder consumes both default lanes; the TYPE column tells the broker.
+    const type = dialect === 'rabbitmq' ? 'quorum' : 'queue';
+    expect(stdout).toMatch(new RegExp(`^iib\\.build\\.parallel\\.iib\\s+${type}\\s`, 'm'));
+    expect(stdout).toMatch(new RegExp(`^iib\\.build\\.serial\\.iib\\s+${type}\\s`, 'm'));
+    const err = (await run('bash', [lanesSh], { env: { ...bare, IIB_BROKER_DIALECT: 'artemis' } }).catch(
+      (e: unknown) => e,
+    )) as { code?: number; stderr?: string };
+    expect(err.code).toBe(2);
+    expect(err.stderr).toContain('on Artemis read the lane queues in its console');
   });
 
   it('when the broker is Artemis, then the lanes command says it cannot read it and exits 2', async () => {
