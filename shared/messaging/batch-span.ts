@@ -86,9 +86,8 @@ export async function sendBatch<T>(
 let configured: string | undefined;
 
 function messagingSystem(dialectSystem: string | undefined): string {
-  // The same setting the rhea instrumentation reads: IIB_MESSAGING_SYSTEM wins,
-  // then the broker the sender talks to, then the configured dialect's.
-  if (process.env.IIB_MESSAGING_SYSTEM?.trim())
-    return (configured ??= loadAmqpTracingConfig().messagingSystem);
-  return dialectSystem ?? (configured ??= loadAmqpTracingConfig().messagingSystem);
+  // As the rhea instrumentation: IIB_MESSAGING_SYSTEM wins, then the broker the
+  // sender talks to, then the configured dialect's.
+  const fromSender = process.env.IIB_MESSAGING_SYSTEM?.trim() ? undefined : dialectSystem;
+  return fromSender ?? (configured ??= loadAmqpTracingConfig().messagingSystem);
 }

@@ -21,18 +21,23 @@ export const databaseUrl = process.env.IIB_DATABASE_URL ?? 'postgres://postgres@
  * tests talk to the broker the stack's services use: ActiveMQ Classic unless
  * the stack was moved (`IIB_STACK_BROKER=rabbitmq npm run stack`).
  */
-function stackEnv(key: string): string | undefined {
-  let text: string;
+const STACK_ENV: ReadonlyMap<string, string> = (() => {
+  let text = '';
   try {
     text = fs.readFileSync(path.join(repoRoot, '.stack', 'env'), 'utf8');
   } catch {
-    return undefined;
+    // No local stack yet: the defaults below apply.
   }
-  const line = text
-    .split('\n')
-    .filter((l) => l.startsWith(`${key}=`))
-    .pop();
-  return line?.slice(key.length + 1).trim() || undefined;
+  const keys = new Map<string, string>();
+  for (const line of text.split('\n')) {
+    const m = /^([A-Za-z_][A-Za-z0-9_]*)=(.*)$/.exec(line);
+    if (m?.[2]?.trim()) keys.set(m[1]!, m[2].trim());
+  }
+  return keys;
+})();
+
+function stackEnv(key: string): string | undefined {
+  return STACK_ENV.get(key);
 }
 
 /** First of the failover list: tests talk to one broker. */
